@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { type ICommandHooks, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../../shared/config';
+
+/** Repository root: entry points, the lock file and the default policy are resolved against it. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The newest Node.js runtime aws-cdk-lib 2.276 knows (cdk-nag AwsSolutions-L1 checks the same).
+ * Bundles are still compiled for {@link BUNDLE_TARGET} so the local runtime can execute them on Node 20.
+ */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** esbuild target: the oldest Node the bundles must run on (this machine's Node 20 for the local runtime). */
+export const BUNDLE_TARGET = 'node20';
+
+/** CloudWatch namespace of every Powertools metric the service emits. */
+export const METRICS_NAMESPACE = 'ComplaintService';
+
+/** Name of the validated policy document inside every bundle; handlers resolve it against their own directory. */
+export const POLICY_FILE_IN_BUNDLE = 'policy.json';
+
+/** Shards of the open-deadline index (`DUE#<shard>`); must match what the handlers write and sweep. */
+export const DEFAULT_DEADLINE_SHARDS = 8;
+
+/**
+ * Banner that gives ESM bundles a CommonJS `require`, needed by bundled CJS dependencies that
+ * `require()` Node built-ins.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * DynamoDB data actions the functions get on the table and its indexes.
+ *
+ * Deliberately narrower than `grantReadWriteData`: no `Scan` (the architecture forbids scans on any
+ * request path, IAM now enforces it) and no stream actions (the table has no stream).
+ */
+export const TABLE_DATA_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DescribeTable',
+] as const;
+
+const MIN_MEMORY_MB = 256;
+const MAX_MEMORY_MB = 512;
+
+/** A function was configured outside the limits this project allows. */
+export class FunctionConfigurationError extends Error {
+  override name = 'FunctionConfigurationError';
+}
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface ComplaintFunctionProps {
+  /** Handler file relative to the repository root, e.g. `functions/intake/api-handler.ts` (exports `handler`). */
+  readonly entry: string;
+  /** Powertools service name (`POWERTOOLS_SERVICE_NAME`), e.g. `intake`. */
+  readonly serviceName: string;
+  readonly description: string;
+  /** Absolute path of the policy document, already validated; copied into the bundle as `policy.json`. */
+  readonly policyFile: string;
+  /** @default 10 seconds */
+  readonly timeout?: Duration;
+  /** Between 256 and 512 MB. @default 256 */
+  readonly memorySize?: number;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default 'INFO' */
+  readonly logLevel?: LogLevel;
+  /** @default {@link DEFAULT_DEADLINE_SHARDS} */
+  readonly deadlineShards?: number;
+}
+
+/**
+ * The one way this project defines a Lambda function.
+ *
+ * Fixes what every function shares: Node {@link FUNCTION_RUNTIME} on arm64, active X-Ray tracing, ESM
+ * bundle (`index.mjs`) minified with source maps and the AWS SDK bundled (so the deployed code runs
+ * the exact SDK versions of the lock file, the same code the local runtime executes), an explicit log
+ * group with retention, and the policy document copied into the bundle (the asset hash, hence the
+ * deployment, changes with the policy).
+ *
+ * The role has no managed policy: instead of `AWSLambdaBasicExecutionRole` (logs on `*`) it may only
+ * write to its own log group. Access to other resources goes through {@link useTable} and
+ * {@link useEventBus}, which grant and set the matching environment variable together so that a
+ * function can never hold a variable for a resource it may not use (or the reverse).
+ */
+export class ComplaintFunction extends Construct implements iam.IGrantable {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly timeout: Duration;
+  readonly grantPrincipal: iam.IPrincipal;
+
+  constructor(scope: Construct, id: string, props: ComplaintFunctionProps) {
+    super(scope, id);
+    const memorySize = props.memorySize ?? MIN_MEMORY_MB;
+    if (memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
+      throw new FunctionConfigurationError(
+        `${this.node.path}: memorySize must be between ${MIN_MEMORY_MB} and ${MAX_MEMORY_MB} MB, got ${memorySize}`,
+      );
+    }
+    this.timeout = props.timeout ?? Duration.seconds(10);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.grantPrincipal = this.role;
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout: this.timeout,
+      tracing: lambda.Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        [ENV.policyFile]: POLICY_FILE_IN_BUNDLE,
+        [ENV.deadlineShards]: String(props.deadlineShards ?? DEFAULT_DEADLINE_SHARDS),
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        LOG_LEVEL: props.logLevel ?? 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: BUNDLE_TARGET,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        commandHooks: new CopyPolicyIntoBundle(props.policyFile),
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+        'resource-level permissions; test/infra asserts that no other action is granted on "*".',
+    });
+  }
+
+  /**
+   * Grants the data actions of {@link TABLE_DATA_ACTIONS} on the table and its indexes and sets
+   * `TABLE_NAME`.
+   */
+  useTable(table: dynamodb.Table): this {
+    table.grant(this, ...TABLE_DATA_ACTIONS);
+    this.function.addEnvironment(ENV.tableName, table.tableName);
+    const tableLogicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+      reason:
+        'Queries run on the table GSIs (department, assignee, customer and open-deadline queues); ' +
+        'the wildcard only spans the indexes of this one table.',
+    });
+    return this;
+  }
+
+  /** Grants `events:PutEvents` on this bus only and sets `EVENT_BUS_NAME`. */
+  useEventBus(bus: events.IEventBus): this {
+    bus.grantPutEventsTo(this);
+    this.function.addEnvironment(ENV.eventBusName, bus.eventBusName);
+    return this;
+  }
+}
+
+/**
+ * Copies the validated policy document into the bundle as `policy.json` after esbuild ran.
+ *
+ * Its fields are part of the asset staging cache key (CDK hashes the bundling options as JSON, which
+ * drops functions), so two stacks with different policies in one process never share a bundle.
+ */
+class CopyPolicyIntoBundle implements ICommandHooks {
+  readonly policySha256: string;
+
+  constructor(readonly policyFile: string) {
+    this.policySha256 = createHash('sha256').update(readFileSync(policyFile)).digest('hex');
+  }
+
+  beforeBundling(): string[] {
+    return [];
+  }
+
+  beforeInstall(): string[] {
+    return [];
+  }
+
+  afterBundling(inputDir: string, outputDir: string): string[] {
+    // Inside the project the path is taken relative to inputDir, so Docker bundling (which mounts
+    // the project root) would find it as well; outside it only local bundling can reach the file.
+    const fromRoot = relative(PROJECT_ROOT, this.policyFile);
+    const source =
+      fromRoot.startsWith('..') || isAbsolute(fromRoot) ? this.policyFile : `${inputDir}/${fromRoot}`;
+    return [`cp ${shellQuote(source)} ${shellQuote(`${outputDir}/${POLICY_FILE_IN_BUNDLE}`)}`];
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}

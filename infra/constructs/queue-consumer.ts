@@ -1,0 +1,86 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ComplaintFunction } from './base-function';
+import { createDeadLetterQueue } from './queues';
+
+/** Receives before a message moves to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+
+/** Queue visibility timeout per function timeout (AWS guidance for SQS event sources). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+export interface QueueConsumerProps {
+  /** The function that processes the queue; its handler must return a partial batch response. */
+  readonly consumer: ComplaintFunction;
+  readonly bus: events.IEventBus;
+  /** Which events of the bus feed the queue. */
+  readonly eventPattern: events.EventPattern;
+  readonly ruleDescription: string;
+  /** Where EventBridge puts events it failed to deliver to the queue. */
+  readonly deliveryDeadLetterQueue: sqs.IQueue;
+  /** @default 10 */
+  readonly batchSize?: number;
+  /** @default 1 second */
+  readonly maxBatchingWindow?: Duration;
+  /** Cap on concurrent function instances polling this queue. @default - no cap */
+  readonly maxConcurrency?: number;
+}
+
+/**
+ * Rule → queue → function, with every failure path ending in a queue someone watches.
+ *
+ * - The rule target has its own dead-letter queue (`deliveryDeadLetterQueue`) and a bounded retry.
+ * - The queue redrives to a dead-letter queue after {@link MAX_RECEIVE_COUNT} receives; its visibility
+ *   timeout is {@link VISIBILITY_TIMEOUT_FACTOR}× the function timeout plus the batching window, so a
+ *   batch still in flight is never handed to a second instance.
+ * - The event source reports partial batch failures: only failed records are retried.
+ * - Both queues use SQS-managed encryption and refuse non-TLS requests.
+ */
+export class QueueConsumer extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly rule: events.Rule;
+  readonly consumer: ComplaintFunction;
+
+  constructor(scope: Construct, id: string, props: QueueConsumerProps) {
+    super(scope, id);
+    this.consumer = props.consumer;
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
+    const visibilitySeconds =
+      VISIBILITY_TIMEOUT_FACTOR * props.consumer.timeout.toSeconds() + maxBatchingWindow.toSeconds();
+
+    this.deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue');
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(visibilitySeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+
+    this.rule = new events.Rule(this, 'Rule', {
+      eventBus: props.bus,
+      description: props.ruleDescription,
+      eventPattern: props.eventPattern,
+      targets: [
+        new targets.SqsQueue(this.queue, {
+          deadLetterQueue: props.deliveryDeadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+
+    props.consumer.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 10,
+        maxBatchingWindow,
+        reportBatchItemFailures: true,
+        ...(props.maxConcurrency === undefined ? {} : { maxConcurrency: props.maxConcurrency }),
+      }),
+    );
+  }
+}

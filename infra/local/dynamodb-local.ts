@@ -1,0 +1,565 @@
+/**
+ * DynamoDB Local (AWS's own Java emulator) for tests and the local runtime.
+ *
+ * The jar ships inside the npm package `amplify-dynamodb-simulator` under
+ * `package/emulator/`. It is fetched with `npm pack` into a cache folder and
+ * extracted there; the package is never installed as a dependency.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type GlobalSecondaryIndex,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/storage/table-schema';
+
+const execFileAsync = promisify(execFile);
+
+/** The npm package (and exact version) that carries the DynamoDB Local distribution. */
+export const DYNAMODB_LOCAL_PACKAGE = 'amplify-dynamodb-simulator';
+export const DYNAMODB_LOCAL_PACKAGE_VERSION = '2.9.30';
+/** `dist.integrity` of that version on the npm registry; the fetched tarball must match it. */
+const DYNAMODB_LOCAL_PACKAGE_INTEGRITY =
+  'sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2Zl6JqlFdutaQhCLHzxEp6Ry1o7TB6niIoXuQAnSewQ==';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Default cache folder: `<repo>/.cache/dynamodb-local` (git-ignored). */
+export const DEFAULT_DYNAMODB_LOCAL_CACHE_DIR = join(REPO_ROOT, '.cache', 'dynamodb-local');
+
+const JAR_NAME = 'DynamoDBLocal.jar';
+const LIB_DIR_NAME = 'DynamoDBLocal_lib';
+const COMPLETE_MARKER = '.complete';
+const MIN_JAVA_MAJOR = 17;
+const READY_DEADLINE_MS = 30_000;
+const READY_POLL_INTERVAL_MS = 100;
+const STOP_GRACE_MS = 5_000;
+
+/** Dummy credentials and region: DynamoDB Local accepts anything, the SDK just needs values. */
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+// ---------------------------------------------------------------------------
+// Fetching the distribution
+// ---------------------------------------------------------------------------
+
+const inFlightFetches = new Map<string, Promise<string>>();
+
+/**
+ * Makes sure DynamoDB Local is present in `cacheDir` and returns the folder
+ * holding `DynamoDBLocal.jar` and `DynamoDBLocal_lib/`.
+ *
+ * Idempotent and safe to call from several processes at once: each caller
+ * downloads and extracts into its own temporary folder inside `cacheDir`,
+ * writes a completion marker, then atomically renames the folder into place.
+ * A finished folder is never modified, so readers never see a partial one.
+ */
+export function ensureDynamoDbLocal(cacheDir: string = DEFAULT_DYNAMODB_LOCAL_CACHE_DIR): Promise<string> {
+  const key = resolve(cacheDir);
+  let pending = inFlightFetches.get(key);
+  if (!pending) {
+    pending = fetchIntoCache(key).finally(() => inFlightFetches.delete(key));
+    inFlightFetches.set(key, pending);
+  }
+  return pending;
+}
+
+function installDirFor(cacheDir: string): string {
+  return join(cacheDir, `${DYNAMODB_LOCAL_PACKAGE}-${DYNAMODB_LOCAL_PACKAGE_VERSION}`);
+}
+
+function isComplete(dir: string): boolean {
+  return existsSync(join(dir, COMPLETE_MARKER)) && existsSync(join(dir, JAR_NAME));
+}
+
+async function fetchIntoCache(cacheDir: string): Promise<string> {
+  const finalDir = installDirFor(cacheDir);
+  if (isComplete(finalDir)) return finalDir;
+
+  await mkdir(cacheDir, { recursive: true });
+  const workDir = await mkdtemp(join(cacheDir, '.tmp-'));
+  try {
+    const tarball = await npmPack(workDir);
+    await verifyIntegrity(tarball);
+    const extractDir = join(workDir, 'extract');
+    await mkdir(extractDir);
+    await extractEmulator(tarball, extractDir);
+
+    const stagedDir = join(extractDir, 'package', 'emulator');
+    if (!existsSync(join(stagedDir, JAR_NAME))) {
+      throw new Error(
+        `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_PACKAGE_VERSION} did not contain package/emulator/${JAR_NAME}`,
+      );
+    }
+    // DynamoDB Local writes this file next to the jar on first start unless it exists; writing it
+    // here keeps the installed folder read-only while (possibly many) instances run from it.
+    await writeFile(
+      join(stagedDir, 'dynamodb-local-metadata.json'),
+      JSON.stringify({ installationId: randomUUID(), telemetryEnabled: 'false' }),
+    );
+    await writeFile(join(stagedDir, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
+    await moveIntoPlace(stagedDir, finalDir, workDir);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  if (!isComplete(finalDir)) {
+    throw new Error(`DynamoDB Local was extracted but ${join(finalDir, JAR_NAME)} is missing`);
+  }
+  return finalDir;
+}
+
+/** Renames `stagedDir` to `finalDir`; losing a race against another process is fine. */
+async function moveIntoPlace(stagedDir: string, finalDir: string, workDir: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await rename(stagedDir, finalDir);
+      return;
+    } catch (error) {
+      if (!isErrnoException(error) || !['EEXIST', 'ENOTEMPTY', 'EPERM', 'EBUSY'].includes(error.code ?? '')) {
+        throw error;
+      }
+      // Another process finished first: its folder is complete, keep it.
+      if (isComplete(finalDir)) return;
+      // A leftover without the marker (not produced by this code): move it aside atomically, then retry.
+      await rename(finalDir, join(workDir, `stale-${attempt}`)).catch(() => undefined);
+    }
+  }
+  if (!isComplete(finalDir)) throw new Error(`Could not move DynamoDB Local into ${finalDir}`);
+}
+
+async function npmPack(destination: string): Promise<string> {
+  const spec = `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_PACKAGE_VERSION}`;
+  const isWindows = process.platform === 'win32';
+  try {
+    await execFileAsync(
+      isWindows ? 'npm.cmd' : 'npm',
+      ['pack', spec, '--pack-destination', destination, '--ignore-scripts', '--loglevel=error'],
+      // cwd outside the repo: npm must not pick up the project's workspace or lockfile settings.
+      { cwd: destination, maxBuffer: 64 * 1024 * 1024, shell: isWindows, env: process.env },
+    );
+  } catch (error) {
+    const stderr = typeof error === 'object' && error && 'stderr' in error ? String(error.stderr) : '';
+    throw new Error(`\`npm pack ${spec}\` failed (is the npm registry reachable?)\n${stderr.trim()}`, {
+      cause: error,
+    });
+  }
+  const tarballs = (await readdir(destination)).filter((name) => name.endsWith('.tgz'));
+  const tarball = tarballs[0];
+  if (tarballs.length !== 1 || !tarball) {
+    throw new Error(`\`npm pack ${spec}\` produced ${tarballs.length} tarballs in ${destination}`);
+  }
+  return join(destination, tarball);
+}
+
+async function verifyIntegrity(tarball: string): Promise<void> {
+  const hash = createHash('sha512');
+  for await (const chunk of createReadStream(tarball)) hash.update(chunk as Buffer);
+  const actual = `sha512-${hash.digest('base64')}`;
+  if (actual !== DYNAMODB_LOCAL_PACKAGE_INTEGRITY) {
+    throw new Error(
+      `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_PACKAGE_VERSION}: tarball integrity ${actual} does not match ${DYNAMODB_LOCAL_PACKAGE_INTEGRITY}`,
+    );
+  }
+}
+
+async function extractEmulator(tarball: string, into: string): Promise<void> {
+  try {
+    // Only package/emulator/** is extracted; the rest of the package is never unpacked.
+    await execFileAsync('tar', ['-xzf', tarball, '-C', into, 'package/emulator'], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const stderr = typeof error === 'object' && error && 'stderr' in error ? String(error.stderr) : '';
+    throw new Error(`Extracting ${tarball} with the system \`tar\` failed\n${stderr.trim()}`, {
+      cause: error,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Java
+// ---------------------------------------------------------------------------
+
+let javaCheck: Promise<void> | undefined;
+
+/** Rejects with an actionable message unless `java` on PATH is version 17 or newer. */
+export function assertJavaAvailable(): Promise<void> {
+  javaCheck ??= checkJava().catch((error: unknown) => {
+    javaCheck = undefined;
+    throw error;
+  });
+  return javaCheck;
+}
+
+const JAVA_HELP =
+  `DynamoDB Local needs Java ${MIN_JAVA_MAJOR} or newer on PATH ` +
+  '(for example `apt-get install openjdk-17-jre-headless`, `brew install openjdk@17`, or https://adoptium.net).';
+
+async function checkJava(): Promise<void> {
+  let output: string;
+  try {
+    // `java -version` writes to stderr.
+    const { stdout, stderr } = await execFileAsync('java', ['-version']);
+    output = `${stderr}\n${stdout}`;
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') {
+      throw new Error(`\`java\` was not found. ${JAVA_HELP}`, { cause: error });
+    }
+    throw new Error(`\`java -version\` failed. ${JAVA_HELP}`, { cause: error });
+  }
+  const major = parseJavaMajorVersion(output);
+  if (major === undefined) {
+    throw new Error(
+      `Could not read the Java version from \`java -version\`:\n${output.trim()}\n${JAVA_HELP}`,
+    );
+  }
+  if (major < MIN_JAVA_MAJOR) {
+    throw new Error(`Found Java ${major}. ${JAVA_HELP}`);
+  }
+}
+
+/** `1.8.0_392` → 8, `17.0.15` → 17, `21` → 21. */
+export function parseJavaMajorVersion(versionOutput: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(versionOutput);
+  if (!match?.[1]) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] ? Number(match[2]) : first;
+}
+
+// ---------------------------------------------------------------------------
+// Running
+// ---------------------------------------------------------------------------
+
+export interface StartDynamoDbLocalOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Cache folder for the distribution; defaults to `<repo>/.cache/dynamodb-local`. */
+  readonly cacheDir?: string;
+}
+
+export interface DynamoDbLocalInstance {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Process id of the Java process. */
+  readonly pid: number;
+  /** Settles when the Java process has exited (for whatever reason). */
+  readonly exited: Promise<void>;
+  /** Terminates the Java process and resolves once it has exited. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an in-memory DynamoDB Local and resolves once it answers ListTables.
+ * The Java process is a non-detached child; it is killed by `stop()`, and also
+ * when this Node process exits or receives SIGINT/SIGTERM/SIGHUP.
+ */
+export async function startDynamoDbLocal(
+  options: StartDynamoDbLocalOptions = {},
+): Promise<DynamoDbLocalInstance> {
+  const requestedPort = options.port ?? 0;
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
+    throw new Error(`Invalid port: ${requestedPort}`);
+  }
+  const [dir] = await Promise.all([ensureDynamoDbLocal(options.cacheDir), assertJavaAvailable()]);
+
+  // A port picked as "free" can be taken before Java binds it: retry with a fresh one.
+  const attempts = requestedPort === 0 ? 3 : 1;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const port = requestedPort === 0 ? await findFreePort() : requestedPort;
+    // Otherwise the readiness probe could be answered by whatever already listens there.
+    if (requestedPort !== 0 && !(await isPortFree(port))) {
+      throw new Error(`Port ${port} is already in use; pick another one (or 0 for any free port)`);
+    }
+    try {
+      return await launch(dir, port);
+    } catch (error) {
+      lastError = error;
+      if (!(error instanceof PortInUseError)) throw error;
+    }
+  }
+  throw lastError;
+}
+
+class PortInUseError extends Error {}
+
+async function launch(dir: string, port: number): Promise<DynamoDbLocalInstance> {
+  const child = spawn(
+    'java',
+    [
+      `-Djava.library.path=${join(dir, LIB_DIR_NAME)}`,
+      '-jar',
+      join(dir, JAR_NAME),
+      '-inMemory',
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+    ],
+    { cwd: dir, detached: false, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true },
+  );
+
+  const output: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    output.push(chunk.toString('utf8'));
+    if (output.length > 200) output.shift();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<void>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      untrack(child);
+      resolveExit();
+    });
+  });
+  const spawnError = new Promise<never>((_, reject) => {
+    child.once('error', (error) => reject(error));
+  });
+  spawnError.catch(() => undefined);
+
+  if (child.pid === undefined) {
+    await Promise.race([spawnError, exited]);
+    throw new Error('Could not start `java` for DynamoDB Local');
+  }
+  track(child);
+  const pid = child.pid;
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  const stop = async (): Promise<void> => {
+    if (exitInfo) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    await waitUntilReady(endpoint, () => exitInfo !== undefined, spawnError);
+  } catch (error) {
+    await stop();
+    const log = output.join('').trim();
+    if (/address already in use|BindException/i.test(log)) {
+      throw new PortInUseError(`Port ${port} is already in use`, { cause: error });
+    }
+    const how = exitInfo ? ` (exited with ${exitInfo.signal ?? `code ${exitInfo.code}`})` : '';
+    throw new Error(
+      `DynamoDB Local on port ${port} did not become ready${how}: ${errorMessage(error)}${log ? `\n${log}` : ''}`,
+      { cause: error },
+    );
+  }
+
+  // Keep draining the pipes so Java never blocks on a full buffer, but stop retaining output.
+  child.stdout?.off('data', collect);
+  child.stderr?.off('data', collect);
+  child.stdout?.resume();
+  child.stderr?.resume();
+
+  return { endpoint, port, pid, exited, stop };
+}
+
+async function waitUntilReady(
+  endpoint: string,
+  hasExited: () => boolean,
+  spawnError: Promise<never>,
+): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
+  const deadline = Date.now() + READY_DEADLINE_MS;
+  let lastError: unknown;
+  try {
+    while (Date.now() < deadline) {
+      if (hasExited()) throw new Error('the Java process exited');
+      try {
+        await Promise.race([client.send(new ListTablesCommand({ Limit: 1 })), spawnError]);
+        return;
+      } catch (error) {
+        if (hasExited()) throw new Error('the Java process exited', { cause: error });
+        lastError = error;
+      }
+      await delay(READY_POLL_INTERVAL_MS);
+    }
+    throw new Error(
+      `no answer within ${READY_DEADLINE_MS / 1000} s (last error: ${errorMessage(lastError)})`,
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, () => server.close(() => resolveFree(true)));
+  });
+}
+
+/** Asks the OS for a currently free TCP port (all interfaces, as DynamoDB Local binds). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : undefined;
+      server.close(() => (port ? resolvePort(port) : reject(new Error('Could not determine a free port'))));
+    });
+  });
+}
+
+// Children are killed when this process goes away, however it goes away (short of SIGKILL).
+const liveChildren = new Set<ChildProcess>();
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function killAllChildren(): void {
+  for (const child of liveChildren) child.kill('SIGKILL');
+  liveChildren.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // Someone else handles this signal (e.g. a CLI that stops gracefully): leave it to them;
+  // the 'exit' hook still kills whatever is left when the process ends.
+  if (process.listenerCount(signal) > 1) return;
+  // Only our listener: kill the children, then keep the default behaviour (terminate) by re-raising.
+  killAllChildren();
+  uninstallExitHooks();
+  process.kill(process.pid, signal);
+}
+
+function installExitHooks(): void {
+  process.on('exit', killAllChildren);
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+}
+
+function uninstallExitHooks(): void {
+  process.off('exit', killAllChildren);
+  for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+}
+
+function track(child: ChildProcess): void {
+  if (liveChildren.size === 0) installExitHooks();
+  liveChildren.add(child);
+}
+
+function untrack(child: ChildProcess): void {
+  if (liveChildren.delete(child) && liveChildren.size === 0) uninstallExitHooks();
+}
+
+// ---------------------------------------------------------------------------
+// Table
+// ---------------------------------------------------------------------------
+
+/**
+ * Creates the single table as declared in `shared/storage/table-schema.ts`
+ * (keys, GSIs with INCLUDE projections, TTL, on-demand billing) and waits
+ * until the table and every index are ACTIVE.
+ */
+export async function createTableFromSchema(client: DynamoDBClient, tableName: string): Promise<void> {
+  const indexes = Object.values(INDEXES);
+  const keyAttributes = new Set<string>([TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey]);
+  for (const index of indexes) {
+    keyAttributes.add(index.partitionKey);
+    keyAttributes.add(index.sortKey);
+  }
+  const attributeDefinitions: AttributeDefinition[] = [...keyAttributes].map((name) => ({
+    AttributeName: name,
+    AttributeType: 'S',
+  }));
+  const globalSecondaryIndexes: GlobalSecondaryIndex[] = indexes.map((index) => ({
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
+  }));
+
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: attributeDefinitions,
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: globalSecondaryIndexes,
+    }),
+  );
+  await waitUntilActive(client, tableName);
+
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    if (!isUnsupportedOperation(error)) throw error;
+  }
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((gsi) => gsi.IndexStatus === 'ACTIVE');
+    if (table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Table ${tableName} not ACTIVE after ${timeoutMs / 1000} s (status ${table?.TableStatus})`,
+      );
+    }
+    await delay(100);
+  }
+}
+
+/** The error an emulator gives for an API it does not implement (and nothing else). */
+function isUnsupportedOperation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'UnknownOperationException') return true;
+  return /not (yet )?(supported|implemented)|unsupported operation/i.test(error.message);
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && 'code' in error;
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * Runtime configuration every function reads once at cold start.
+ *
+ * The CDK stack sets exactly these variables (see `infra/constructs/base-function.ts`);
+ * a missing or malformed one fails the cold start loudly instead of running with a
+ * silent default.
+ */
+export const RuntimeConfigSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1),
+  /** Path of the validated policy document copied into the bundle at synth time. */
+  POLICY_FILE: z.string().min(1),
+  /** Number of shards of the open-deadline index (see docs/access-patterns.md). */
+  DEADLINE_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+  /** SQS consumers only: where a poison message goes at once, with the reason as attributes. */
+  DEAD_LETTER_QUEUE_URL: z.string().url().optional(),
+});
+
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+
+/** Environment variable names, shared by the CDK constructs and the handlers. */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  eventBusName: 'EVENT_BUS_NAME',
+  policyFile: 'POLICY_FILE',
+  deadlineShards: 'DEADLINE_SHARDS',
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+} as const satisfies Record<string, keyof RuntimeConfig>;
+
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+/** Parses `env` (default `process.env`) and throws a `ConfigurationError` naming every bad variable. */
+export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const parsed = RuntimeConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigurationError(`Invalid runtime configuration: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,51 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DateTime } from 'luxon';
+import { ulid } from 'ulid';
+
+/**
+ * Identifiers. Complaint ids are ULIDs (sortable, collision-free). Complaint
+ * numbers are what people read out on the phone: `C` + business-zone date + 6
+ * Crockford base-32 characters (`C20261124-7KQ2MZ`). They are random, not a
+ * counter, so no hot counter partition exists; uniqueness is enforced by a
+ * conditional write of a number-claim item, and a collision (one in ~10⁹ per day)
+ * is retried with a new number.
+ */
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export function newComplaintId(now: Date = new Date()): string {
+  return ulid(now.getTime());
+}
+
+export function newComplaintNumber(now: Date, timeZone: string, random: () => Buffer = () => randomBytes(6)): string {
+  const day = DateTime.fromJSDate(now, { zone: timeZone }).toFormat('yyyyLLdd');
+  const bytes = random();
+  let suffix = '';
+  for (let i = 0; i < 6; i++) suffix += CROCKFORD[(bytes[i] ?? 0) % 32];
+  return `C${day}-${suffix}`;
+}
+
+export const COMPLAINT_NUMBER_PATTERN = /^C\d{8}-[0-9A-HJKMNP-TV-Z]{6}$/;
+
+/** An unguessable customer tracking token (128 bits, URL-safe). Only its hash is stored. */
+export function newTrackingToken(random: () => Buffer = () => randomBytes(16)): string {
+  return random().toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/**
+ * Pseudonymous key for a customer in index keys: the raw customer id never
+ * appears in a key (keys show up in metrics, logs and exports).
+ */
+export function customerKey(customerId: string): string {
+  return createHash('sha256').update(`customer:${customerId}`).digest('base64url').slice(0, 32);
+}
+
+/** Shard of the open-deadline index for a complaint id (spreads writes over `shards` partitions). */
+export function deadlineShard(complaintId: string, shards: number): number {
+  const digest = createHash('sha256').update(complaintId).digest();
+  return digest.readUInt32BE(0) % shards;
+}

@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { AssignmentSchema, ComplaintSubmissionSchema, DeadlineSchema, ValidityVerdictSchema } from '../domain/complaint';
+import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
+import { DETAIL_TYPES, type DetailType, SOURCES } from './names';
+
+/**
+ * Versioned event details. Every event on the bus has the shape
+ * `{ metadata: { version, eventId, occurredAt, … }, data: { … } }`:
+ * consumers route on `detail.metadata.version` and dedupe on `detail.metadata.eventId`
+ * (deterministic per state change, so a republished event has the same id).
+ * Personal data stays out of events except where the consumer needs it
+ * (`Customer Notification Requested` carries the contact reference and the text to send).
+ */
+
+const IsoTimestamp = z.iso.datetime({ offset: true });
+
+const OutboundMetadataSchema = z.object({
+  version: z.literal(1),
+  /** Deterministic id of the state change: `<complaintId>:<what>:<version>`. */
+  eventId: z.string().min(1),
+  occurredAt: IsoTimestamp,
+  /** Correlates every event of one complaint's journey (the complaint id). */
+  correlationId: z.string().min(1),
+});
+
+function outbound<T extends z.ZodRawShape>(data: T) {
+  return z.object({ metadata: OutboundMetadataSchema, data: z.object(data) });
+}
+
+const ComplaintRef = {
+  complaintId: z.string(),
+  number: z.string(),
+};
+
+const Deadlines = z.partialRecord(z.enum(['acknowledge', 'firstResponse', 'resolution']), DeadlineSchema);
+
+/** Inbound: another service reports a complaint. Idempotent on (source, metadata.messageId). */
+export const ComplaintReportedV1 = z.object({
+  metadata: z
+    .object({
+      version: z.literal(1),
+      /** The producer's id for this message; a repeat with the same id is the same complaint. */
+      messageId: z.string().min(1).max(200),
+      occurredAt: IsoTimestamp.optional(),
+    })
+    .strict(),
+  data: ComplaintSubmissionSchema,
+});
+
+export const ComplaintReceivedV1 = outbound({
+  ...ComplaintRef,
+  channel: ChannelSchema,
+  tier: z.string(),
+  language: LanguageSchema,
+  receivedAt: IsoTimestamp,
+  /** What the customer was promised in the acknowledgement. */
+  promisedResponseBy: IsoTimestamp,
+  sourceSystem: z.string(),
+});
+
+export const ComplaintClassifiedV1 = outbound({
+  ...ComplaintRef,
+  channel: ChannelSchema,
+  category: z.string(),
+  severity: SeveritySchema,
+  priority: z.number().int().min(1).max(4),
+  tier: z.string(),
+  language: LanguageSchema,
+  isRepeat: z.boolean(),
+  severityRules: z.array(z.string()),
+  deadlines: Deadlines,
+});
+
+export const ComplaintRejectedV1 = outbound({
+  ...ComplaintRef,
+  channel: ChannelSchema,
+  verdict: ValidityVerdictSchema.exclude(['valid']),
+  duplicateOf: z.string().optional(),
+  language: LanguageSchema,
+  /** The polite reason given to the customer, in their language. */
+  reason: z.string(),
+  /** The customer can contest the rejection through the tracking link. */
+  contestable: z.boolean(),
+});
+
+export const ComplaintAssignedV1 = outbound({
+  ...ComplaintRef,
+  category: z.string(),
+  severity: SeveritySchema,
+  priority: z.number().int().min(1).max(4),
+  leadDepartment: AssignmentSchema.shape.leadDepartment,
+  collaborators: AssignmentSchema.shape.collaborators,
+  assignee: z.string().optional(),
+  /** Set when no agent could be chosen: the department's team lead must act. */
+  needsAttention: z.string().optional(),
+  /** Who is alerted immediately (team lead when unassigned; the executive on duty for major complaints). */
+  alerted: z.array(z.object({ role: z.string(), contact: z.string() })),
+  deadlines: Deadlines,
+});
+
+export const CustomerNotificationRequestedV1 = outbound({
+  ...ComplaintRef,
+  /** Which message this is; the messaging service may pick its own template by it. */
+  template: z.enum(['acknowledgement', 'rejection']),
+  language: LanguageSchema,
+  channel: ChannelSchema,
+  customer: z.object({ id: z.string(), contactRef: z.string().optional() }),
+  /** The rendered text in the customer's language. */
+  text: z.string(),
+  /** Relative tracking path (`/track/<token>`), when the message carries one. */
+  trackingPath: z.string().optional(),
+});
+
+export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+  detailType: DetailType;
+  /** The source that publishes it; `*` for inbound events any producer may publish. */
+  source: string;
+  direction: 'inbound' | 'outbound';
+  description: string;
+  schema: S;
+}
+
+/** The event catalog: one entry per detail-type, generated into docs/events. */
+export const EVENT_CATALOG = {
+  complaintReported: {
+    detailType: DETAIL_TYPES.complaintReported,
+    source: '*',
+    direction: 'inbound',
+    description:
+      'Another service (app backend, hotline/IVR, social-media monitor, app-store scraper, mail gateway) reports a complaint. Any source not starting with "complaints." is accepted.',
+    schema: ComplaintReportedV1,
+  },
+  complaintReceived: {
+    detailType: DETAIL_TYPES.complaintReceived,
+    source: SOURCES.intake,
+    direction: 'outbound',
+    description: 'A complaint was accepted, numbered and stored; the customer was acknowledged.',
+    schema: ComplaintReceivedV1,
+  },
+  complaintClassified: {
+    detailType: DETAIL_TYPES.complaintClassified,
+    source: SOURCES.classification,
+    direction: 'outbound',
+    description: 'A valid complaint got its category, severity, priority and SLA deadlines.',
+    schema: ComplaintClassifiedV1,
+  },
+  complaintRejected: {
+    detailType: DETAIL_TYPES.complaintRejected,
+    source: SOURCES.classification,
+    direction: 'outbound',
+    description: 'A complaint was found invalid (spam, abusive, duplicate, out of scope, insufficient); the customer is told why.',
+    schema: ComplaintRejectedV1,
+  },
+  complaintAssigned: {
+    detailType: DETAIL_TYPES.complaintAssigned,
+    source: SOURCES.assignment,
+    direction: 'outbound',
+    description: 'A complaint got a lead department, collaborating departments and (when one is eligible) an owner.',
+    schema: ComplaintAssignedV1,
+  },
+  customerNotificationRequested: {
+    detailType: DETAIL_TYPES.customerNotificationRequested,
+    source: `${SOURCES.intake} | ${SOURCES.classification}`,
+    direction: 'outbound',
+    description:
+      "A message for the customer, rendered in the customer's language, for the company's messaging service to deliver.",
+    schema: CustomerNotificationRequestedV1,
+  },
+} as const satisfies Record<string, EventDefinition>;
+
+export type ComplaintReported = z.infer<typeof ComplaintReportedV1>;
+export type ComplaintReceived = z.infer<typeof ComplaintReceivedV1>;
+export type ComplaintClassified = z.infer<typeof ComplaintClassifiedV1>;
+export type ComplaintRejected = z.infer<typeof ComplaintRejectedV1>;
+export type ComplaintAssigned = z.infer<typeof ComplaintAssignedV1>;
+export type CustomerNotificationRequested = z.infer<typeof CustomerNotificationRequestedV1>;
+
+/** An event ready to publish: its source, detail-type and validated detail. */
+export interface OutboundEvent {
+  source: string;
+  detailType: DetailType;
+  detail: { metadata: { eventId: string } } & Record<string, unknown>;
+}
+
+/** Builds an outbound event, validating the detail against its schema (a bug here must not reach the bus). */
+export function buildEvent<K extends keyof typeof EVENT_CATALOG>(
+  key: K,
+  source: string,
+  detail: z.input<(typeof EVENT_CATALOG)[K]['schema']>,
+): OutboundEvent {
+  const definition: EventDefinition = EVENT_CATALOG[key];
+  const parsed = definition.schema.parse(detail) as OutboundEvent['detail'];
+  return { source, detailType: definition.detailType, detail: parsed };
+}

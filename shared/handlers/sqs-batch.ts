@@ -1,0 +1,90 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { PoisonMessageError } from '../services/context';
+import { logger, metrics } from './observability';
+
+/** The envelope EventBridge writes into an SQS message body when a rule targets a queue. */
+export const EventBridgeEnvelopeSchema = z.object({
+  id: z.string(),
+  'detail-type': z.string(),
+  source: z.string(),
+  time: z.string(),
+  detail: z.unknown(),
+});
+export type EventBridgeEnvelope = z.infer<typeof EventBridgeEnvelopeSchema>;
+
+/** Parses an SQS body as an EventBridge event whose detail matches `schema`; a mismatch is poison. */
+export function parseEventRecord<S extends z.ZodType>(record: SQSRecord, schema: S): { envelope: EventBridgeEnvelope; detail: z.infer<S> } {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new PoisonMessageError('The message body is not JSON');
+  }
+  const envelope = EventBridgeEnvelopeSchema.safeParse(body);
+  if (!envelope.success) throw new PoisonMessageError(`Not an EventBridge event: ${describeIssues(envelope.error)}`);
+  const detail = schema.safeParse(envelope.data.detail);
+  if (!detail.success) {
+    throw new PoisonMessageError(`Invalid "${envelope.data['detail-type']}" detail: ${describeIssues(detail.error)}`);
+  }
+  return { envelope: envelope.data, detail: detail.data };
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+export interface SqsBatchOptions {
+  sqs: SQSClient;
+  /** Where poison messages go at once; without it they are retried until the redrive policy moves them. */
+  deadLetterQueueUrl?: string;
+}
+
+/**
+ * An SQS handler with partial batch responses. Each record is handled on its own:
+ * a transient failure (throttling, a version conflict, a publish failure) fails
+ * only that record, which SQS redelivers; a `PoisonMessageError` (bad shape,
+ * unknown complaint) is sent straight to the DLQ with the reason in message
+ * attributes — retrying it would only delay it — and the record counts as handled.
+ */
+export function sqsBatchHandler(recordHandler: (record: SQSRecord) => Promise<void>, options: SqsBatchOptions) {
+  const processor = new BatchProcessor(EventType.SQS);
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
+    try {
+      await recordHandler(record);
+    } catch (error) {
+      if (!(error instanceof PoisonMessageError) || options.deadLetterQueueUrl === undefined) {
+        logger.warn('Record failed; it will be retried', { messageId: record.messageId, error: errorSummary(error) });
+        throw error;
+      }
+      await options.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: options.deadLetterQueueUrl,
+          MessageBody: record.body,
+          MessageAttributes: {
+            ErrorName: { DataType: 'String', StringValue: error.name },
+            ErrorReason: { DataType: 'String', StringValue: error.message.slice(0, 1024) },
+            OriginalMessageId: { DataType: 'String', StringValue: record.messageId },
+            SourceQueue: { DataType: 'String', StringValue: record.eventSourceARN },
+          },
+        }),
+      );
+      metrics.addMetric('PoisonMessages', 'Count', 1);
+      logger.error('Poison message moved to the DLQ', { messageId: record.messageId, reason: error.message });
+    }
+  };
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    // A batch where every record failed still answers with the failed ids (not an
+    // exception), so SQS retries exactly those and the redrive count stays per message.
+    processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+}
+
+/** Error name and message only: stack traces and causes may quote customer text. */
+export function errorSummary(error: unknown): { name: string; message: string } {
+  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'Unknown', message: String(error) };
+}

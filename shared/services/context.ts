@@ -1,0 +1,22 @@
+import type { BusinessCalendar } from '../domain/business-calendar';
+import type { EventPublisher } from '../events/publisher';
+import type { Policy } from '../policy/schema';
+import type { ComplaintStore } from '../storage/ports';
+
+/**
+ * What an application service needs: the ports and the policy. Handlers build it
+ * once per cold start; tests build it with DynamoDB Local and a recording publisher.
+ */
+export interface ServiceContext {
+  store: ComplaintStore;
+  publisher: EventPublisher;
+  policy: Policy;
+  calendar: BusinessCalendar;
+  /** The clock; injected so tests control time. */
+  now: () => Date;
+}
+
+/** A message that can never succeed (bad shape, unknown complaint): it goes to the DLQ with this reason. */
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}

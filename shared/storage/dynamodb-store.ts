@@ -1,0 +1,417 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
+import { type Complaint, ComplaintSchema } from '../domain/complaint';
+import { customerKey, deadlineShard } from '../domain/identifiers';
+import { type ComplaintStatus, isOpen } from '../domain/lifecycle';
+import type {
+  ComplaintStore,
+  ComplaintUpdate,
+  CreateResult,
+  CustomerComplaintSummary,
+  DueDeadline,
+  NewComplaint,
+  Page,
+  QueueItem,
+  TimelineEntry,
+} from './ports';
+import { ConcurrencyConflictError } from './ports';
+import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
+
+/**
+ * DynamoDB adapter of the store port: one table, keys as in docs/access-patterns.md.
+ *
+ * Items:
+ *   C#<id>            META                 the complaint (+ index attributes)
+ *   C#<id>            TL#<iso time>#<ulid> timeline entry (append-only)
+ *   IDEMP#<key>       IDEMP                producer message id → complaint (TTL)
+ *   NUM#<number>      NUM                  claims the human-readable number
+ *   TRACK#<hash>      TRACK                tracking-token hash → complaint
+ *   AGENT#<id>        LOAD                 open-complaint counter of an agent
+ */
+
+const META = 'META';
+/** Idempotency records outlive any redelivery, retry or archive replay window we document (30 days). */
+const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
+/** Sort-key value for "no deadline": sorts after every ISO timestamp. */
+const NO_DUE = '9999-12-31T23:59:59.999Z';
+
+const complaintPk = (id: string) => `C#${id}`;
+
+export interface DynamoDbStoreOptions {
+  tableName: string;
+  /** Shards of the open-deadline index; must match across writers and the sweep. */
+  deadlineShards: number;
+}
+
+export class DynamoDbComplaintStore implements ComplaintStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly options: DynamoDbStoreOptions,
+  ) {}
+
+  private get table(): string {
+    return this.options.tableName;
+  }
+
+  async create(input: NewComplaint): Promise<CreateResult> {
+    const { complaint } = input;
+    const nowSeconds = Math.floor(Date.parse(complaint.receivedAt) / 1000);
+    const request: TransactWriteCommandInput = {
+      TransactItems: [
+        {
+          Put: {
+            TableName: this.table,
+            Item: {
+              pk: `IDEMP#${input.idempotencyKey}`,
+              sk: 'IDEMP',
+              complaintId: complaint.id,
+              trackingToken: input.trackingToken,
+              [TTL_ATTRIBUTE]: nowSeconds + IDEMPOTENCY_TTL_SECONDS,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { pk: `NUM#${complaint.number}`, sk: 'NUM', complaintId: complaint.id },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: this.toItem(complaint),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { pk: `TRACK#${input.trackingTokenHash}`, sk: 'TRACK', complaintId: complaint.id },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        ...input.timeline.map((entry) => ({ Put: { TableName: this.table, Item: timelineItem(complaint.id, entry) } })),
+      ],
+    };
+    try {
+      await this.db.send(new TransactWriteCommand(request));
+      return { outcome: 'created' };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+        const existing = await this.db.send(
+          new GetCommand({ TableName: this.table, Key: { pk: `IDEMP#${input.idempotencyKey}`, sk: 'IDEMP' }, ConsistentRead: true }),
+        );
+        const item = existing.Item;
+        if (item === undefined) throw error;
+        return { outcome: 'duplicate', complaintId: String(item.complaintId), trackingToken: String(item.trackingToken) };
+      }
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') return { outcome: 'number_taken' };
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<Complaint | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: complaintPk(id), sk: META }, ConsistentRead: true }),
+    );
+    return result.Item === undefined ? undefined : fromItem(result.Item);
+  }
+
+  async getByNumber(number: string): Promise<Complaint | undefined> {
+    return this.getViaPointer(`NUM#${number}`, 'NUM');
+  }
+
+  async getByTrackingTokenHash(hash: string): Promise<Complaint | undefined> {
+    return this.getViaPointer(`TRACK#${hash}`, 'TRACK');
+  }
+
+  private async getViaPointer(pk: string, sk: string): Promise<Complaint | undefined> {
+    const pointer = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk, sk } }));
+    const id = pointer.Item?.complaintId;
+    return typeof id === 'string' ? this.get(id) : undefined;
+  }
+
+  async update(update: ComplaintUpdate): Promise<void> {
+    const { next, expectedVersion } = update;
+    if (next.version !== expectedVersion + 1) {
+      throw new Error(`Update of ${next.id} must bump the version from ${expectedVersion} to ${expectedVersion + 1}`);
+    }
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: this.toItem(next),
+          ConditionExpression: '#v = :expected',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        },
+      },
+      ...update.timeline.map((entry) => ({ Put: { TableName: this.table, Item: timelineItem(next.id, entry) } })),
+      ...(update.relatedTimeline ?? []).map(({ complaintId, entry }) => ({
+        Put: { TableName: this.table, Item: timelineItem(complaintId, entry) },
+      })),
+      ...(update.agentLoadChanges ?? []).map(({ agentId, delta, capacity }) => ({
+        Update: {
+          TableName: this.table,
+          Key: { pk: `AGENT#${agentId}`, sk: 'LOAD' },
+          UpdateExpression: 'ADD openCount :d',
+          ...(capacity === undefined
+            ? { ExpressionAttributeValues: { ':d': delta } }
+            : {
+                ConditionExpression: 'attribute_not_exists(openCount) OR openCount < :cap',
+                ExpressionAttributeValues: { ':d': delta, ':cap': capacity },
+              }),
+        },
+      })),
+    ];
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      // A stale version, or an agent who filled up meanwhile: both are retried from a fresh read.
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')
+      ) {
+        throw new ConcurrencyConflictError(next.id, expectedVersion);
+      }
+      throw error;
+    }
+  }
+
+  async timeline(id: string): Promise<TimelineEntry[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
+      ExpressionAttributeValues: { ':pk': complaintPk(id), ':tl': 'TL#' },
+    });
+    return items.map((i) => i.entry as TimelineEntry);
+  }
+
+  async recentByCustomer(customerId: string, since: string): Promise<CustomerComplaintSummary[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      IndexName: INDEXES.byCustomer.name,
+      KeyConditionExpression: '#pk = :pk AND #sk >= :since',
+      ExpressionAttributeNames: { '#pk': INDEXES.byCustomer.partitionKey, '#sk': INDEXES.byCustomer.sortKey },
+      ExpressionAttributeValues: { ':pk': `CUST#${customerKey(customerId)}`, ':since': since },
+      ScanIndexForward: false,
+    });
+    return items.map((i) => ({
+      id: String(i.pk).slice(2),
+      number: String(i.number),
+      status: i.status as ComplaintStatus,
+      category: typeof i.category === 'string' ? i.category : undefined,
+      receivedAt: String(i.receivedAt),
+      fingerprint: String(i.fingerprint),
+    }));
+  }
+
+  async agentLoads(agentIds: readonly string[]): Promise<Map<string, number>> {
+    const loads = new Map<string, number>();
+    const unique = [...new Set(agentIds)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Array<Record<string, string>> | undefined = unique
+        .slice(i, i + 100)
+        .map((id) => ({ pk: `AGENT#${id}`, sk: 'LOAD' }));
+      // BatchGet may return unprocessed keys under throttling: retry them with backoff.
+      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        const result = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+        for (const item of result.Responses?.[this.table] ?? []) {
+          loads.set(String(item.pk).slice('AGENT#'.length), Number(item.openCount ?? 0));
+        }
+        keys = result.UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, string>> | undefined;
+      }
+    }
+    return loads;
+  }
+
+  async listByDepartment(
+    department: string,
+    status: ComplaintStatus,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<QueueItem>> {
+    return this.page(
+      {
+        TableName: this.table,
+        IndexName: INDEXES.byDepartment.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': INDEXES.byDepartment.partitionKey },
+        ExpressionAttributeValues: { ':pk': `DEPT#${department}#${status}` },
+      },
+      limit,
+      cursor,
+    );
+  }
+
+  async listByAssignee(
+    agentId: string,
+    status: ComplaintStatus | undefined,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<QueueItem>> {
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      IndexName: INDEXES.byAssignee.name,
+      KeyConditionExpression: status === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :status)',
+      ExpressionAttributeNames:
+        status === undefined
+          ? { '#pk': INDEXES.byAssignee.partitionKey }
+          : { '#pk': INDEXES.byAssignee.partitionKey, '#sk': INDEXES.byAssignee.sortKey },
+      ExpressionAttributeValues:
+        status === undefined ? { ':pk': `AGENT#${agentId}` } : { ':pk': `AGENT#${agentId}`, ':status': `${status}#` },
+    };
+    return this.page(input, limit, cursor);
+  }
+
+  async dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: INDEXES.openDeadlines.name,
+        KeyConditionExpression: '#pk = :pk AND #sk <= :until',
+        ExpressionAttributeNames: { '#pk': INDEXES.openDeadlines.partitionKey, '#sk': INDEXES.openDeadlines.sortKey },
+        // `~` sorts after the `#<id>` suffix, so a deadline exactly at `until` is included.
+        ExpressionAttributeValues: { ':pk': `DUE#${shard}`, ':until': `${until}~` },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((i) => ({
+      complaintId: String(i.pk).slice(2),
+      dueAt: String(i[INDEXES.openDeadlines.sortKey]).split('#')[0] ?? '',
+      kind: String(i.nextDeadlineKind),
+    }));
+  }
+
+  private async page(input: QueryCommandInput, limit: number, cursor?: string): Promise<Page<QueueItem>> {
+    const result = await this.db.send(
+      new QueryCommand({ ...input, Limit: limit, ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor) }),
+    );
+    return {
+      items: (result.Items ?? []).map(toQueueItem),
+      cursor: result.LastEvaluatedKey === undefined ? undefined : encodeCursor(result.LastEvaluatedKey),
+    };
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.db.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...(result.Items ?? []));
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  /** The complaint item with the attributes its indexes and listings need. */
+  private toItem(c: Complaint): Record<string, unknown> {
+    const next = nextDeadline(c);
+    const nextDueAt = next?.dueAt;
+    const department = c.assignment?.leadDepartment ?? '_unrouted';
+    const item: Record<string, unknown> = {
+      pk: complaintPk(c.id),
+      sk: META,
+      complaint: c,
+      version: c.version,
+      number: c.number,
+      status: c.status,
+      channel: c.submission.channel,
+      category: c.classification?.category,
+      severity: c.classification?.severity,
+      priority: c.classification?.priority,
+      leadDepartment: c.assignment?.leadDepartment,
+      assignee: c.assignment?.assignee,
+      receivedAt: c.receivedAt,
+      nextDueAt,
+      fingerprint: c.fingerprint,
+      [INDEXES.byDepartment.partitionKey]: `DEPT#${department}#${c.status}`,
+      [INDEXES.byDepartment.sortKey]: `${nextDueAt ?? NO_DUE}#${c.id}`,
+      [INDEXES.byCustomer.partitionKey]: `CUST#${customerKey(c.submission.customer.id)}`,
+      [INDEXES.byCustomer.sortKey]: `${c.receivedAt}#${c.id}`,
+    };
+    if (c.assignment?.assignee !== undefined) {
+      item[INDEXES.byAssignee.partitionKey] = `AGENT#${c.assignment.assignee}`;
+      item[INDEXES.byAssignee.sortKey] = `${c.status}#${nextDueAt ?? NO_DUE}#${c.id}`;
+    }
+    if (next !== undefined && isOpen(c.status)) {
+      // Sparse: only open complaints with a pending deadline are in the sweep index.
+      item[INDEXES.openDeadlines.partitionKey] = `DUE#${deadlineShard(c.id, this.options.deadlineShards)}`;
+      item[INDEXES.openDeadlines.sortKey] = `${next.dueAt}#${c.id}`;
+      item.nextDeadlineKind = next.kind;
+    }
+    return item;
+  }
+}
+
+/** The earliest pending deadline of a complaint. */
+export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | undefined {
+  let best: { dueAt: string; kind: string } | undefined;
+  for (const [kind, deadline] of Object.entries(c.deadlines)) {
+    if (deadline !== undefined && (best === undefined || deadline.dueAt < best.dueAt)) {
+      best = { dueAt: deadline.dueAt, kind };
+    }
+  }
+  return best;
+}
+
+function timelineItem(complaintId: string, entry: TimelineEntry): Record<string, unknown> {
+  return { pk: complaintPk(complaintId), sk: `TL#${entry.at}#${ulid()}`, entry };
+}
+
+function fromItem(item: Record<string, unknown>): Complaint {
+  return ComplaintSchema.parse(item.complaint);
+}
+
+function toQueueItem(i: Record<string, unknown>): QueueItem {
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    id: String(i.pk).slice(2),
+    number: String(i.number),
+    status: i.status as ComplaintStatus,
+    category: str(i.category),
+    severity: str(i.severity),
+    priority: typeof i.priority === 'number' ? i.priority : undefined,
+    leadDepartment: str(i.leadDepartment),
+    assignee: str(i.assignee),
+    receivedAt: String(i.receivedAt),
+    nextDueAt: str(i.nextDueAt),
+    version: Number(i.version),
+  };
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+  constructor() {
+    super('The pagination cursor is not valid');
+  }
+}

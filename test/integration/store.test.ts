@@ -1,0 +1,187 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConcurrencyConflictError } from '../../shared/storage/ports';
+import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
+import { complaintRecord } from '../support/fixtures';
+import { createTestTable, localDynamoClient } from './support/dynamodb';
+
+let store: DynamoDbComplaintStore;
+let db: DynamoDBDocumentClient;
+let tableName: string;
+
+const newEntry = (type: string) => ({ at: new Date().toISOString(), type, actor: 'test', summary: type });
+
+async function createStored(overrides: Parameters<typeof complaintRecord>[0] = {}) {
+  const complaint = complaintRecord(overrides);
+  const result = await store.create({
+    complaint,
+    idempotencyKey: `test#${complaint.id}`,
+    trackingToken: `token-${complaint.id}`,
+    trackingTokenHash: `hash-${complaint.id}`,
+    timeline: [newEntry('received')],
+  });
+  expect(result.outcome).toBe('created');
+  return complaint;
+}
+
+beforeAll(async () => {
+  tableName = await createTestTable('store');
+  db = DynamoDBDocumentClient.from(localDynamoClient(), { marshallOptions: { removeUndefinedValues: true } });
+  store = new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 });
+});
+
+describe('DynamoDbComplaintStore against DynamoDB Local', () => {
+  it('stores a complaint and finds it by id, number and tracking-token hash', async () => {
+    const c = await createStored();
+    expect(await store.get(c.id)).toEqual(c);
+    expect((await store.getByNumber(c.number))?.id).toBe(c.id);
+    expect((await store.getByTrackingTokenHash(`hash-${c.id}`))?.id).toBe(c.id);
+    expect(await store.get('does-not-exist')).toBeUndefined();
+    expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received']);
+  });
+
+  it('is idempotent on the producer message id and returns the first complaint and token', async () => {
+    const first = complaintRecord();
+    const second = complaintRecord({ id: `${first.id}X`, number: 'C20261124-ZZZZZZ' });
+    const base = { idempotencyKey: 'app.backend#msg-42', trackingTokenHash: 'h1', timeline: [newEntry('received')] };
+    expect((await store.create({ ...base, complaint: first, trackingToken: 't1' })).outcome).toBe('created');
+    const again = await store.create({ ...base, complaint: second, trackingToken: 't2', trackingTokenHash: 'h2' });
+    expect(again).toEqual({ outcome: 'duplicate', complaintId: first.id, trackingToken: 't1' });
+    expect(await store.get(second.id)).toBeUndefined();
+    expect(await store.getByNumber('C20261124-ZZZZZZ')).toBeUndefined();
+  });
+
+  it('refuses a complaint number that is already taken, writing nothing', async () => {
+    const first = await createStored();
+    const clash = complaintRecord({ number: first.number });
+    const result = await store.create({
+      complaint: clash,
+      idempotencyKey: `test#${clash.id}`,
+      trackingToken: 't',
+      trackingTokenHash: `hash-${clash.id}`,
+      timeline: [],
+    });
+    expect(result).toEqual({ outcome: 'number_taken' });
+    expect(await store.get(clash.id)).toBeUndefined();
+  });
+
+  it('lets exactly one of two concurrent updates from the same version win', async () => {
+    const c = await createStored();
+    const updates = ['classified', 'rejected'].map((status) =>
+      store.update({
+        next: { ...c, version: 2, status: status as 'classified' | 'rejected' },
+        expectedVersion: 1,
+        timeline: [newEntry(status)],
+      }),
+    );
+    const results = await Promise.allSettled(updates);
+    const fulfilled = results.filter((r) => r.status === 'fulfilled');
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(fulfilled).toHaveLength(1);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.reason).toBeInstanceOf(ConcurrencyConflictError);
+    const stored = await store.get(c.id);
+    expect(stored?.version).toBe(2);
+    // The loser's timeline entry was not written either (same transaction).
+    expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received', stored?.status]);
+  });
+
+  it('refuses an update whose version does not follow the expected one', async () => {
+    const c = await createStored();
+    await expect(store.update({ next: { ...c, version: 5 }, expectedVersion: 1, timeline: [] })).rejects.toThrow(
+      /must bump the version/,
+    );
+  });
+
+  it('keeps agent counters in the update transaction and refuses an increment at capacity', async () => {
+    const a = await createStored();
+    const b = await createStored();
+    await store.update({
+      next: { ...a, version: 2 },
+      expectedVersion: 1,
+      timeline: [],
+      agentLoadChanges: [{ agentId: 'agent_cap', delta: 1, capacity: 1 }],
+    });
+    expect((await store.agentLoads(['agent_cap', 'agent_none'])).get('agent_cap')).toBe(1);
+    await expect(
+      store.update({
+        next: { ...b, version: 2 },
+        expectedVersion: 1,
+        timeline: [],
+        agentLoadChanges: [{ agentId: 'agent_cap', delta: 1, capacity: 1 }],
+      }),
+    ).rejects.toBeInstanceOf(ConcurrencyConflictError);
+    expect((await store.get(b.id))?.version).toBe(1);
+    expect((await store.agentLoads(['agent_cap'])).get('agent_cap')).toBe(1);
+  });
+
+  it('lists a department queue by nearest deadline and pages through it', async () => {
+    const dept = `dept_${Date.now()}`;
+    const dues = ['2026-11-26T10:00:00.000Z', '2026-11-25T10:00:00.000Z', '2026-11-27T10:00:00.000Z'];
+    const ids: string[] = [];
+    for (const dueAt of dues) {
+      const c = await createStored();
+      ids.push(c.id);
+      await store.update({
+        next: {
+          ...c,
+          version: 2,
+          status: 'assigned',
+          assignment: { leadDepartment: dept, collaborators: [], assignee: 'agent_q', reason: 't', assignedAt: c.receivedAt },
+          deadlines: { resolution: { dueAt, warnAt: dueAt, basis: 'calendar' } },
+        },
+        expectedVersion: 1,
+        timeline: [],
+      });
+    }
+    const page1 = await store.listByDepartment(dept, 'assigned', 2);
+    expect(page1.items.map((i) => i.nextDueAt)).toEqual([dues[1], dues[0]]);
+    expect(page1.cursor).toBeDefined();
+    const page2 = await store.listByDepartment(dept, 'assigned', 2, page1.cursor);
+    expect(page2.items.map((i) => i.nextDueAt)).toEqual([dues[2]]);
+    expect(page2.cursor).toBeUndefined();
+    expect((await store.listByDepartment(dept, 'resolved', 10)).items).toEqual([]);
+    const mine = await store.listByAssignee('agent_q', 'assigned', 10);
+    expect(mine.items.filter((i) => ids.includes(i.id))).toHaveLength(3);
+  });
+
+  it('keeps the open-deadline index sparse: only open complaints with a deadline are in it', async () => {
+    const due = '2026-11-24T03:00:00.000Z';
+    const open = await createStored({ deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } } });
+    const closed = await createStored({
+      status: 'closed',
+      deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } },
+    });
+    const noDeadline = await createStored();
+    const all = [];
+    for (let shard = 0; shard < 4; shard++) all.push(...(await store.dueDeadlines(shard, due, 100)));
+    const ids = all.map((d) => d.complaintId);
+    expect(ids).toContain(open.id);
+    expect(ids).not.toContain(closed.id);
+    expect(ids).not.toContain(noDeadline.id);
+    expect(all.find((d) => d.complaintId === open.id)).toMatchObject({ dueAt: due, kind: 'acknowledge' });
+    // Not yet due one millisecond earlier.
+    const earlier = [];
+    for (let shard = 0; shard < 4; shard++) earlier.push(...(await store.dueDeadlines(shard, '2026-11-24T02:59:59.999Z', 100)));
+    expect(earlier.map((d) => d.complaintId)).not.toContain(open.id);
+  });
+
+  it('finds a customer\'s recent complaints newest first, without the raw customer id in the key', async () => {
+    const customer = { id: `cust-${Date.now()}`, tier: 'standard' as const, language: 'zh' as const };
+    const base = complaintRecord();
+    const old = await createStored({
+      receivedAt: '2026-10-01T00:00:00.000Z',
+      submission: { ...base.submission, customer },
+    });
+    const recent = await createStored({
+      receivedAt: '2026-11-20T00:00:00.000Z',
+      submission: { ...base.submission, customer },
+    });
+    const found = await store.recentByCustomer(customer.id, '2026-10-25T00:00:00.000Z');
+    expect(found.map((f) => f.id)).toEqual([recent.id]);
+    const all = await store.recentByCustomer(customer.id, '2026-01-01T00:00:00.000Z');
+    expect(all.map((f) => f.id)).toEqual([recent.id, old.id]);
+    const raw = await db.send(new GetCommand({ TableName: tableName, Key: { pk: `C#${recent.id}`, sk: 'META' } }));
+    expect(String(raw.Item?.gsi3pk)).not.toContain(customer.id);
+  });
+});

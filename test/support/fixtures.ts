@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import type { Complaint, ComplaintSubmissionInput } from '../../shared/domain/complaint';
+import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { newComplaintId } from '../../shared/domain/identifiers';
+import type { EventPublisher } from '../../shared/events/publisher';
+import type { OutboundEvent } from '../../shared/events/schemas';
+import { loadPolicyFile } from '../../shared/policy/load';
+
+export const DEFAULT_POLICY_PATH = fileURLToPath(new URL('../../policy/default-policy.json', import.meta.url));
+export const defaultPolicy = loadPolicyFile(DEFAULT_POLICY_PATH);
+
+/** A publisher that keeps what it was given, for asserting on events without a bus. */
+export class RecordingPublisher implements EventPublisher {
+  readonly events: OutboundEvent[] = [];
+  failNext = 0;
+  async publish(events: readonly OutboundEvent[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('simulated EventBridge outage');
+    }
+    this.events.push(...events);
+  }
+  ofType(detailType: string): OutboundEvent[] {
+    return this.events.filter((e) => e.detailType === detailType);
+  }
+}
+
+export function submission(overrides: Partial<ComplaintSubmissionInput> = {}): ComplaintSubmissionInput {
+  return {
+    channel: 'app',
+    customer: { id: 'cust-1001', tier: 'standard', language: 'zh' },
+    description: '登录时一直提示密码错误，无法登录，已经试了很多次',
+    ...overrides,
+  };
+}
+
+/** A stored-shape complaint for store tests; fields can be overridden. */
+export function complaintRecord(overrides: Partial<Complaint> = {}): Complaint {
+  const receivedAt = overrides.receivedAt ?? '2026-11-24T02:00:00.000Z';
+  const id = overrides.id ?? newComplaintId(new Date(receivedAt));
+  return {
+    id,
+    number: `C20261124-${id.slice(-6)}`,
+    version: 1,
+    status: 'received',
+    source: { system: 'test', messageId: id },
+    submission: ComplaintSubmissionSchema.parse(submission()),
+    tier: 'standard',
+    language: 'zh',
+    receivedAt,
+    promisedResponseBy: '2026-11-25T02:00:00.000Z',
+    fingerprint: '0123456789abcdef',
+    deadlines: {},
+    updatedAt: receivedAt,
+    ...overrides,
+  };
+}

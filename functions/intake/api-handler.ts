@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { newComplaintId } from '../../shared/domain/identifiers';
+import { errorSummary } from '../../shared/handlers/sqs-batch';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
 import { receiveComplaint, trackingPath } from '../../shared/services/intake';
-import { newComplaintId } from '../../shared/domain/identifiers';
 
 const { ctx } = createRuntime();
 
@@ -30,11 +31,27 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
       parsed.error.issues.map((i) => ({ field: i.path.length > 0 ? i.path.join('.') : '(body)', reason: i.message })),
     );
   }
-  const result = await receiveComplaint(ctx, {
-    submission: parsed.data,
-    sourceSystem: 'api',
-    messageId: key ?? `auto-${newComplaintId()}`,
-  });
+  let result: Awaited<ReturnType<typeof receiveComplaint>>;
+  try {
+    result = await receiveComplaint(ctx, {
+      submission: parsed.data,
+      sourceSystem: 'api',
+      messageId: key ?? `auto-${newComplaintId()}`,
+    });
+  } catch (error) {
+    // Nothing is half-done from the caller's view: a retry with the same key either
+    // finds the stored complaint (and republishes its events) or creates it.
+    logger.error('Intake failed', { error: errorSummary(error) });
+    metrics.addMetric('IntakeFailures', MetricUnit.Count, 1);
+    return json(
+      503,
+      {
+        error: 'ServiceUnavailable',
+        message: 'The complaint could not be accepted right now. Retry with the same Idempotency-Key.',
+      },
+      { 'retry-after': '2' },
+    );
+  }
   if (!result.replayed) {
     metrics.addDimension('channel', parsed.data.channel);
     metrics.addMetric('ComplaintsReceived', MetricUnit.Count, 1);

@@ -53,7 +53,9 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     if (props.alarmTopicArn) {
-      this.alarmAction = new actions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn));
+      this.alarmAction = new actions.SnsAction(
+        sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn),
+      );
     }
     const ageThreshold = props.oldestMessageAgeThreshold ?? Duration.minutes(10);
     const period = Duration.minutes(1);
@@ -117,7 +119,10 @@ export class Observability extends Construct {
           title: `${label} queue: visible messages and DLQ depth`,
           left: [consumer.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' })],
           right: [
-            consumer.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+            consumer.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              period,
+              statistic: 'Maximum',
+            }),
           ],
           width: 12,
         }),
@@ -163,7 +168,10 @@ export class Observability extends Construct {
   private addDeadLetterAlarm(id: string, queue: sqs.IQueue, description: string): void {
     this.addAlarm(id, {
       alarmDescription: description,
-      metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
       threshold: 1,
     });
   }

@@ -1,5 +1,4 @@
 import chineseDaysData from 'chinese-days/dist/chinese-days.json' with { type: 'json' };
-import { DateTime } from 'luxon';
 import type { Calendar, Duration } from '../policy/schema';
 
 /**
@@ -45,11 +44,6 @@ function dayNumberOf(year: number, month: number, day: number): number {
   return Date.UTC(year, month - 1, day) / DAY_MS;
 }
 
-function ymdOf(dayNumber: number): { year: number; month: number; day: number } {
-  const d = new Date(dayNumber * DAY_MS);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
-}
-
 function isoDateOf(dayNumber: number): string {
   return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
 }
@@ -80,6 +74,23 @@ function toMillis(d: Date, what: string): number {
 }
 
 /**
+ * UTC offset of an IANA zone at an instant, in milliseconds, via one cached
+ * `Intl.DateTimeFormat` (`longOffset` renders e.g. "GMT+08:00", "GMT-04:56:02", or
+ * "GMT" for zero). A microsecond or two per call, several times faster than building a
+ * luxon `DateTime`, which matters because every day boundary needs it.
+ */
+function zoneOffsetReader(timeZone: string): (t: number) => number {
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+  return (t) => {
+    const match = /GMT(?:([+-])(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(format.format(t));
+    if (!match) throw new Error(`cannot read the UTC offset of ${timeZone} from "${format.format(t)}"`);
+    if (match[1] === undefined) return 0;
+    const ms = (Number(match[2]) * 3600 + Number(match[3]) * 60 + Number(match[4] ?? 0)) * 1000;
+    return match[1] === '-' ? -ms : ms;
+  };
+}
+
+/**
  * The official schedule as shipped in `chinese-days`' static data file: date →
  * festival name, for holidays and for 调休 make-up working days.
  *
@@ -91,9 +102,14 @@ function toMillis(d: Date, what: string): number {
  * does not depend on the runtime zone. Its rule is the same as `isWorkday`: a listed
  * make-up day works, a listed holiday does not, any other day follows the week.
  */
-const officialSchedule = chineseDaysData as { holidays: Record<string, string>; workdays: Record<string, string> };
+const officialSchedule = chineseDaysData as {
+  holidays: Record<string, string>;
+  workdays: Record<string, string>;
+};
 const officialYears = new Set(
-  [...Object.keys(officialSchedule.holidays), ...Object.keys(officialSchedule.workdays)].map((d) => Number(d.slice(0, 4))),
+  [...Object.keys(officialSchedule.holidays), ...Object.keys(officialSchedule.workdays)].map((d) =>
+    Number(d.slice(0, 4)),
+  ),
 );
 
 /** `true` = official (make-up) working day, `false` = official holiday, `undefined` = no entry (an ordinary day). */
@@ -128,11 +144,14 @@ export class BusinessCalendar {
   private readonly official: boolean;
   /** Nominal working milliseconds of one working day (sum of windows, ignoring DST). */
   private readonly nominalDayMs: number;
+  private readonly offsetAt: (t: number) => number;
   private readonly workingDayCache = new Map<number, boolean>();
   private readonly intervalCache = new Map<number, readonly Interval[]>();
 
   constructor(calendar: Calendar) {
-    if (!DateTime.now().setZone(calendar.timeZone).isValid) {
+    try {
+      this.offsetAt = zoneOffsetReader(calendar.timeZone);
+    } catch {
       throw new RangeError(`unknown time zone "${calendar.timeZone}"`);
     }
     this.timeZone = calendar.timeZone;
@@ -187,12 +206,13 @@ export class BusinessCalendar {
    */
   add(start: Date, d: Duration): Date {
     const t = toMillis(start, 'start');
-    if (!(d.value >= 0) || !Number.isFinite(d.value)) throw new RangeError(`invalid duration value ${d.value}`);
+    if (!(d.value >= 0) || !Number.isFinite(d.value))
+      throw new RangeError(`invalid duration value ${d.value}`);
     if (d.time === 'calendar') {
       if (d.unit !== 'days') return new Date(t + Math.round(d.value * UNIT_MS[d.unit]));
       const whole = Math.floor(d.value);
-      const moved = DateTime.fromMillis(t, { zone: this.timeZone }).plus({ days: whole }).toMillis();
-      return new Date(moved + Math.round((d.value - whole) * DAY_MS));
+      const { day, msOfDay } = this.localOf(t);
+      return new Date(this.instantOf(day + whole, msOfDay) + Math.round((d.value - whole) * DAY_MS));
     }
     if (d.unit !== 'days') return new Date(this.addWorkingMs(t, Math.round(d.value * UNIT_MS[d.unit])));
     const whole = Math.floor(d.value);
@@ -242,21 +262,36 @@ export class BusinessCalendar {
     return this.workingDays.has(isoWeekdayOf(dayNumber));
   }
 
-  /** The local calendar date (as a day number) of an instant in the business zone. */
-  private localDayNumber(t: number): number {
-    const local = DateTime.fromMillis(t, { zone: this.timeZone });
-    return dayNumberOf(local.year, local.month, local.day);
+  /** The local date (as a day number) and time of day (ms since local midnight) of an instant. */
+  private localOf(t: number): { day: number; msOfDay: number } {
+    const local = t + this.offsetAt(t);
+    const day = Math.floor(local / DAY_MS);
+    return { day, msOfDay: local - day * DAY_MS };
   }
 
-  /** The instant of a local date and time of day (minutes; 1440 = next midnight) in the business zone. */
-  private instantOf(dayNumber: number, minutes: number, seconds = 0, millis = 0): number {
-    const extraDays = Math.floor(minutes / 1440);
-    const { year, month, day } = ymdOf(dayNumber + extraDays);
-    const rest = minutes - extraDays * 1440;
-    return DateTime.fromObject(
-      { year, month, day, hour: Math.floor(rest / 60), minute: rest % 60, second: seconds, millisecond: millis },
-      { zone: this.timeZone },
-    ).toMillis();
+  private localDayNumber(t: number): number {
+    return Math.floor((t + this.offsetAt(t)) / DAY_MS);
+  }
+
+  /**
+   * The instant of a local wall time (`msOfDay` may be a full day: 24:00). A wall
+   * time that occurs twice (DST ends) is its first occurrence; one that does not
+   * exist (DST starts) is read with the offset before the change, i.e. moved forward
+   * by the gap (02:30 → 03:30), as luxon and Temporal do. Assumes at most one offset
+   * change within a day either side, true of every real zone.
+   */
+  private instantOf(dayNumber: number, msOfDay: number): number {
+    const wall = dayNumber * DAY_MS + msOfDay;
+    const before = this.offsetAt(wall - DAY_MS);
+    const after = this.offsetAt(wall + DAY_MS);
+    const early = wall - before;
+    if (before === after) return early;
+    const late = wall - after;
+    const earlyValid = this.offsetAt(early) === before;
+    const lateValid = this.offsetAt(late) === after;
+    if (earlyValid && lateValid) return Math.min(early, late);
+    if (lateValid) return late;
+    return early;
   }
 
   /** Working intervals of one local date, in order; empty on a non-working day. */
@@ -265,7 +300,12 @@ export class BusinessCalendar {
     if (cached === undefined) {
       cached = this.isWorkingDayNumber(dayNumber)
         ? this.windows
-            .map((w): Interval => [this.instantOf(dayNumber, w.start), this.instantOf(dayNumber, w.end)])
+            .map(
+              (w): Interval => [
+                this.instantOf(dayNumber, w.start * 60_000),
+                this.instantOf(dayNumber, w.end * 60_000),
+              ],
+            )
             .filter(([s, e]) => e > s)
         : [];
       if (this.intervalCache.size >= MAX_CACHED_DAYS) this.intervalCache.clear();
@@ -297,8 +337,8 @@ export class BusinessCalendar {
   /** `n` working days after the working moment `t`, at the same local time of day. */
   private addWorkingDays(t: number, n: number): number {
     if (n === 0) return t;
-    const local = DateTime.fromMillis(t, { zone: this.timeZone });
-    let day = dayNumberOf(local.year, local.month, local.day);
+    const { day: startDay, msOfDay } = this.localOf(t);
+    let day = startDay;
     let idle = 0;
     for (let left = n; left > 0; ) {
       day++;
@@ -309,6 +349,6 @@ export class BusinessCalendar {
         throw new Error(`no working day within ${MAX_IDLE_DAYS} days of ${isoDateOf(day)}`);
       }
     }
-    return this.instantOf(day, local.hour * 60 + local.minute, local.second, local.millisecond);
+    return this.instantOf(day, msOfDay);
   }
 }

@@ -283,7 +283,11 @@ function compile(policy: Policy): CompiledPolicy {
   const cached = compiledPolicies.get(policy);
   if (cached !== undefined) return cached;
   const compiled: CompiledPolicy = {
-    categories: policy.categories.map((c) => ({ id: c.id, weight: c.weight, matchers: compileKeywords(c.keywords) })),
+    categories: policy.categories.map((c) => ({
+      id: c.id,
+      weight: c.weight,
+      matchers: compileKeywords(c.keywords),
+    })),
     rules: policy.severity.rules.map((rule) => ({
       rule,
       matchers: rule.when.keywords === undefined ? undefined : compileKeywords(rule.when.keywords),
@@ -296,7 +300,8 @@ function compile(policy: Policy): CompiledPolicy {
   return compiled;
 }
 
-const anyHit = (matchers: readonly KeywordMatcher[], text: string): boolean => matchers.some((m) => m.test(text));
+const anyHit = (matchers: readonly KeywordMatcher[], text: string): boolean =>
+  matchers.some((m) => m.test(text));
 
 // ---------------------------------------------------------------------------
 // Classification
@@ -381,8 +386,13 @@ function decideCategory(policy: Policy, compiled: CompiledPolicy, text: string):
     // Strictly greater: on a tie the category listed first in the policy wins.
     if (best === undefined || score > best.score) best = { id: c.id, score, hits };
   }
-  if (best === undefined) return { category: policy.fallbackCategory, matchedKeywords: [], anyHit: anyCategoryHit };
-  return { category: best.id, matchedKeywords: best.hits.slice(0, MAX_MATCHED_KEYWORDS), anyHit: anyCategoryHit };
+  if (best === undefined)
+    return { category: policy.fallbackCategory, matchedKeywords: [], anyHit: anyCategoryHit };
+  return {
+    category: best.id,
+    matchedKeywords: best.hits.slice(0, MAX_MATCHED_KEYWORDS),
+    anyHit: anyCategoryHit,
+  };
 }
 
 const rank = (s: Severity): number => SEVERITIES.indexOf(s);
@@ -455,7 +465,11 @@ function earlierComplaints(input: ClassificationInput, recent: readonly RecentCo
  * Category, severity and priority are filled in for invalid complaints too, so a
  * contested rejection can be reinstated without classifying again.
  */
-export function classify(policy: Policy, input: ClassificationInput, context: ClassificationContext): Classification {
+export function classify(
+  policy: Policy,
+  input: ClassificationInput,
+  context: ClassificationContext,
+): Classification {
   const compiled = compile(policy);
   const { submission } = input;
   const raw = complaintText(submission);
@@ -473,7 +487,10 @@ export function classify(policy: Policy, input: ClassificationInput, context: Cl
   if (anyHit(compiled.abusive, text)) validity = 'abusive';
   else if (anyHit(compiled.spam, text) || countLinks(text) > policy.validity.spam.maxLinks) validity = 'spam';
   else if (!decision.anyHit && anyHit(compiled.outOfScope, text)) validity = 'out_of_scope';
-  else if (meaningfulLength([submission.title ?? '', submission.description].join(' ')) < policy.validity.minDescriptionLength) {
+  else if (
+    meaningfulLength([submission.title ?? '', submission.description].join(' ')) <
+    policy.validity.minDescriptionLength
+  ) {
     validity = 'insufficient';
   } else {
     const fingerprint = complaintFingerprint(submission);
@@ -482,7 +499,11 @@ export function classify(policy: Policy, input: ClassificationInput, context: Cl
       if (entry.category !== category || !isOpen(entry.status)) continue;
       const similarity = fingerprintSimilarity(fingerprint, entry.fingerprint);
       if (similarity < policy.validity.duplicateSimilarity) continue;
-      if (best === undefined || similarity > best.similarity || (similarity === best.similarity && at > best.at)) {
+      if (
+        best === undefined ||
+        similarity > best.similarity ||
+        (similarity === best.similarity && at > best.at)
+      ) {
         best = { id: entry.id, similarity, at };
       }
     }
@@ -496,7 +517,10 @@ export function classify(policy: Policy, input: ClassificationInput, context: Cl
   const previous = earlier
     .filter(
       ({ entry, at }) =>
-        at >= windowStart && entry.category === category && entry.status !== 'rejected' && entry.id !== duplicateOf,
+        at >= windowStart &&
+        entry.category === category &&
+        entry.status !== 'rejected' &&
+        entry.id !== duplicateOf,
     )
     .sort((a, b) => a.at - b.at)
     .map(({ entry }) => entry.id);

@@ -45,7 +45,8 @@ export function selectSlaRow(policy: Policy, key: SlaKey): SlaRow {
       (row.tier === '*' || row.tier === key.tier);
     if (matches && (best === undefined || specificity(row) > specificity(best))) best = row;
   }
-  if (best === undefined) throw new Error('the policy has no catch-all SLA row (category, severity and tier "*")');
+  if (best === undefined)
+    throw new Error('the policy has no catch-all SLA row (category, severity and tier "*")');
   return best;
 }
 
@@ -54,7 +55,13 @@ export function selectSlaRow(policy: Policy, key: SlaKey): SlaRow {
  * `warnAtFraction` of it, both measured in the target's own basis (a working target
  * warns after that share of its working time, so the warning never falls at night).
  */
-function deadlineFor(policy: Policy, calendar: BusinessCalendar, row: SlaRow, clock: ClockName, from: Date): Deadline {
+function deadlineFor(
+  policy: Policy,
+  calendar: BusinessCalendar,
+  row: SlaRow,
+  clock: ClockName,
+  from: Date,
+): Deadline {
   const target = row[clock];
   const due = calendar.add(from, target);
   const fraction = policy.sla.warnAtFraction;
@@ -80,7 +87,8 @@ export function computeDeadlines(
 ): Partial<Record<ClockName, Deadline>> {
   const row = selectSlaRow(policy, input);
   const deadlines: Partial<Record<ClockName, Deadline>> = {};
-  for (const clock of input.clocks ?? CLOCK_NAMES) deadlines[clock] = deadlineFor(policy, calendar, row, clock, input.from);
+  for (const clock of input.clocks ?? CLOCK_NAMES)
+    deadlines[clock] = deadlineFor(policy, calendar, row, clock, input.from);
   return deadlines;
 }
 
@@ -122,7 +130,11 @@ export interface EscalationTime {
  * deadline itself, each further level `after` the previous level's time (delays are
  * chained, not all measured from the deadline). Working-time delays use the calendar.
  */
-export function escalationTimes(policy: Policy, calendar: BusinessCalendar, missedAt: Date): EscalationTime[] {
+export function escalationTimes(
+  policy: Policy,
+  calendar: BusinessCalendar,
+  missedAt: Date,
+): EscalationTime[] {
   const levels = [...policy.escalation.levels].sort((a, b) => a.level - b.level);
   let previous = missedAt;
   return levels.map((l) => {

@@ -110,9 +110,14 @@ describe('functions', () => {
 
       const roleId = getAttId(fn.Properties.Role);
       const logStatements = statements.filter(
-        (s) => s.roles.includes(roleId as string) && asArray(s.statement.Action).some((a) => a.startsWith('logs:')),
+        (s) =>
+          s.roles.includes(roleId as string) &&
+          asArray(s.statement.Action).some((a) => a.startsWith('logs:')),
       );
-      expect(logStatements.map((s) => getAttId(s.statement.Resource)), id).toEqual([logGroupId]);
+      expect(
+        logStatements.map((s) => getAttId(s.statement.Resource)),
+        id,
+      ).toEqual([logGroupId]);
     }
   });
 
@@ -150,9 +155,12 @@ describe('queues', () => {
   });
 
   it('gives every work queue its own DLQ and leaves DLQs without a redrive of their own', () => {
-    const targets = workQueueIds().map(
-      (id) => getAttId((queues.get(id)?.Properties.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn),
-    );
+    const targets = workQueueIds().map((id) => {
+      const redrive = queues.get(id)?.Properties.RedrivePolicy as
+        | { deadLetterTargetArn?: unknown }
+        | undefined;
+      return getAttId(redrive?.deadLetterTargetArn);
+    });
     expect(new Set(targets).size).toBe(targets.length);
     for (const id of dlqIds) {
       expect(queues.get(id)?.Properties.RedrivePolicy, id).toBeUndefined();
@@ -235,7 +243,10 @@ describe('table', () => {
     expect(table.Properties.GlobalSecondaryIndexes).toEqual(expected);
     for (const index of Object.values(INDEXES)) {
       for (const key of [index.partitionKey, index.sortKey]) {
-        expect(table.Properties.AttributeDefinitions).toContainEqual({ AttributeName: key, AttributeType: 'S' });
+        expect(table.Properties.AttributeDefinitions).toContainEqual({
+          AttributeName: key,
+          AttributeType: 'S',
+        });
       }
     }
   });
@@ -291,7 +302,9 @@ describe('event bus and rules', () => {
       expect(dlq, queueId).not.toBe(queueId);
     }
     synthesized.template.allResourcesProperties('AWS::Events::Rule', {
-      Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }) })],
+      Targets: [
+        Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }) }),
+      ],
     });
   });
 });
@@ -304,7 +317,10 @@ describe('intake HTTP API', () => {
       resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Integration').values(),
       'integration',
     );
-    expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
     const functionId = getAttId(integration.Properties.IntegrationUri) as string;
     expect(envOf(functionId).POWERTOOLS_SERVICE_NAME).toBe('intake');
     const mappings = resourcesOfType(synthesized.template, 'AWS::Lambda::EventSourceMapping');
@@ -368,7 +384,12 @@ describe('IAM', () => {
       expect(asArray(statement.Resource), policyId).toEqual(tableResources());
       expect(asArray(statement.Action), policyId).not.toContain('dynamodb:Scan');
       expect(asArray(statement.Action), policyId).toEqual(
-        expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+        expect.arrayContaining([
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ]),
       );
     }
   });
@@ -378,7 +399,9 @@ describe('IAM', () => {
       const { functionId } = consumerOf(queueId);
       const roleId = getAttId(functions.get(functionId)?.Properties.Role) as string;
       const sqsResources = iamStatements(synthesized.template)
-        .filter((s) => s.roles.includes(roleId) && asArray(s.statement.Action).some((a) => a.startsWith('sqs:')))
+        .filter(
+          (s) => s.roles.includes(roleId) && asArray(s.statement.Action).some((a) => a.startsWith('sqs:')),
+        )
         .map((s) => s.statement.Resource);
       expect(sqsResources, functionId).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
     }

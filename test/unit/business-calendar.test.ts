@@ -6,7 +6,7 @@ import { BusinessCalendar } from '../../shared/domain/business-calendar';
 import { loadPolicyFile } from '../../shared/policy/load';
 import { type Calendar, CalendarSchema, type Duration } from '../../shared/policy/schema';
 
-const require = createRequire(import.meta.url);
+const requireJson = createRequire(import.meta.url);
 const policy = loadPolicyFile(fileURLToPath(new URL('../../policy/default-policy.json', import.meta.url)));
 /** Default policy: Asia/Shanghai, Mon–Fri, 09:00–12:00 and 13:00–18:00, cn-official holidays. */
 const china = new BusinessCalendar(policy.calendar);
@@ -64,20 +64,22 @@ describe('BusinessCalendar working days', () => {
     // otherwise Monday–Friday.
     const mismatches: string[] = [];
     for (const year of [2025, 2026]) {
-      const published = require(`chinese-days/dist/years/${year}.json`) as {
+      const published = requireJson(`chinese-days/dist/years/${year}.json`) as {
         holidays: Record<string, string>;
         workdays: Record<string, string>;
       };
       for (let t = Date.UTC(year, 0, 1); t <= Date.UTC(year, 11, 31); t += 86_400_000) {
         const date = new Date(t).toISOString().slice(0, 10);
         const weekday = new Date(t).getUTCDay();
-        const expected = date in published.workdays || (weekday >= 1 && weekday <= 5 && !(date in published.holidays));
+        const expected =
+          date in published.workdays || (weekday >= 1 && weekday <= 5 && !(date in published.holidays));
         if (china.isWorkingDay(date) !== expected) mismatches.push(date);
         // isWorkday itself misreads its own table west of UTC (chinese-days 1.5.7), so it is
         // only a reference where the process zone is UTC or east of it (CI, Lambda, China).
         if (new Date(t).getTimezoneOffset() <= 0) {
           const local = new Date(year, new Date(t).getUTCMonth(), new Date(t).getUTCDate(), 12);
-          if (china.isWorkingDay(date) !== chineseDays.isWorkday(local)) mismatches.push(`${date} (isWorkday)`);
+          if (china.isWorkingDay(date) !== chineseDays.isWorkday(local))
+            mismatches.push(`${date} (isWorkday)`);
         }
       }
     }
@@ -149,9 +151,9 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
       iso(at('2026-11-23T14:00:00+08:00')),
     );
     // A start during lunch begins at 13:00.
-    expect(iso(china.add(at('2026-11-23T12:30:00+08:00'), { value: 30, unit: 'minutes', time: 'working' }))).toBe(
-      iso(at('2026-11-23T13:30:00+08:00')),
-    );
+    expect(
+      iso(china.add(at('2026-11-23T12:30:00+08:00'), { value: 30, unit: 'minutes', time: 'working' })),
+    ).toBe(iso(at('2026-11-23T13:30:00+08:00')));
   });
 
   it('carries over night', () => {
@@ -163,9 +165,9 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
     expect(iso(china.add(at('2026-11-23T20:00:00+08:00'), workingHours(1)))).toBe(
       iso(at('2026-11-24T10:00:00+08:00')),
     );
-    expect(iso(china.add(at('2026-11-24T02:00:00+08:00'), { value: 90, unit: 'seconds', time: 'working' }))).toBe(
-      iso(at('2026-11-24T09:01:30+08:00')),
-    );
+    expect(
+      iso(china.add(at('2026-11-24T02:00:00+08:00'), { value: 90, unit: 'seconds', time: 'working' })),
+    ).toBe(iso(at('2026-11-24T09:01:30+08:00')));
   });
 
   it('lands a 12-working-hour target started Friday 16:00 on Tuesday', () => {
@@ -181,7 +183,9 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
     expect(iso(china.add(at('2026-09-30T17:00:00+08:00'), workingHours(2)))).toBe(
       iso(at('2026-10-08T10:00:00+08:00')),
     );
-    expect(china.workingSecondsBetween(at('2026-09-30T17:00:00+08:00'), at('2026-10-08T10:00:00+08:00'))).toBe(7200);
+    expect(
+      china.workingSecondsBetween(at('2026-09-30T17:00:00+08:00'), at('2026-10-08T10:00:00+08:00')),
+    ).toBe(7200);
   });
 
   it('counts the make-up working days of National Day', () => {
@@ -194,7 +198,9 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
       iso(at('2026-10-10T10:00:00+08:00')),
     );
     // Saturday Sep 19 is off; Sunday Sep 20 is a make-up working day starting at 09:00.
-    expect(iso(china.nextWorkingMoment(at('2026-09-19T15:00:00+08:00')))).toBe(iso(at('2026-09-20T09:00:00+08:00')));
+    expect(iso(china.nextWorkingMoment(at('2026-09-19T15:00:00+08:00')))).toBe(
+      iso(at('2026-09-20T09:00:00+08:00')),
+    );
   });
 
   it('skips the 2026 Spring Festival and counts its make-up Saturdays', () => {
@@ -217,15 +223,25 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
   });
 
   it('adds working days at the same local time of day', () => {
-    expect(iso(china.add(at('2026-11-23T10:15:00+08:00'), workingDays(1)))).toBe(iso(at('2026-11-24T10:15:00+08:00')));
+    expect(iso(china.add(at('2026-11-23T10:15:00+08:00'), workingDays(1)))).toBe(
+      iso(at('2026-11-24T10:15:00+08:00')),
+    );
     // Friday → Monday.
-    expect(iso(china.add(at('2026-11-20T16:00:00+08:00'), workingDays(1)))).toBe(iso(at('2026-11-23T16:00:00+08:00')));
+    expect(iso(china.add(at('2026-11-20T16:00:00+08:00'), workingDays(1)))).toBe(
+      iso(at('2026-11-23T16:00:00+08:00')),
+    );
     // Wed Sep 30 → the next working day is Thu Oct 8.
-    expect(iso(china.add(at('2026-09-30T10:00:00+08:00'), workingDays(1)))).toBe(iso(at('2026-10-08T10:00:00+08:00')));
+    expect(iso(china.add(at('2026-09-30T10:00:00+08:00'), workingDays(1)))).toBe(
+      iso(at('2026-10-08T10:00:00+08:00')),
+    );
     // Mon Sep 28 + 5: Tue 29, Wed 30, Thu Oct 8, Fri Oct 9, Sat Oct 10 (make-up day).
-    expect(iso(china.add(at('2026-09-28T10:00:00+08:00'), workingDays(5)))).toBe(iso(at('2026-10-10T10:00:00+08:00')));
+    expect(iso(china.add(at('2026-09-28T10:00:00+08:00'), workingDays(5)))).toBe(
+      iso(at('2026-10-10T10:00:00+08:00')),
+    );
     // A start outside working hours first moves to the next working moment (Tue 09:00).
-    expect(iso(china.add(at('2026-11-23T19:00:00+08:00'), workingDays(1)))).toBe(iso(at('2026-11-25T09:00:00+08:00')));
+    expect(iso(china.add(at('2026-11-23T19:00:00+08:00'), workingDays(1)))).toBe(
+      iso(at('2026-11-25T09:00:00+08:00')),
+    );
     // Half a day is half of the 8 nominal working hours.
     expect(iso(china.add(at('2026-11-23T09:00:00+08:00'), workingDays(1.5)))).toBe(
       iso(at('2026-11-24T14:00:00+08:00')),
@@ -237,7 +253,9 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
     expect(iso(china.add(start, { value: 24, unit: 'hours', time: 'calendar' }))).toBe(
       iso(at('2026-10-01T17:00:00+08:00')),
     );
-    expect(iso(china.add(start, { value: 7, unit: 'days', time: 'calendar' }))).toBe(iso(at('2026-10-07T17:00:00+08:00')));
+    expect(iso(china.add(start, { value: 7, unit: 'days', time: 'calendar' }))).toBe(
+      iso(at('2026-10-07T17:00:00+08:00')),
+    );
     expect(iso(china.add(start, { value: 15, unit: 'minutes', time: 'calendar' }))).toBe(
       iso(at('2026-09-30T17:15:00+08:00')),
     );
@@ -246,14 +264,20 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
 
   it('measures working seconds between two instants', () => {
     // Mon 09:00 → Fri 18:00 is five full days of 8 h.
-    expect(china.workingSecondsBetween(at('2026-11-23T09:00:00+08:00'), at('2026-11-27T18:00:00+08:00'))).toBe(
-      5 * 8 * 3600,
-    );
+    expect(
+      china.workingSecondsBetween(at('2026-11-23T09:00:00+08:00'), at('2026-11-27T18:00:00+08:00')),
+    ).toBe(5 * 8 * 3600);
     // Lunch does not count.
-    expect(china.workingSecondsBetween(at('2026-11-23T11:30:00+08:00'), at('2026-11-23T13:30:00+08:00'))).toBe(3600);
+    expect(
+      china.workingSecondsBetween(at('2026-11-23T11:30:00+08:00'), at('2026-11-23T13:30:00+08:00')),
+    ).toBe(3600);
     // Reversed order is negative; identical instants are zero.
-    expect(china.workingSecondsBetween(at('2026-11-23T13:30:00+08:00'), at('2026-11-23T11:30:00+08:00'))).toBe(-3600);
-    expect(china.workingSecondsBetween(at('2026-11-23T20:00:00+08:00'), at('2026-11-23T23:00:00+08:00'))).toBe(0);
+    expect(
+      china.workingSecondsBetween(at('2026-11-23T13:30:00+08:00'), at('2026-11-23T11:30:00+08:00')),
+    ).toBe(-3600);
+    expect(
+      china.workingSecondsBetween(at('2026-11-23T20:00:00+08:00'), at('2026-11-23T23:00:00+08:00')),
+    ).toBe(0);
   });
 
   it('is the exact inverse of add on many random starts and amounts', () => {
@@ -275,7 +299,9 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
           unit: 'seconds',
           time: 'working',
         });
-        expect(reached.getTime()).toBeLessThanOrEqual(Math.max(b.getTime(), calendar.nextWorkingMoment(start).getTime()));
+        expect(reached.getTime()).toBeLessThanOrEqual(
+          Math.max(b.getTime(), calendar.nextWorkingMoment(start).getTime()),
+        );
         expect(calendar.workingSecondsBetween(reached, b)).toBe(0);
         const bInsideWindow = calendar.isWorkingTime(b) && calendar.isWorkingTime(new Date(b.getTime() - 1));
         if (bInsideWindow && b.getTime() > calendar.nextWorkingMoment(start).getTime()) {
@@ -286,10 +312,18 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
   });
 
   it('finds the next working moment', () => {
-    expect(iso(china.nextWorkingMoment(at('2026-11-23T10:00:00+08:00')))).toBe(iso(at('2026-11-23T10:00:00+08:00')));
-    expect(iso(china.nextWorkingMoment(at('2026-11-23T12:00:00+08:00')))).toBe(iso(at('2026-11-23T13:00:00+08:00')));
-    expect(iso(china.nextWorkingMoment(at('2026-11-23T18:00:00+08:00')))).toBe(iso(at('2026-11-24T09:00:00+08:00')));
-    expect(iso(china.nextWorkingMoment(at('2026-09-30T18:30:00+08:00')))).toBe(iso(at('2026-10-08T09:00:00+08:00')));
+    expect(iso(china.nextWorkingMoment(at('2026-11-23T10:00:00+08:00')))).toBe(
+      iso(at('2026-11-23T10:00:00+08:00')),
+    );
+    expect(iso(china.nextWorkingMoment(at('2026-11-23T12:00:00+08:00')))).toBe(
+      iso(at('2026-11-23T13:00:00+08:00')),
+    );
+    expect(iso(china.nextWorkingMoment(at('2026-11-23T18:00:00+08:00')))).toBe(
+      iso(at('2026-11-24T09:00:00+08:00')),
+    );
+    expect(iso(china.nextWorkingMoment(at('2026-09-30T18:30:00+08:00')))).toBe(
+      iso(at('2026-10-08T09:00:00+08:00')),
+    );
     expect(china.isWorkingTime(at('2026-11-23T17:59:59+08:00'))).toBe(true);
     expect(china.isWorkingTime(at('2026-11-23T18:00:00+08:00'))).toBe(false);
   });
@@ -297,23 +331,31 @@ describe('BusinessCalendar working-time arithmetic (Asia/Shanghai, 09–12 + 13�
   it('asks about the business-zone date, not the UTC date', () => {
     // 2026-10-07T20:00Z is already Thu Oct 8 04:00 in Shanghai (a working day), while the
     // UTC date Oct 7 is a holiday: the next working moment is Oct 8 09:00 Shanghai.
-    expect(iso(china.nextWorkingMoment(at('2026-10-07T20:00:00Z')))).toBe(iso(at('2026-10-08T09:00:00+08:00')));
+    expect(iso(china.nextWorkingMoment(at('2026-10-07T20:00:00Z')))).toBe(
+      iso(at('2026-10-08T09:00:00+08:00')),
+    );
   });
 });
 
 describe('BusinessCalendar across DST and midnight (America/New_York, 09–17)', () => {
   it('keeps the local working hours across the spring-forward weekend (2026-03-08)', () => {
     // Fri Mar 6 16:00 EST–17:00 (1 h), Mon Mar 9 09:00 EDT–10:00 EDT = 14:00Z (not 15:00Z).
-    expect(iso(newYork.add(at('2026-03-06T16:00:00-05:00'), workingHours(2)))).toBe('2026-03-09T14:00:00.000Z');
-    expect(iso(newYork.add(at('2026-03-06T10:00:00-05:00'), workingDays(1)))).toBe('2026-03-09T14:00:00.000Z');
-    expect(newYork.workingSecondsBetween(at('2026-03-06T09:00:00-05:00'), at('2026-03-09T17:00:00-04:00'))).toBe(
-      16 * 3600,
+    expect(iso(newYork.add(at('2026-03-06T16:00:00-05:00'), workingHours(2)))).toBe(
+      '2026-03-09T14:00:00.000Z',
     );
+    expect(iso(newYork.add(at('2026-03-06T10:00:00-05:00'), workingDays(1)))).toBe(
+      '2026-03-09T14:00:00.000Z',
+    );
+    expect(
+      newYork.workingSecondsBetween(at('2026-03-06T09:00:00-05:00'), at('2026-03-09T17:00:00-04:00')),
+    ).toBe(16 * 3600);
   });
 
   it('keeps the local working hours across the fall-back weekend (2026-11-01)', () => {
     // Fri Oct 30 16:00 EDT–17:00 (1 h), Mon Nov 2 09:00 EST–10:00 EST = 15:00Z.
-    expect(iso(newYork.add(at('2026-10-30T16:00:00-04:00'), workingHours(2)))).toBe('2026-11-02T15:00:00.000Z');
+    expect(iso(newYork.add(at('2026-10-30T16:00:00-04:00'), workingHours(2)))).toBe(
+      '2026-11-02T15:00:00.000Z',
+    );
   });
 
   it('adds calendar days in local time and calendar hours in elapsed time', () => {
@@ -326,6 +368,17 @@ describe('BusinessCalendar across DST and midnight (America/New_York, 09–17)',
     );
   });
 
+  it('moves a wall time in the spring gap forward and takes the first of a repeated one', () => {
+    // Sat 02:30 EST + 1 calendar day: Sunday 02:30 does not exist → 03:30 EDT.
+    expect(
+      iso(newYork.add(at('2026-03-07T02:30:00-05:00'), { value: 1, unit: 'days', time: 'calendar' })),
+    ).toBe('2026-03-08T07:30:00.000Z');
+    // Sat 01:30 EDT + 1 calendar day: Sunday 01:30 happens twice → the first (EDT).
+    expect(
+      iso(newYork.add(at('2026-10-31T01:30:00-04:00'), { value: 1, unit: 'days', time: 'calendar' })),
+    ).toBe('2026-11-01T05:30:00.000Z');
+  });
+
   it('runs a 24-hour window through midnight and counts the short DST day as 23 hours', () => {
     const allDay = calendarOf({
       timeZone: 'America/New_York',
@@ -333,13 +386,15 @@ describe('BusinessCalendar across DST and midnight (America/New_York, 09–17)',
       workingHours: [{ start: '00:00', end: '24:00' }],
       holidays: 'none',
     });
-    expect(iso(allDay.add(at('2026-03-06T23:30:00-05:00'), workingHours(1)))).toBe(iso(at('2026-03-07T00:30:00-05:00')));
-    expect(allDay.workingSecondsBetween(at('2026-03-08T00:00:00-05:00'), at('2026-03-09T00:00:00-04:00'))).toBe(
-      23 * 3600,
+    expect(iso(allDay.add(at('2026-03-06T23:30:00-05:00'), workingHours(1)))).toBe(
+      iso(at('2026-03-07T00:30:00-05:00')),
     );
-    expect(allDay.workingSecondsBetween(at('2026-11-01T00:00:00-04:00'), at('2026-11-02T00:00:00-05:00'))).toBe(
-      25 * 3600,
-    );
+    expect(
+      allDay.workingSecondsBetween(at('2026-03-08T00:00:00-05:00'), at('2026-03-09T00:00:00-04:00')),
+    ).toBe(23 * 3600);
+    expect(
+      allDay.workingSecondsBetween(at('2026-11-01T00:00:00-04:00'), at('2026-11-02T00:00:00-05:00')),
+    ).toBe(25 * 3600);
   });
 
   it('handles a night shift split across midnight', () => {
@@ -353,6 +408,8 @@ describe('BusinessCalendar across DST and midnight (America/New_York, 09–17)',
       holidays: 'none',
     });
     // Mon 23:00–24:00 (1 h), then Tue 00:00–02:00 (2 h) → 1 h left, next window Tue 22:00 → 23:00.
-    expect(iso(nights.add(at('2026-11-23T23:00:00+08:00'), workingHours(4)))).toBe(iso(at('2026-11-24T23:00:00+08:00')));
+    expect(iso(nights.add(at('2026-11-23T23:00:00+08:00'), workingHours(4)))).toBe(
+      iso(at('2026-11-24T23:00:00+08:00')),
+    );
   });
 });

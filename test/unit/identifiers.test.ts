@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import {
+  COMPLAINT_NUMBER_PATTERN,
+  customerKey,
+  deadlineShard,
+  hashToken,
+  newComplaintId,
+  newComplaintNumber,
+  newTrackingToken,
+} from '../../shared/domain/identifiers';
+
+describe('identifiers', () => {
+  it('numbers complaints by the business-zone date, readable and unambiguous', () => {
+    // 2026-11-24T17:00Z is already the 25th in Shanghai.
+    const number = newComplaintNumber(new Date('2026-11-24T17:00:00Z'), 'Asia/Shanghai', () => Buffer.from([0, 1, 31, 32, 33, 255]));
+    expect(number).toBe('C20261125-01Z01Z');
+    expect(number).toMatch(COMPLAINT_NUMBER_PATTERN);
+    expect(newComplaintNumber(new Date('2026-11-24T17:00:00Z'), 'Europe/London')).toMatch(/^C20261124-/);
+  });
+
+  it('gives distinct numbers and sortable ids', () => {
+    const numbers = new Set(Array.from({ length: 2000 }, () => newComplaintNumber(new Date(), 'Asia/Shanghai')));
+    expect(numbers.size).toBe(2000);
+    const a = newComplaintId(new Date('2026-01-01T00:00:00Z'));
+    const b = newComplaintId(new Date('2026-01-02T00:00:00Z'));
+    expect(a < b).toBe(true);
+  });
+
+  it('makes unguessable tracking tokens and stores only their hash', () => {
+    const token = newTrackingToken();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(newTrackingToken()).not.toBe(token);
+    expect(hashToken(token)).not.toContain(token);
+    expect(hashToken(token)).toBe(hashToken(token));
+  });
+
+  it('keys customers pseudonymously and spreads deadlines over shards', () => {
+    expect(customerKey('alice@example.com')).not.toContain('alice');
+    expect(customerKey('a')).not.toBe(customerKey('b'));
+    const counts = new Array(8).fill(0);
+    for (let i = 0; i < 8000; i++) counts[deadlineShard(newComplaintId(), 8)]++;
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+  });
+});

@@ -14,7 +14,11 @@ export async function handleReceived(record: SQSRecord): Promise<void> {
   const { detail } = parseEventRecord(record, ComplaintReceivedV1);
   const outcome = await classifyComplaint(ctx, detail.data.complaintId);
   if (outcome !== 'republished') {
-    metrics.addMetric(outcome === 'classified' ? 'ComplaintsClassified' : 'ComplaintsRejected', MetricUnit.Count, 1);
+    metrics.addMetric(
+      outcome === 'classified' ? 'ComplaintsClassified' : 'ComplaintsRejected',
+      MetricUnit.Count,
+      1,
+    );
   }
   logger.info('Classification done', { complaintId: detail.data.complaintId, outcome });
 }

@@ -2,10 +2,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { newComplaintId } from '../../shared/domain/identifiers';
-import { errorSummary } from '../../shared/handlers/sqs-batch';
+import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
+import { errorSummary } from '../../shared/handlers/sqs-batch';
 import { receiveComplaint, trackingPath } from '../../shared/services/intake';
 
 const { ctx } = createRuntime();
@@ -23,12 +23,17 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
   if (!body.ok) return body.response;
   const key = event.headers?.['idempotency-key'];
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    return badRequest([{ field: 'Idempotency-Key', reason: 'must be 8–200 characters of letters, digits, . _ : -' }]);
+    return badRequest([
+      { field: 'Idempotency-Key', reason: 'must be 8–200 characters of letters, digits, . _ : -' },
+    ]);
   }
   const parsed = ComplaintSubmissionSchema.safeParse(body.value);
   if (!parsed.success) {
     return badRequest(
-      parsed.error.issues.map((i) => ({ field: i.path.length > 0 ? i.path.join('.') : '(body)', reason: i.message })),
+      parsed.error.issues.map((i) => ({
+        field: i.path.length > 0 ? i.path.join('.') : '(body)',
+        reason: i.message,
+      })),
     );
   }
   let result: Awaited<ReturnType<typeof receiveComplaint>>;

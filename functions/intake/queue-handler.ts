@@ -24,7 +24,11 @@ export async function handleReported(record: SQSRecord): Promise<void> {
   if (!result.replayed) {
     metrics.addMetric('ComplaintsReceived', MetricUnit.Count, 1);
   }
-  logger.info('Complaint accepted', { complaintId: result.complaintId, replayed: result.replayed, source: envelope.source });
+  logger.info('Complaint accepted', {
+    complaintId: result.complaintId,
+    replayed: result.replayed,
+    source: envelope.source,
+  });
 }
 
 export const handler = withObservability(

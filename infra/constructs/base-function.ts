@@ -50,7 +50,8 @@ export const ESM_REQUIRE_BANNER =
  * DynamoDB data actions the functions get on the table and its indexes.
  *
  * Deliberately narrower than `grantReadWriteData`: no `Scan` (the architecture forbids scans on any
- * request path, IAM now enforces it) and no stream actions (the table has no stream).
+ * request path, IAM now enforces it), no `DescribeTable` and no stream actions (the table has no
+ * stream). `TransactWriteItems` needs no action of its own: it is authorised per contained action.
  */
 export const TABLE_DATA_ACTIONS = [
   'dynamodb:GetItem',
@@ -61,7 +62,6 @@ export const TABLE_DATA_ACTIONS = [
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
-  'dynamodb:DescribeTable',
 ] as const;
 
 const MIN_MEMORY_MB = 256;

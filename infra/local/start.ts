@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BusinessCalendar } from '../../shared/domain/business-calendar';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import type { EventPublisher } from '../../shared/events/publisher';
@@ -35,6 +35,7 @@ const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 
 interface Resource {
   Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON; this only prints it.
   Properties?: Record<string, any>;
 }
 
@@ -52,17 +53,24 @@ function summarize(resources: Record<string, Resource>): void {
   console.log(bold('\nA deployment would create:'));
   console.log('  Lambda functions:');
   for (const [id, r] of byType('AWS::Lambda::Function')) {
-    if (r.Properties?.Handler === undefined || !String(id).match(/Intake|Classification|Assignment/i)) continue;
-    console.log(`    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(`${r.Properties?.Runtime} ${r.Properties?.Architectures?.join(',')}`)}`);
+    if (r.Properties?.Handler === undefined || !String(id).match(/Intake|Classification|Assignment/i))
+      continue;
+    console.log(
+      `    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(`${r.Properties?.Runtime} ${r.Properties?.Architectures?.join(',')}`)}`,
+    );
   }
   console.log('  SQS queues:');
   for (const [id, r] of byType('AWS::SQS::Queue')) {
-    console.log(`    ${id.replace(/[0-9A-F]{8}$/, '')}${r.Properties?.RedrivePolicy ? dim('  (with DLQ)') : ''}`);
+    console.log(
+      `    ${id.replace(/[0-9A-F]{8}$/, '')}${r.Properties?.RedrivePolicy ? dim('  (with DLQ)') : ''}`,
+    );
   }
   console.log('  EventBridge rules:');
   for (const [id, r] of byType('AWS::Events::Rule')) {
     const pattern = r.Properties?.EventPattern ?? r.Properties?.ScheduleExpression;
-    console.log(`    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(JSON.stringify(pattern?.['detail-type'] ?? pattern))}`);
+    console.log(
+      `    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(JSON.stringify(pattern?.['detail-type'] ?? pattern))}`,
+    );
   }
   console.log('  HTTP API routes:');
   for (const [, r] of byType('AWS::ApiGatewayV2::Route')) console.log(`    ${r.Properties?.RouteKey}`);
@@ -71,7 +79,9 @@ function summarize(resources: Record<string, Resource>): void {
     const gsis = (r.Properties?.GlobalSecondaryIndexes ?? []).map((g: { IndexName: string }) => g.IndexName);
     console.log(`  DynamoDB table: ${id.replace(/[0-9A-F]{8}$/, '')} ${dim(`(GSIs: ${gsis.join(', ')})`)}`);
   }
-  console.log(`  Alarms: ${byType('AWS::CloudWatch::Alarm').length}, dashboards: ${byType('AWS::CloudWatch::Dashboard').length}`);
+  console.log(
+    `  Alarms: ${byType('AWS::CloudWatch::Alarm').length}, dashboards: ${byType('AWS::CloudWatch::Dashboard').length}`,
+  );
 }
 
 /** Dispatches events straight to the next service, standing in for rules and queues. */
@@ -88,7 +98,7 @@ class InProcessBus implements EventPublisher {
     if (ctx === undefined) throw new Error('bus not wired');
     for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
       onEvent(e);
-      const id = String((e.detail as { data?: { complaintId?: string } }).data?.complaintId);
+      const id = String(e.detail.data.complaintId);
       if (e.detailType === DETAIL_TYPES.complaintReceived) await classifyComplaint(ctx, id);
       if (e.detailType === DETAIL_TYPES.complaintClassified) await assignComplaint(ctx, id);
     }
@@ -96,18 +106,40 @@ class InProcessBus implements EventPublisher {
 }
 
 const SAMPLES = [
-  { channel: 'app', customer: { id: 'demo-u1', tier: 'vip', language: 'zh' }, description: '今天早上开始APP一直闪退，登录不了，提示网络错误' },
-  { channel: 'email', customer: { id: 'demo-u2', language: 'en' }, description: 'I was charged twice for my subscription this month and want a refund of 58 yuan' },
-  { channel: 'social_media', customer: { id: 'demo-u3', language: 'zh' }, description: '我的个人信息被泄露了，最近陆续接到诈骗电话，对方知道我的身份证号！！！' },
-  { channel: 'web', customer: { id: 'demo-u4', language: 'zh' }, description: '兼职日结，加微信领取 http://a.example http://b.example http://c.example http://d.example' },
+  {
+    channel: 'app',
+    customer: { id: 'demo-u1', tier: 'vip', language: 'zh' },
+    description: '今天早上开始APP一直闪退，登录不了，提示网络错误',
+  },
+  {
+    channel: 'email',
+    customer: { id: 'demo-u2', language: 'en' },
+    description: 'I was charged twice for my subscription this month and want a refund of 58 yuan',
+  },
+  {
+    channel: 'social_media',
+    customer: { id: 'demo-u3', language: 'zh' },
+    description: '我的个人信息被泄露了，最近陆续接到诈骗电话，对方知道我的身份证号！！！',
+  },
+  {
+    channel: 'web',
+    customer: { id: 'demo-u4', language: 'zh' },
+    description: '兼职日结，加微信领取 http://a.example http://b.example http://c.example http://d.example',
+  },
 ] as const;
 
 async function demo(): Promise<void> {
   console.log(bold('\nDemo: sample complaints through intake → classification → assignment'));
-  console.log(dim('  (application services in this process, DynamoDB Local; rules/queues/Lambda are not emulated yet)'));
+  console.log(
+    dim('  (application services in this process, DynamoDB Local; rules/queues/Lambda are not emulated yet)'),
+  );
   const dynamo = await startDynamoDbLocal({ port: 0 });
   try {
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
     await createTableFromSchema(client, 'complaints-demo');
     console.log(dim(`  DynamoDB Local at ${dynamo.endpoint}, table complaints-demo`));
     const policy = loadPolicyFile(join(root, 'policy', 'default-policy.json'));
@@ -115,10 +147,13 @@ async function demo(): Promise<void> {
     const ctx: ServiceContext = {
       policy,
       calendar: new BusinessCalendar(policy.calendar),
-      store: new DynamoDbComplaintStore(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), {
-        tableName: 'complaints-demo',
-        deadlineShards: 8,
-      }),
+      store: new DynamoDbComplaintStore(
+        DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+        {
+          tableName: 'complaints-demo',
+          deadlineShards: 8,
+        },
+      ),
       publisher: bus,
       now: () => new Date(),
     };
@@ -132,14 +167,19 @@ async function demo(): Promise<void> {
       console.log(`\n  ${bold(result.number)} ${dim(`via ${sample.channel}`)}`);
       console.log(`    ack: ${result.acknowledgement.text}`);
       await bus.drain((e) => {
-        const d = (e.detail as { data: Record<string, any> }).data;
+        // biome-ignore lint/suspicious/noExplicitAny: printing validated event data; the schemas typed it on publish.
+        const d = e.detail.data as Record<string, any>;
         if (e.detailType === DETAIL_TYPES.complaintClassified) {
-          console.log(`    classified: ${d.category} / ${d.severity} / P${d.priority}; first response due ${d.deadlines.firstResponse?.dueAt}`);
+          console.log(
+            `    classified: ${d.category} / ${d.severity} / P${d.priority}; first response due ${d.deadlines.firstResponse?.dueAt}`,
+          );
         } else if (e.detailType === DETAIL_TYPES.complaintRejected) {
           console.log(`    rejected (${d.verdict}): ${d.reason}`);
         } else if (e.detailType === DETAIL_TYPES.complaintAssigned) {
           const alerted = d.alerted.map((a: { role: string }) => a.role).join(', ');
-          console.log(`    assigned: ${d.leadDepartment} → ${d.assignee ?? '(nobody eligible)'}${d.collaborators.length ? `, with ${d.collaborators.join(', ')}` : ''}${alerted ? `; alerted: ${alerted}` : ''}`);
+          console.log(
+            `    assigned: ${d.leadDepartment} → ${d.assignee ?? '(nobody eligible)'}${d.collaborators.length ? `, with ${d.collaborators.join(', ')}` : ''}${alerted ? `; alerted: ${alerted}` : ''}`,
+          );
         }
       });
     }
@@ -151,7 +191,9 @@ async function demo(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(bold('Complaint service — preview'));
-  console.log('The local runtime (the synthesized app on local services) is not built yet; this synthesizes the app and runs a demo.\n');
+  console.log(
+    'The local runtime (the synthesized app on local services) is not built yet; this synthesizes the app and runs a demo.\n',
+  );
   summarize(await synth());
   if (!process.argv.includes('--no-demo')) await demo();
   console.log(bold('\nDone.'), 'Next: `npm test`, or deploy with `npx cdk deploy` (see README).');

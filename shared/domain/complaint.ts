@@ -63,7 +63,14 @@ export const ComplaintSubmissionSchema = z
 export type ComplaintSubmission = z.infer<typeof ComplaintSubmissionSchema>;
 export type ComplaintSubmissionInput = z.input<typeof ComplaintSubmissionSchema>;
 
-export const ValidityVerdictSchema = z.enum(['valid', 'spam', 'abusive', 'duplicate', 'out_of_scope', 'insufficient']);
+export const ValidityVerdictSchema = z.enum([
+  'valid',
+  'spam',
+  'abusive',
+  'duplicate',
+  'out_of_scope',
+  'insufficient',
+]);
 export type ValidityVerdict = z.infer<typeof ValidityVerdictSchema>;
 
 export const ClassificationSchema = z.object({

@@ -17,7 +17,11 @@ export function newComplaintId(now: Date = new Date()): string {
   return ulid(now.getTime());
 }
 
-export function newComplaintNumber(now: Date, timeZone: string, random: () => Buffer = () => randomBytes(6)): string {
+export function newComplaintNumber(
+  now: Date,
+  timeZone: string,
+  random: () => Buffer = () => randomBytes(6),
+): string {
   const day = DateTime.fromJSDate(now, { zone: timeZone }).toFormat('yyyyLLdd');
   const bytes = random();
   let suffix = '';

@@ -78,7 +78,10 @@ const RULES: Record<LifecycleAction, Rule> = {
   /** A message to the customer; the first one also counts as the acknowledgement. */
   respond: { from: WORKING, to: 'in_progress' },
   request_info: { from: WORKING, to: 'waiting_on_customer' },
-  customer_reply: { from: ['waiting_on_customer', 'in_progress', 'assigned', 'pending_approval'], to: 'same' },
+  customer_reply: {
+    from: ['waiting_on_customer', 'in_progress', 'assigned', 'pending_approval'],
+    to: 'same',
+  },
   /** A proposal that does not need approval keeps the complaint in progress. */
   propose_solution: { from: ['in_progress'], to: 'in_progress' },
   request_approval: { from: ['in_progress'], to: 'pending_approval' },

@@ -28,7 +28,8 @@ export interface DepartmentRoute {
 /** Lead department and collaborators for a classified complaint. First matching rule wins. */
 export function routeToDepartments(policy: Policy, input: RoutingInput): DepartmentRoute {
   const rule = policy.routing.rules.find(
-    (r) => r.category === input.category && (r.severities === undefined || r.severities.includes(input.severity)),
+    (r) =>
+      r.category === input.category && (r.severities === undefined || r.severities.includes(input.severity)),
   );
   if (rule === undefined) {
     return {
@@ -75,7 +76,9 @@ export function eligibleAgents(department: Department, input: RoutingInput): Age
 export function chooseAgent(department: Department, input: RoutingInput, loads: AgentLoads): AgentChoice {
   const eligible = eligibleAgents(department, input);
   if (eligible.length === 0) {
-    return { needsAttention: `no agent in "${department.id}" serves ${input.language}/${input.tier}/${input.severity}` };
+    return {
+      needsAttention: `no agent in "${department.id}" serves ${input.language}/${input.tier}/${input.severity}`,
+    };
   }
   const withRoom = eligible
     .map((agent, order) => ({ agent, order, load: loads.get(agent.id) ?? 0 }))
@@ -91,6 +94,7 @@ export function chooseAgent(department: Department, input: RoutingInput, loads: 
 
 export function findDepartment(policy: Policy, id: string): Department {
   const department = policy.routing.departments.find((d) => d.id === id);
-  if (department === undefined) throw new Error(`Unknown department "${id}" (the policy schema should prevent this)`);
+  if (department === undefined)
+    throw new Error(`Unknown department "${id}" (the policy schema should prevent this)`);
   return department;
 }

@@ -7,7 +7,10 @@ import { EVENT_CATALOG, type EventDefinition } from './schemas';
  * the documentation cannot drift (a test compares the committed files).
  */
 export function eventJsonSchema(definition: EventDefinition): Record<string, unknown> {
-  const schema = z.toJSONSchema(definition.schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(definition.schema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return {
     ...schema,
     $id: `complaints/events/${fileName(definition)}`,
@@ -40,7 +43,7 @@ export function catalogFiles(): Map<string, string> {
     'Every event is published on the service bus with `detail = { metadata, data }`.',
     '`metadata.version` is the schema version (1); `metadata.eventId` is deterministic per state change',
     '(a republished event keeps its id: dedupe on it); `metadata.correlationId` is the complaint id.',
-    'Inbound events carry the producer\'s `metadata.messageId` instead: the same id from the same source is one complaint.',
+    "Inbound events carry the producer's `metadata.messageId` instead: the same id from the same source is one complaint.",
     '',
     '| direction | source | detail-type | JSON Schema | meaning |',
     '| --- | --- | --- | --- | --- |',

@@ -1,4 +1,8 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import type { OutboundEvent } from './schemas';
 
 /** The publishing port: services hand over validated events; adapters deliver them. */
@@ -8,8 +12,12 @@ export interface EventPublisher {
 
 export class EventPublishError extends Error {
   override name = 'EventPublishError';
-  constructor(readonly failures: Array<{ detailType: string; eventId: string; code?: string; message?: string }>) {
-    super(`Failed to publish ${failures.length} event(s): ${failures.map((f) => `${f.detailType} ${f.eventId} (${f.code})`).join(', ')}`);
+  constructor(
+    readonly failures: Array<{ detailType: string; eventId: string; code?: string; message?: string }>,
+  ) {
+    super(
+      `Failed to publish ${failures.length} event(s): ${failures.map((f) => `${f.detailType} ${f.eventId} (${f.code})`).join(', ')}`,
+    );
   }
 }
 

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { AssignmentSchema, ComplaintSubmissionSchema, DeadlineSchema, ValidityVerdictSchema } from '../domain/complaint';
+import {
+  AssignmentSchema,
+  ComplaintSubmissionSchema,
+  DeadlineSchema,
+  ValidityVerdictSchema,
+} from '../domain/complaint';
 import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
 import { DETAIL_TYPES, type DetailType, SOURCES } from './names';
 
@@ -148,14 +153,16 @@ export const EVENT_CATALOG = {
     detailType: DETAIL_TYPES.complaintRejected,
     source: SOURCES.classification,
     direction: 'outbound',
-    description: 'A complaint was found invalid (spam, abusive, duplicate, out of scope, insufficient); the customer is told why.',
+    description:
+      'A complaint was found invalid (spam, abusive, duplicate, out of scope, insufficient); the customer is told why.',
     schema: ComplaintRejectedV1,
   },
   complaintAssigned: {
     detailType: DETAIL_TYPES.complaintAssigned,
     source: SOURCES.assignment,
     direction: 'outbound',
-    description: 'A complaint got a lead department, collaborating departments and (when one is eligible) an owner.',
+    description:
+      'A complaint got a lead department, collaborating departments and (when one is eligible) an owner.',
     schema: ComplaintAssignedV1,
   },
   customerNotificationRequested: {
@@ -179,7 +186,7 @@ export type CustomerNotificationRequested = z.infer<typeof CustomerNotificationR
 export interface OutboundEvent {
   source: string;
   detailType: DetailType;
-  detail: { metadata: { eventId: string } } & Record<string, unknown>;
+  detail: { metadata: { eventId: string }; data: Record<string, unknown> };
 }
 
 /** Builds an outbound event, validating the detail against its schema (a bug here must not reach the bus). */

@@ -8,7 +8,11 @@ export interface FieldError {
   reason: string;
 }
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
@@ -21,7 +25,9 @@ export function badRequest(errors: FieldError[]): APIGatewayProxyStructuredResul
   return json(400, { error: 'ValidationError', message: 'The request is not valid', errors });
 }
 
-export type ParsedBody = { ok: true; value: unknown } | { ok: false; response: APIGatewayProxyStructuredResultV2 };
+export type ParsedBody =
+  | { ok: true; value: unknown }
+  | { ok: false; response: APIGatewayProxyStructuredResultV2 };
 
 /** Decodes and parses a JSON body, answering 413/415/400 for oversized, non-JSON or malformed bodies. */
 export function parseJsonBody(event: APIGatewayProxyEventV2): ParsedBody {
@@ -32,11 +38,16 @@ export function parseJsonBody(event: APIGatewayProxyEventV2): ParsedBody {
       response: json(415, { error: 'UnsupportedMediaType', message: 'Send the body as application/json' }),
     };
   }
-  const raw = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  const raw = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+    : (event.body ?? '');
   if (Buffer.byteLength(raw) > MAX_BODY_BYTES) {
     return {
       ok: false,
-      response: json(413, { error: 'PayloadTooLarge', message: `The body must be at most ${MAX_BODY_BYTES} bytes` }),
+      response: json(413, {
+        error: 'PayloadTooLarge',
+        message: `The body must be at most ${MAX_BODY_BYTES} bytes`,
+      }),
     };
   }
   try {

@@ -17,7 +17,9 @@ export const metrics = new Metrics();
 export const tracer = new Tracer({ captureHTTPsRequests: false });
 
 /** The middleware chain every handler uses: tracer → logger with context → metrics. */
-export function withObservability<TEvent, TResult>(handler: (event: TEvent, context: Context) => Promise<TResult>) {
+export function withObservability<TEvent, TResult>(
+  handler: (event: TEvent, context: Context) => Promise<TResult>,
+) {
   return middy<TEvent, TResult>()
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -7,6 +7,7 @@ import { EventBridgePublisher } from '../events/publisher';
 import { loadPolicyFile } from '../policy/load';
 import type { ServiceContext } from '../services/context';
 import { DynamoDbComplaintStore } from '../storage/dynamodb-store';
+import { logger } from './observability';
 
 /**
  * Builds the service context once per cold start: configuration from the
@@ -18,11 +19,25 @@ export function createRuntime(
   bundleDir = defaultBundleDir(),
 ): { ctx: ServiceContext; config: RuntimeConfig } {
   const config = readRuntimeConfig(env);
-  const policyPath = isAbsolute(config.POLICY_FILE) ? config.POLICY_FILE : resolve(bundleDir, config.POLICY_FILE);
+  const policyPath = isAbsolute(config.POLICY_FILE)
+    ? config.POLICY_FILE
+    : resolve(bundleDir, config.POLICY_FILE);
   const policy = loadPolicyFile(policyPath);
+  const calendar = new BusinessCalendar(policy.calendar);
+  const year = new Date().getUTCFullYear();
+  if (policy.calendar.holidays === 'cn-official' && calendar.coverage(year) !== 'official') {
+    // Not fatal: weekdays still count, but holidays of this year are unknown until the
+    // package is updated or the policy lists them (extraHolidays / extraWorkdays).
+    logger.warn(
+      'The official holiday schedule does not cover this year; only workingDays and the extra lists apply',
+      {
+        year,
+      },
+    );
+  }
   const ctx: ServiceContext = {
     policy,
-    calendar: new BusinessCalendar(policy.calendar),
+    calendar,
     store: new DynamoDbComplaintStore(documentClient, {
       tableName: config.TABLE_NAME,
       deadlineShards: config.DEADLINE_SHARDS,

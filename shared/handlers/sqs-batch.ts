@@ -16,7 +16,10 @@ export const EventBridgeEnvelopeSchema = z.object({
 export type EventBridgeEnvelope = z.infer<typeof EventBridgeEnvelopeSchema>;
 
 /** Parses an SQS body as an EventBridge event whose detail matches `schema`; a mismatch is poison. */
-export function parseEventRecord<S extends z.ZodType>(record: SQSRecord, schema: S): { envelope: EventBridgeEnvelope; detail: z.infer<S> } {
+export function parseEventRecord<S extends z.ZodType>(
+  record: SQSRecord,
+  schema: S,
+): { envelope: EventBridgeEnvelope; detail: z.infer<S> } {
   let body: unknown;
   try {
     body = JSON.parse(record.body);
@@ -24,10 +27,13 @@ export function parseEventRecord<S extends z.ZodType>(record: SQSRecord, schema:
     throw new PoisonMessageError('The message body is not JSON');
   }
   const envelope = EventBridgeEnvelopeSchema.safeParse(body);
-  if (!envelope.success) throw new PoisonMessageError(`Not an EventBridge event: ${describeIssues(envelope.error)}`);
+  if (!envelope.success)
+    throw new PoisonMessageError(`Not an EventBridge event: ${describeIssues(envelope.error)}`);
   const detail = schema.safeParse(envelope.data.detail);
   if (!detail.success) {
-    throw new PoisonMessageError(`Invalid "${envelope.data['detail-type']}" detail: ${describeIssues(detail.error)}`);
+    throw new PoisonMessageError(
+      `Invalid "${envelope.data['detail-type']}" detail: ${describeIssues(detail.error)}`,
+    );
   }
   return { envelope: envelope.data, detail: detail.data };
 }
@@ -52,14 +58,20 @@ export interface SqsBatchOptions {
  * unknown complaint) is sent straight to the DLQ with the reason in message
  * attributes — retrying it would only delay it — and the record counts as handled.
  */
-export function sqsBatchHandler(recordHandler: (record: SQSRecord) => Promise<void>, options: SqsBatchOptions) {
+export function sqsBatchHandler(
+  recordHandler: (record: SQSRecord) => Promise<void>,
+  options: SqsBatchOptions,
+) {
   const processor = new BatchProcessor(EventType.SQS);
   const handleRecord = async (record: SQSRecord): Promise<void> => {
     try {
       await recordHandler(record);
     } catch (error) {
       if (!(error instanceof PoisonMessageError) || options.deadLetterQueueUrl === undefined) {
-        logger.warn('Record failed; it will be retried', { messageId: record.messageId, error: errorSummary(error) });
+        logger.warn('Record failed; it will be retried', {
+          messageId: record.messageId,
+          error: errorSummary(error),
+        });
         throw error;
       }
       await options.sqs.send(
@@ -86,5 +98,7 @@ export function sqsBatchHandler(recordHandler: (record: SQSRecord) => Promise<vo
 
 /** Error name and message only: stack traces and causes may quote customer text. */
 export function errorSummary(error: unknown): { name: string; message: string } {
-  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'Unknown', message: String(error) };
+  return error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: 'Unknown', message: String(error) };
 }

@@ -18,7 +18,15 @@ export const LANGUAGES = ['zh', 'en'] as const;
 export const LanguageSchema = z.enum(LANGUAGES);
 export type Language = z.infer<typeof LanguageSchema>;
 
-export const CHANNELS = ['app', 'web', 'hotline', 'social_media', 'email', 'app_store', 'partner_service'] as const;
+export const CHANNELS = [
+  'app',
+  'web',
+  'hotline',
+  'social_media',
+  'email',
+  'app_store',
+  'partner_service',
+] as const;
 export const ChannelSchema = z.enum(CHANNELS);
 export type Channel = z.infer<typeof ChannelSchema>;
 
@@ -30,7 +38,11 @@ const Slug = z
 export const LocalizedTextSchema = z.object({ zh: z.string().min(1), en: z.string().min(1) });
 export type LocalizedText = z.infer<typeof LocalizedTextSchema>;
 
-/** Keywords per language; matching is case-insensitive and width-insensitive (NFKC). */
+/**
+ * Keywords per language; matching is case-insensitive and width-insensitive (NFKC).
+ * Latin and digit keywords match on word boundaries ("bug" does not hit "debug");
+ * Chinese keywords match as substrings. Both lists apply whatever the text language.
+ */
 export const KeywordsSchema = z
   .object({ zh: z.array(z.string().min(1)).default([]), en: z.array(z.string().min(1)).default([]) })
   .refine((k) => k.zh.length + k.en.length > 0, 'needs at least one keyword');
@@ -77,7 +89,11 @@ export const CalendarSchema = z
     /** Additional working days, e.g. a make-up day announced after the package release. */
     extraWorkdays: z.array(IsoDate).default([]),
   })
-  .strict();
+  .strict()
+  .refine((c) => !c.extraHolidays.some((d) => c.extraWorkdays.includes(d)), {
+    message: 'a date cannot be both an extra holiday and an extra working day',
+    path: ['extraWorkdays'],
+  });
 export type Calendar = z.infer<typeof CalendarSchema>;
 
 export const CategorySchema = z
@@ -96,6 +112,7 @@ export const SeverityRuleSchema = z
     id: Slug,
     /** Which of the spec's signals this rule measures; reported in the classification. */
     signal: z.enum(['impact', 'money', 'spread', 'emotion', 'media', 'category']),
+    /** Every condition given must hold (AND); one keyword of the list is enough. */
     when: z
       .object({
         keywords: KeywordsSchema.optional(),
@@ -108,7 +125,8 @@ export const SeverityRuleSchema = z
       })
       .strict()
       .refine(
-        (w) => w.keywords !== undefined || w.amountAtLeast !== undefined || w.affectedUsersAtLeast !== undefined,
+        (w) =>
+          w.keywords !== undefined || w.amountAtLeast !== undefined || w.affectedUsersAtLeast !== undefined,
         'a rule needs keywords, amountAtLeast or affectedUsersAtLeast',
       ),
     /** `atLeast` sets a floor; `raise` moves the severity up by that many levels (after floors). */
@@ -125,10 +143,18 @@ export const ValiditySchema = z
     spam: z.object({ keywords: KeywordsSchema, maxLinks: z.number().int().positive().default(3) }).strict(),
     abusive: z.object({ keywords: KeywordsSchema }).strict(),
     outOfScope: z.object({ keywords: KeywordsSchema }).strict(),
-    /** Fewer meaningful characters than this is not a complaint (e.g. "asdf"). */
+    /**
+     * Fewer meaningful characters than this is not a complaint. Letters and digits
+     * count; a Latin letter counts half (a Chinese character carries more), and a run
+     * of one repeated character counts once: "asdf" and "垃圾" score 2, "无法登录" 4.
+     */
     minDescriptionLength: z.number().int().min(1).default(4),
-    /** A new complaint this similar to an open one of the same customer and category is a duplicate. */
-    duplicateSimilarity: z.number().min(0.3).max(1).default(0.8),
+    /**
+     * A new complaint this similar (SimHash, 0–1) to an open one of the same customer
+     * and category is a duplicate. Unrelated texts score about 0.5, so below 0.7 would
+     * merge unrelated complaints.
+     */
+    duplicateSimilarity: z.number().min(0.7).max(1).default(0.8),
     /** Polite reasons told to the customer, per verdict. `{number}` is replaced. */
     reasons: z
       .object({
@@ -147,6 +173,7 @@ export const TierSchema = z
   .strict();
 
 const Wildcard = z.literal('*');
+const PriorityLevel = z.number().int().min(1).max(4);
 
 export const SlaRowSchema = z
   .object({
@@ -224,15 +251,18 @@ export const PolicySchema = z
     categories: z.array(CategorySchema).min(1),
     /** Category given when no keyword matches. */
     fallbackCategory: Slug,
-    severity: z
-      .object({ default: SeveritySchema, rules: z.array(SeverityRuleSchema) })
-      .strict(),
+    severity: z.object({ default: SeveritySchema, rules: z.array(SeverityRuleSchema) }).strict(),
     validity: ValiditySchema,
     repeat: z.object({ windowDays: z.number().int().positive() }).strict(),
     /** Priority 1 (highest) … 4: base per severity, minus tier boost and repeat boost, floored at 1. */
     priority: z
       .object({
-        base: z.object({ general: z.number(), important: z.number(), urgent: z.number(), major: z.number() }),
+        base: z.object({
+          general: PriorityLevel,
+          important: PriorityLevel,
+          urgent: PriorityLevel,
+          major: PriorityLevel,
+        }),
         repeatBoost: z.number().int().min(0).max(3),
       })
       .strict(),
@@ -298,11 +328,14 @@ function checkReferences(p: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   const categories = new Set(policy.categories.map((c) => c.id));
   const departments = new Set(policy.routing.departments.map((d) => d.id));
   const tiers = new Set(policy.tiers.map((t) => t.id));
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
 
   const duplicates = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
-  for (const d of duplicates(policy.categories.map((c) => c.id))) issue(['categories'], `duplicate category "${d}"`);
-  for (const d of duplicates([...departments])) issue(['routing', 'departments'], `duplicate department "${d}"`);
+  for (const d of duplicates(policy.categories.map((c) => c.id)))
+    issue(['categories'], `duplicate category "${d}"`);
+  for (const d of duplicates([...departments]))
+    issue(['routing', 'departments'], `duplicate department "${d}"`);
   const agentIds = policy.routing.departments.flatMap((d) => d.agents.map((a) => a.id));
   for (const d of duplicates(agentIds)) issue(['routing', 'departments'], `agent "${d}" is listed twice`);
 
@@ -315,22 +348,26 @@ function checkReferences(p: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
   }
   policy.severity.rules.forEach((r, i) => {
     for (const c of r.when.categories ?? []) {
-      if (!categories.has(c)) issue(['severity', 'rules', i, 'when', 'categories'], `unknown category "${c}"`);
+      if (!categories.has(c))
+        issue(['severity', 'rules', i, 'when', 'categories'], `unknown category "${c}"`);
     }
   });
   policy.sla.targets.forEach((row, i) => {
     if (row.category !== '*' && !categories.has(row.category)) {
       issue(['sla', 'targets', i, 'category'], `unknown category "${row.category}"`);
     }
-    if (row.tier !== '*' && !tiers.has(row.tier)) issue(['sla', 'targets', i, 'tier'], `unknown tier "${row.tier}"`);
+    if (row.tier !== '*' && !tiers.has(row.tier))
+      issue(['sla', 'targets', i, 'tier'], `unknown tier "${row.tier}"`);
   });
   if (!policy.sla.targets.some((r) => r.category === '*' && r.severity === '*' && r.tier === '*')) {
     issue(['sla', 'targets'], 'needs a catch-all row with category, severity and tier all "*"');
   }
   policy.routing.rules.forEach((rule, i) => {
-    if (!categories.has(rule.category)) issue(['routing', 'rules', i, 'category'], `unknown category "${rule.category}"`);
+    if (!categories.has(rule.category))
+      issue(['routing', 'rules', i, 'category'], `unknown category "${rule.category}"`);
     for (const [j, d] of [rule.lead, ...rule.collaborators].entries()) {
-      if (!departments.has(d)) issue(['routing', 'rules', i, j === 0 ? 'lead' : 'collaborators'], `unknown department "${d}"`);
+      if (!departments.has(d))
+        issue(['routing', 'rules', i, j === 0 ? 'lead' : 'collaborators'], `unknown department "${d}"`);
     }
   });
   policy.routing.departments.forEach((d, i) => {
@@ -341,5 +378,6 @@ function checkReferences(p: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {
     });
   });
   const levels = policy.escalation.levels.map((l) => l.level);
-  if (levels.some((l, i) => l !== i + 1)) issue(['escalation', 'levels'], 'levels must be numbered 1, 2, 3, … in order');
+  if (levels.some((l, i) => l !== i + 1))
+    issue(['escalation', 'levels'], 'levels must be numbered 1, 2, 3, … in order');
 }

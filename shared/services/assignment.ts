@@ -1,6 +1,12 @@
 import type { Complaint } from '../domain/complaint';
 import { transition } from '../domain/lifecycle';
-import { chooseAgent, eligibleAgents, findDepartment, type RoutingInput, routeToDepartments } from '../domain/routing';
+import {
+  chooseAgent,
+  eligibleAgents,
+  findDepartment,
+  type RoutingInput,
+  routeToDepartments,
+} from '../domain/routing';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { Policy } from '../policy/schema';
@@ -51,7 +57,8 @@ export async function assignComplaint(ctx: ServiceContext, complaintId: string):
       leadDepartment: route.leadDepartment,
       collaborators: route.collaborators,
       assignee,
-      reason: choice.needsAttention === undefined ? route.reason : `${route.reason}; ${choice.needsAttention}`,
+      reason:
+        choice.needsAttention === undefined ? route.reason : `${route.reason}; ${choice.needsAttention}`,
       assignedAt: now.toISOString(),
     },
     updatedAt: now.toISOString(),

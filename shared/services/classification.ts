@@ -1,5 +1,5 @@
-import type { Classification, Complaint, Deadline } from '../domain/complaint';
 import { classify, rejectionMessage } from '../domain/classification';
+import type { Classification, Complaint, Deadline } from '../domain/complaint';
 import { transition } from '../domain/lifecycle';
 import { computeDeadlines } from '../domain/sla';
 import { SOURCES } from '../events/names';
@@ -21,8 +21,11 @@ const DAY_MS = 24 * 3600 * 1000;
  * stored outcome is published again with the same event ids (the earlier publish
  * may have failed after the write).
  */
-export async function classifyComplaint(ctx: ServiceContext, complaintId: string): Promise<ClassificationOutcome> {
-  const { store, policy, calendar } = ctx;
+export async function classifyComplaint(
+  ctx: ServiceContext,
+  complaintId: string,
+): Promise<ClassificationOutcome> {
+  const { store, policy } = ctx;
   const complaint = await store.get(complaintId);
   if (complaint === undefined) throw new PoisonMessageError(new ComplaintNotFoundError(complaintId).message);
   if (complaint.classification !== undefined) {
@@ -36,7 +39,13 @@ export async function classifyComplaint(ctx: ServiceContext, complaintId: string
   );
   const classified = classify(
     policy,
-    { submission: complaint.submission, tier: complaint.tier, now, selfId: complaint.id },
+    {
+      submission: complaint.submission,
+      tier: complaint.tier,
+      now,
+      selfId: complaint.id,
+      receivedAt: new Date(complaint.receivedAt),
+    },
     { recent },
   );
   const classification: Classification = {
@@ -114,7 +123,11 @@ function classifiedDeadlines(
   const promised = complaint.promisedResponseBy;
   const first: Deadline | undefined = deadlines.firstResponse;
   if (first !== undefined && first.dueAt > promised) {
-    deadlines.firstResponse = { ...first, dueAt: promised, warnAt: first.warnAt < promised ? first.warnAt : promised };
+    deadlines.firstResponse = {
+      ...first,
+      dueAt: promised,
+      warnAt: [first.warnAt, promised].sort()[0] ?? promised,
+    };
   }
   return deadlines;
 }
@@ -172,10 +185,12 @@ function classificationEvents(policy: Policy, complaint: Complaint): OutboundEve
         template: 'rejection',
         language: complaint.language,
         channel: complaint.submission.channel,
-        customer: { id: complaint.submission.customer.id, contactRef: complaint.submission.customer.contactRef },
+        customer: {
+          id: complaint.submission.customer.id,
+          contactRef: complaint.submission.customer.contactRef,
+        },
         text: reason,
       },
     }),
   ];
 }
-

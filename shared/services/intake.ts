@@ -1,5 +1,5 @@
-import type { Complaint, ComplaintSubmission } from '../domain/complaint';
 import { complaintFingerprint, complaintText, detectLanguage } from '../domain/classification';
+import type { Complaint, ComplaintSubmission } from '../domain/complaint';
 import { hashToken, newComplaintId, newComplaintNumber, newTrackingToken } from '../domain/identifiers';
 import { computeDeadlines, formatDueForCustomer } from '../domain/sla';
 import { SOURCES } from '../events/names';
@@ -30,7 +30,9 @@ const MAX_NUMBER_ATTEMPTS = 5;
 
 /** Unknown or missing tiers fall back to the policy's default tier (noted on the timeline). */
 export function resolveTier(policy: Policy, requested: string | undefined): string {
-  return requested !== undefined && policy.tiers.some((t) => t.id === requested) ? requested : policy.defaultTier;
+  return requested !== undefined && policy.tiers.some((t) => t.id === requested)
+    ? requested
+    : policy.defaultTier;
 }
 
 /**
@@ -45,7 +47,8 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
   const now = ctx.now();
   const { submission } = request;
   const tier = resolveTier(policy, submission.customer.tier);
-  const language = submission.customer.language ?? detectLanguage(complaintText(submission), policy.defaultLanguage);
+  const language =
+    submission.customer.language ?? detectLanguage(complaintText(submission), policy.defaultLanguage);
   // Before classification only the tier is known: promise what the category-agnostic
   // row for this tier allows; classification later never sets a later first-response deadline.
   const promise = computeDeadlines(policy, calendar, {
@@ -76,9 +79,10 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     updatedAt: now.toISOString(),
   };
   const idempotencyKey = `${request.sourceSystem}#${request.messageId}`;
-  const notes = submission.customer.tier !== undefined && submission.customer.tier !== tier
-    ? ` (unknown tier "${submission.customer.tier}", using "${tier}")`
-    : '';
+  const notes =
+    submission.customer.tier !== undefined && submission.customer.tier !== tier
+      ? ` (unknown tier "${submission.customer.tier}", using "${tier}")`
+      : '';
 
   for (let attempt = 1; attempt <= MAX_NUMBER_ATTEMPTS; attempt++) {
     const result = await store.create({
@@ -102,7 +106,8 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     }
     if (result.outcome === 'duplicate') {
       const existing = await store.get(result.complaintId);
-      if (existing === undefined) throw new Error(`Idempotency record points at missing complaint ${result.complaintId}`);
+      if (existing === undefined)
+        throw new Error(`Idempotency record points at missing complaint ${result.complaintId}`);
       await ctx.publisher.publish(intakeEvents(policy, existing, result.trackingToken));
       return intakeResult(policy, existing, result.trackingToken, true);
     }
@@ -115,8 +120,16 @@ export function trackingPath(token: string): string {
   return `/track/${token}`;
 }
 
-function acknowledgementText(policy: Policy, complaint: Complaint, token: string): { text: string; respondBy: string } {
-  const respondBy = formatDueForCustomer(new Date(complaint.promisedResponseBy), complaint.language, policy.calendar.timeZone);
+function acknowledgementText(
+  policy: Policy,
+  complaint: Complaint,
+  token: string,
+): { text: string; respondBy: string } {
+  const respondBy = formatDueForCustomer(
+    new Date(complaint.promisedResponseBy),
+    complaint.language,
+    policy.calendar.timeZone,
+  );
   const text = policy.messages.acknowledgement[complaint.language]
     .replaceAll('{number}', complaint.number)
     .replaceAll('{respondBy}', respondBy)

@@ -102,7 +102,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
-        ...input.timeline.map((entry) => ({ Put: { TableName: this.table, Item: timelineItem(complaint.id, entry) } })),
+        ...input.timeline.map((entry) => ({
+          Put: { TableName: this.table, Item: timelineItem(complaint.id, entry) },
+        })),
       ],
     };
     try {
@@ -113,11 +115,19 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       const reasons = error.CancellationReasons ?? [];
       if (reasons[0]?.Code === 'ConditionalCheckFailed') {
         const existing = await this.db.send(
-          new GetCommand({ TableName: this.table, Key: { pk: `IDEMP#${input.idempotencyKey}`, sk: 'IDEMP' }, ConsistentRead: true }),
+          new GetCommand({
+            TableName: this.table,
+            Key: { pk: `IDEMP#${input.idempotencyKey}`, sk: 'IDEMP' },
+            ConsistentRead: true,
+          }),
         );
         const item = existing.Item;
         if (item === undefined) throw error;
-        return { outcome: 'duplicate', complaintId: String(item.complaintId), trackingToken: String(item.trackingToken) };
+        return {
+          outcome: 'duplicate',
+          complaintId: String(item.complaintId),
+          trackingToken: String(item.trackingToken),
+        };
       }
       if (reasons[1]?.Code === 'ConditionalCheckFailed') return { outcome: 'number_taken' };
       throw error;
@@ -148,7 +158,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
   async update(update: ComplaintUpdate): Promise<void> {
     const { next, expectedVersion } = update;
     if (next.version !== expectedVersion + 1) {
-      throw new Error(`Update of ${next.id} must bump the version from ${expectedVersion} to ${expectedVersion + 1}`);
+      throw new Error(
+        `Update of ${next.id} must bump the version from ${expectedVersion} to ${expectedVersion + 1}`,
+      );
     }
     const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
       {
@@ -160,7 +172,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
           ExpressionAttributeValues: { ':expected': expectedVersion },
         },
       },
-      ...update.timeline.map((entry) => ({ Put: { TableName: this.table, Item: timelineItem(next.id, entry) } })),
+      ...update.timeline.map((entry) => ({
+        Put: { TableName: this.table, Item: timelineItem(next.id, entry) },
+      })),
       ...(update.relatedTimeline ?? []).map(({ complaintId, entry }) => ({
         Put: { TableName: this.table, Item: timelineItem(complaintId, entry) },
       })),
@@ -230,7 +244,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       // BatchGet may return unprocessed keys under throttling: retry them with backoff.
       for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const result = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+        const result = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }),
+        );
         for (const item of result.Responses?.[this.table] ?? []) {
           loads.set(String(item.pk).slice('AGENT#'.length), Number(item.openCount ?? 0));
         }
@@ -274,7 +290,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
           ? { '#pk': INDEXES.byAssignee.partitionKey }
           : { '#pk': INDEXES.byAssignee.partitionKey, '#sk': INDEXES.byAssignee.sortKey },
       ExpressionAttributeValues:
-        status === undefined ? { ':pk': `AGENT#${agentId}` } : { ':pk': `AGENT#${agentId}`, ':status': `${status}#` },
+        status === undefined
+          ? { ':pk': `AGENT#${agentId}` }
+          : { ':pk': `AGENT#${agentId}`, ':status': `${status}#` },
     };
     return this.page(input, limit, cursor);
   }
@@ -285,7 +303,10 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         TableName: this.table,
         IndexName: INDEXES.openDeadlines.name,
         KeyConditionExpression: '#pk = :pk AND #sk <= :until',
-        ExpressionAttributeNames: { '#pk': INDEXES.openDeadlines.partitionKey, '#sk': INDEXES.openDeadlines.sortKey },
+        ExpressionAttributeNames: {
+          '#pk': INDEXES.openDeadlines.partitionKey,
+          '#sk': INDEXES.openDeadlines.sortKey,
+        },
         // `~` sorts after the `#<id>` suffix, so a deadline exactly at `until` is included.
         ExpressionAttributeValues: { ':pk': `DUE#${shard}`, ':until': `${until}~` },
         Limit: limit,
@@ -300,7 +321,11 @@ export class DynamoDbComplaintStore implements ComplaintStore {
 
   private async page(input: QueryCommandInput, limit: number, cursor?: string): Promise<Page<QueueItem>> {
     const result = await this.db.send(
-      new QueryCommand({ ...input, Limit: limit, ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor) }),
+      new QueryCommand({
+        ...input,
+        Limit: limit,
+        ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor),
+      }),
     );
     return {
       items: (result.Items ?? []).map(toQueueItem),
@@ -402,7 +427,8 @@ function encodeCursor(key: Record<string, unknown>): string {
 function decodeCursor(cursor: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch {
     throw new InvalidCursorError();

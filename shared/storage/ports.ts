@@ -114,9 +114,19 @@ export interface ComplaintStore {
   /** Open-complaint counters of these agents (absent agents have 0). */
   agentLoads(agentIds: readonly string[]): Promise<Map<string, number>>;
   /** A department's queue in one status, nearest deadline first. */
-  listByDepartment(department: string, status: ComplaintStatus, limit: number, cursor?: string): Promise<Page<QueueItem>>;
+  listByDepartment(
+    department: string,
+    status: ComplaintStatus,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<QueueItem>>;
   /** An agent's queue, optionally in one status, nearest deadline first within a status. */
-  listByAssignee(agentId: string, status: ComplaintStatus | undefined, limit: number, cursor?: string): Promise<Page<QueueItem>>;
+  listByAssignee(
+    agentId: string,
+    status: ComplaintStatus | undefined,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<QueueItem>>;
   /** Deadlines due at or before `until` in one shard of the sparse index (backstop sweep). */
   dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]>;
 }

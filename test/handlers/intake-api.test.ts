@@ -1,5 +1,5 @@
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,9 +8,16 @@ import { apiRequest, lambdaContext } from '../support/lambda';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const events = mockClient(EventBridgeClient);
-let handler: (e: ReturnType<typeof apiRequest>, c: ReturnType<typeof lambdaContext>) => Promise<APIGatewayProxyStructuredResultV2>;
+let handler: (
+  e: ReturnType<typeof apiRequest>,
+  c: ReturnType<typeof lambdaContext>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const valid = { channel: 'web', customer: { id: 'cust-h1' }, description: 'The page fails to load after login' };
+const valid = {
+  channel: 'web',
+  customer: { id: 'cust-h1' },
+  description: 'The page fails to load after login',
+};
 
 beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
@@ -34,7 +41,10 @@ describe('POST /complaints handler (AWS clients mocked)', () => {
     dynamo.on(TransactWriteCommand).resolves({});
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
     const response = await handler(
-      apiRequest('POST', '/complaints', valid, { 'content-type': 'application/json', 'idempotency-key': 'form-123456' }),
+      apiRequest('POST', '/complaints', valid, {
+        'content-type': 'application/json',
+        'idempotency-key': 'form-123456',
+      }),
       lambdaContext(),
     );
     expect(response.statusCode).toBe(202);
@@ -43,7 +53,13 @@ describe('POST /complaints handler (AWS clients mocked)', () => {
     expect(keys[0]).toBe('IDEMP#api#form-123456');
     expect(keys.some((k) => k.startsWith('NUM#C'))).toBe(true);
     expect(keys.some((k) => k.startsWith('TRACK#'))).toBe(true);
-    expect(tx.every((t) => t.Put?.ConditionExpression === undefined || t.Put.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+    expect(
+      tx.every(
+        (t) =>
+          t.Put?.ConditionExpression === undefined ||
+          t.Put.ConditionExpression === 'attribute_not_exists(pk)',
+      ),
+    ).toBe(true);
     const entries = events.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries ?? [];
     expect(entries.map((e) => [e.EventBusName, e.Source, e.DetailType])).toEqual([
       ['complaints-bus', 'complaints.intake', 'Complaint Received'],
@@ -65,7 +81,9 @@ describe('POST /complaints handler (AWS clients mocked)', () => {
 
   it('answers 503 when the bus refuses an event, so the caller retries with the same key', async () => {
     dynamo.on(TransactWriteCommand).resolves({});
-    events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }, {}] });
+    events
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }, {}] });
     const response = await handler(apiRequest('POST', '/complaints', valid), lambdaContext());
     expect(response.statusCode).toBe(503);
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);

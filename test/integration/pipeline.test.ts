@@ -37,7 +37,10 @@ function resetPublishing(failures = 0) {
   eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
     if (remaining > 0) {
       remaining--;
-      return { FailedEntryCount: input.Entries.length, Entries: input.Entries.map(() => ({ ErrorCode: 'InternalFailure' })) };
+      return {
+        FailedEntryCount: input.Entries.length,
+        Entries: input.Entries.map(() => ({ ErrorCode: 'InternalFailure' })),
+      };
     }
     published.push(...input.Entries);
     return { FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `e-${i}` })) };
@@ -112,31 +115,58 @@ describe('intake → classification → assignment through the handlers', () => 
     expect(body.acknowledgement.language).toBe('zh');
     expect(eventsOf(DETAIL_TYPES.complaintReceived)).toHaveLength(1);
     const notice = eventsOf(DETAIL_TYPES.customerNotificationRequested)[0];
-    expect(notice?.detail.data).toMatchObject({ template: 'acknowledgement', customer: { contactRef: 'contact-77' } });
+    expect(notice?.detail.data).toMatchObject({
+      template: 'acknowledgement',
+      customer: { contactRef: 'contact-77' },
+    });
 
     expect((await forward(DETAIL_TYPES.complaintReceived, classification)).batchItemFailures).toEqual([]);
     const classified = eventsOf(DETAIL_TYPES.complaintClassified)[0]?.detail.data;
-    expect(classified).toMatchObject({ complaintId: body.complaintId, category: 'technical_fault', tier: 'vip' });
+    expect(classified).toMatchObject({
+      complaintId: body.complaintId,
+      category: 'technical_fault',
+      tier: 'vip',
+    });
     expect(classified?.deadlines.firstResponse.dueAt <= body.acknowledgement.respondBy).toBe(true);
 
     expect((await forward(DETAIL_TYPES.complaintClassified, assignment)).batchItemFailures).toEqual([]);
     const assigned = eventsOf(DETAIL_TYPES.complaintAssigned)[0]?.detail.data;
-    expect(assigned).toMatchObject({ leadDepartment: 'technical_support', collaborators: ['customer_service'] });
+    expect(assigned).toMatchObject({
+      leadDepartment: 'technical_support',
+      collaborators: ['customer_service'],
+    });
     expect(['tech_zhao', 'tech_sun']).toContain(assigned?.assignee);
 
     const stored = await store.get(body.complaintId);
     expect(stored).toMatchObject({ status: 'assigned', version: 3, tier: 'vip' });
-    expect((await store.timeline(body.complaintId)).map((e) => e.type)).toEqual(['received', 'classified', 'assigned']);
-    expect((await store.agentLoads([String(assigned?.assignee)])).get(String(assigned?.assignee))).toBeGreaterThanOrEqual(1);
+    expect((await store.timeline(body.complaintId)).map((e) => e.type)).toEqual([
+      'received',
+      'classified',
+      'assigned',
+    ]);
+    expect(
+      (await store.agentLoads([String(assigned?.assignee)])).get(String(assigned?.assignee)),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('returns the same complaint for a retried HTTP request with the same Idempotency-Key', async () => {
-    const payload = { channel: 'web', customer: { id: 'cust-e2e-2' }, description: 'The checkout page fails to load with error 500' };
+    const payload = {
+      channel: 'web',
+      customer: { id: 'cust-e2e-2' },
+      description: 'The checkout page fails to load with error 500',
+    };
     const first = JSON.parse(String((await submitOverHttp(payload, 'retry-key-0001')).body));
     const second = JSON.parse(String((await submitOverHttp(payload, 'retry-key-0001')).body));
-    expect(second).toMatchObject({ complaintId: first.complaintId, number: first.number, trackingToken: first.trackingToken, replayed: true });
+    expect(second).toMatchObject({
+      complaintId: first.complaintId,
+      number: first.number,
+      trackingToken: first.trackingToken,
+      replayed: true,
+    });
     // The replay publishes the same events again with the same ids (consumers dedupe on them).
-    expect(eventsOf(DETAIL_TYPES.complaintReceived)[0]?.detail.metadata.eventId).toBe(`${first.complaintId}:received`);
+    expect(eventsOf(DETAIL_TYPES.complaintReceived)[0]?.detail.metadata.eventId).toBe(
+      `${first.complaintId}:received`,
+    );
     expect(await store.recentByCustomer('cust-e2e-2', '2000-01-01T00:00:00.000Z')).toHaveLength(1);
   });
 
@@ -147,10 +177,17 @@ describe('intake → classification → assignment through the handlers', () => 
       detailType: DETAIL_TYPES.complaintReported,
       detail: {
         metadata: { version: 1, messageId: 'review-98765' },
-        data: { channel: 'app_store', customer: { id: 'cust-e2e-3', language: 'en' }, description: 'I was charged twice for my subscription and want a refund of 30 yuan' },
+        data: {
+          channel: 'app_store',
+          customer: { id: 'cust-e2e-3', language: 'en' },
+          description: 'I was charged twice for my subscription and want a refund of 30 yuan',
+        },
       },
     };
-    const response = await intakeQueue(batch(sqsRecordForEvent(reported), sqsRecordForEvent(reported)), lambdaContext());
+    const response = await intakeQueue(
+      batch(sqsRecordForEvent(reported), sqsRecordForEvent(reported)),
+      lambdaContext(),
+    );
     expect(response.batchItemFailures).toEqual([]);
     const received = eventsOf(DETAIL_TYPES.complaintReceived);
     expect(received).toHaveLength(2);
@@ -167,12 +204,22 @@ describe('intake → classification → assignment through the handlers', () => 
     const bad = sqsRecordForEvent({
       source: 'hotline.ivr',
       detailType: DETAIL_TYPES.complaintReported,
-      detail: { metadata: { version: 1, messageId: 'ivr-1' }, data: { channel: 'fax', customer: { id: 'x' } } },
+      detail: {
+        metadata: { version: 1, messageId: 'ivr-1' },
+        data: { channel: 'fax', customer: { id: 'x' } },
+      },
     });
     const good = sqsRecordForEvent({
       source: 'hotline.ivr',
       detailType: DETAIL_TYPES.complaintReported,
-      detail: { metadata: { version: 1, messageId: 'ivr-2' }, data: { channel: 'hotline', customer: { id: 'cust-e2e-4' }, description: '客服态度很差，电话里直接挂断了' } },
+      detail: {
+        metadata: { version: 1, messageId: 'ivr-2' },
+        data: {
+          channel: 'hotline',
+          customer: { id: 'cust-e2e-4' },
+          description: '客服态度很差，电话里直接挂断了',
+        },
+      },
     });
     const notJson = sqsRecord('{not json');
     const response = await intakeQueue(batch(bad, good, notJson), lambdaContext());
@@ -192,7 +239,14 @@ describe('intake → classification → assignment through the handlers', () => 
     const reported = {
       source: 'mail.gateway',
       detailType: DETAIL_TYPES.complaintReported,
-      detail: { metadata: { version: 1, messageId: 'mail-555' }, data: { channel: 'email', customer: { id: 'cust-e2e-5' }, description: 'My account was hacked and someone changed my password' } },
+      detail: {
+        metadata: { version: 1, messageId: 'mail-555' },
+        data: {
+          channel: 'email',
+          customer: { id: 'cust-e2e-5' },
+          description: 'My account was hacked and someone changed my password',
+        },
+      },
     };
     const record = sqsRecordForEvent(reported, 'sqs-retry-1');
     const first = await intakeQueue(batch(record), lambdaContext());
@@ -208,7 +262,8 @@ describe('intake → classification → assignment through the handlers', () => 
     const response = await submitOverHttp({
       channel: 'social_media',
       customer: { id: 'cust-e2e-6', language: 'zh' },
-      description: '兼职日结，加微信 xxx 免费领取 http://a.example http://b.example http://c.example http://d.example',
+      description:
+        '兼职日结，加微信 xxx 免费领取 http://a.example http://b.example http://c.example http://d.example',
     });
     const { complaintId } = JSON.parse(String(response.body));
     await forward(DETAIL_TYPES.complaintReceived, classification);
@@ -221,7 +276,11 @@ describe('intake → classification → assignment through the handlers', () => 
   });
 
   it('republishes instead of reclassifying when Complaint Received is delivered twice', async () => {
-    const response = await submitOverHttp({ channel: 'app', customer: { id: 'cust-e2e-7' }, description: 'The app has too many steps to change my address' });
+    const response = await submitOverHttp({
+      channel: 'app',
+      customer: { id: 'cust-e2e-7' },
+      description: 'The app has too many steps to change my address',
+    });
     const { complaintId } = JSON.parse(String(response.body));
     const [received] = eventsOf(DETAIL_TYPES.complaintReceived);
     resetPublishing();
@@ -239,15 +298,29 @@ describe('intake → classification → assignment through the handlers', () => 
     expect(invalid.statusCode).toBe(400);
     const fields = JSON.parse(String(invalid.body)).errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['channel', 'customer.id', 'description']));
-    const unknownField = await submitOverHttp({ channel: 'app', customer: { id: 'c' }, description: 'x', password: 'no' });
+    const unknownField = await submitOverHttp({
+      channel: 'app',
+      customer: { id: 'c' },
+      description: 'x',
+      password: 'no',
+    });
     expect(JSON.parse(String(unknownField.body)).errors[0]).toMatchObject({ field: '(body)' });
     const notJson = await intakeApi(apiRequest('POST', '/complaints', '{oops'), lambdaContext());
     expect(notJson.statusCode).toBe(400);
-    const wrongType = await intakeApi(apiRequest('POST', '/complaints', 'a=b', { 'content-type': 'text/plain' }), lambdaContext());
+    const wrongType = await intakeApi(
+      apiRequest('POST', '/complaints', 'a=b', { 'content-type': 'text/plain' }),
+      lambdaContext(),
+    );
     expect(wrongType.statusCode).toBe(415);
-    const huge = await intakeApi(apiRequest('POST', '/complaints', { description: 'x'.repeat(70_000) }), lambdaContext());
+    const huge = await intakeApi(
+      apiRequest('POST', '/complaints', { description: 'x'.repeat(70_000) }),
+      lambdaContext(),
+    );
     expect(huge.statusCode).toBe(413);
-    const badKey = await submitOverHttp({ channel: 'app', customer: { id: 'c' }, description: 'valid text here' }, 'short');
+    const badKey = await submitOverHttp(
+      { channel: 'app', customer: { id: 'c' }, description: 'valid text here' },
+      'short',
+    );
     expect(JSON.parse(String(badKey.body)).errors[0].field).toBe('Idempotency-Key');
     expect(published).toHaveLength(0);
   });

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrencyConflictError } from '../../shared/storage/ports';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
+import { ConcurrencyConflictError } from '../../shared/storage/ports';
 import { complaintRecord } from '../support/fixtures';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 
@@ -43,9 +43,18 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
   it('is idempotent on the producer message id and returns the first complaint and token', async () => {
     const first = complaintRecord();
     const second = complaintRecord({ id: `${first.id}X`, number: 'C20261124-ZZZZZZ' });
-    const base = { idempotencyKey: 'app.backend#msg-42', trackingTokenHash: 'h1', timeline: [newEntry('received')] };
+    const base = {
+      idempotencyKey: 'app.backend#msg-42',
+      trackingTokenHash: 'h1',
+      timeline: [newEntry('received')],
+    };
     expect((await store.create({ ...base, complaint: first, trackingToken: 't1' })).outcome).toBe('created');
-    const again = await store.create({ ...base, complaint: second, trackingToken: 't2', trackingTokenHash: 'h2' });
+    const again = await store.create({
+      ...base,
+      complaint: second,
+      trackingToken: 't2',
+      trackingTokenHash: 'h2',
+    });
     expect(again).toEqual({ outcome: 'duplicate', complaintId: first.id, trackingToken: 't1' });
     expect(await store.get(second.id)).toBeUndefined();
     expect(await store.getByNumber('C20261124-ZZZZZZ')).toBeUndefined();
@@ -88,9 +97,9 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
 
   it('refuses an update whose version does not follow the expected one', async () => {
     const c = await createStored();
-    await expect(store.update({ next: { ...c, version: 5 }, expectedVersion: 1, timeline: [] })).rejects.toThrow(
-      /must bump the version/,
-    );
+    await expect(
+      store.update({ next: { ...c, version: 5 }, expectedVersion: 1, timeline: [] }),
+    ).rejects.toThrow(/must bump the version/);
   });
 
   it('keeps agent counters in the update transaction and refuses an increment at capacity', async () => {
@@ -127,7 +136,13 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
           ...c,
           version: 2,
           status: 'assigned',
-          assignment: { leadDepartment: dept, collaborators: [], assignee: 'agent_q', reason: 't', assignedAt: c.receivedAt },
+          assignment: {
+            leadDepartment: dept,
+            collaborators: [],
+            assignee: 'agent_q',
+            reason: 't',
+            assignedAt: c.receivedAt,
+          },
           deadlines: { resolution: { dueAt, warnAt: dueAt, basis: 'calendar' } },
         },
         expectedVersion: 1,
@@ -147,7 +162,9 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
 
   it('keeps the open-deadline index sparse: only open complaints with a deadline are in it', async () => {
     const due = '2026-11-24T03:00:00.000Z';
-    const open = await createStored({ deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } } });
+    const open = await createStored({
+      deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } },
+    });
     const closed = await createStored({
       status: 'closed',
       deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } },
@@ -162,11 +179,12 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect(all.find((d) => d.complaintId === open.id)).toMatchObject({ dueAt: due, kind: 'acknowledge' });
     // Not yet due one millisecond earlier.
     const earlier = [];
-    for (let shard = 0; shard < 4; shard++) earlier.push(...(await store.dueDeadlines(shard, '2026-11-24T02:59:59.999Z', 100)));
+    for (let shard = 0; shard < 4; shard++)
+      earlier.push(...(await store.dueDeadlines(shard, '2026-11-24T02:59:59.999Z', 100)));
     expect(earlier.map((d) => d.complaintId)).not.toContain(open.id);
   });
 
-  it('finds a customer\'s recent complaints newest first, without the raw customer id in the key', async () => {
+  it("finds a customer's recent complaints newest first, without the raw customer id in the key", async () => {
     const customer = { id: `cust-${Date.now()}`, tier: 'standard' as const, language: 'zh' as const };
     const base = complaintRecord();
     const old = await createStored({
@@ -181,7 +199,9 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect(found.map((f) => f.id)).toEqual([recent.id]);
     const all = await store.recentByCustomer(customer.id, '2026-01-01T00:00:00.000Z');
     expect(all.map((f) => f.id)).toEqual([recent.id, old.id]);
-    const raw = await db.send(new GetCommand({ TableName: tableName, Key: { pk: `C#${recent.id}`, sk: 'META' } }));
+    const raw = await db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: `C#${recent.id}`, sk: 'META' } }),
+    );
     expect(String(raw.Item?.gsi3pk)).not.toContain(customer.id);
   });
 });

@@ -6,7 +6,9 @@ import type { EventPublisher } from '../../shared/events/publisher';
 import type { OutboundEvent } from '../../shared/events/schemas';
 import { loadPolicyFile } from '../../shared/policy/load';
 
-export const DEFAULT_POLICY_PATH = fileURLToPath(new URL('../../policy/default-policy.json', import.meta.url));
+export const DEFAULT_POLICY_PATH = fileURLToPath(
+  new URL('../../policy/default-policy.json', import.meta.url),
+);
 export const defaultPolicy = loadPolicyFile(DEFAULT_POLICY_PATH);
 
 /** A publisher that keeps what it was given, for asserting on events without a bus. */

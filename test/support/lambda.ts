@@ -1,5 +1,5 @@
-import type { APIGatewayProxyEventV2, Context, SQSRecord } from 'aws-lambda';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { APIGatewayProxyEventV2, Context, SQSRecord } from 'aws-lambda';
 
 let counter = 0;
 

@@ -14,7 +14,9 @@ describe('event catalog', () => {
   it('documents every event with its source, detail-type and a JSON Schema', () => {
     const files = catalogFiles();
     for (const definition of Object.values(EVENT_CATALOG)) {
-      const file = [...files.entries()].find(([, c]) => c.includes(`"x-detail-type": "${definition.detailType}"`));
+      const file = [...files.entries()].find(([, c]) =>
+        c.includes(`"x-detail-type": "${definition.detailType}"`),
+      );
       expect(file, definition.detailType).toBeDefined();
       const schema = JSON.parse(file?.[1] ?? '{}');
       expect(schema.properties.metadata.properties.version.const).toBe(1);
@@ -24,8 +26,12 @@ describe('event catalog', () => {
 
   it('rejects an inbound event with an unknown version or missing message id', () => {
     const data = { channel: 'app', customer: { id: 'c1' }, description: 'cannot log in' };
-    expect(ComplaintReportedV1.safeParse({ metadata: { version: 1, messageId: 'm1' }, data }).success).toBe(true);
-    expect(ComplaintReportedV1.safeParse({ metadata: { version: 2, messageId: 'm1' }, data }).success).toBe(false);
+    expect(ComplaintReportedV1.safeParse({ metadata: { version: 1, messageId: 'm1' }, data }).success).toBe(
+      true,
+    );
+    expect(ComplaintReportedV1.safeParse({ metadata: { version: 2, messageId: 'm1' }, data }).success).toBe(
+      false,
+    );
     expect(ComplaintReportedV1.safeParse({ metadata: { version: 1 }, data }).success).toBe(false);
   });
 });

@@ -12,14 +12,18 @@ import {
 describe('identifiers', () => {
   it('numbers complaints by the business-zone date, readable and unambiguous', () => {
     // 2026-11-24T17:00Z is already the 25th in Shanghai.
-    const number = newComplaintNumber(new Date('2026-11-24T17:00:00Z'), 'Asia/Shanghai', () => Buffer.from([0, 1, 31, 32, 33, 255]));
+    const number = newComplaintNumber(new Date('2026-11-24T17:00:00Z'), 'Asia/Shanghai', () =>
+      Buffer.from([0, 1, 31, 32, 33, 255]),
+    );
     expect(number).toBe('C20261125-01Z01Z');
     expect(number).toMatch(COMPLAINT_NUMBER_PATTERN);
     expect(newComplaintNumber(new Date('2026-11-24T17:00:00Z'), 'Europe/London')).toMatch(/^C20261124-/);
   });
 
   it('gives distinct numbers and sortable ids', () => {
-    const numbers = new Set(Array.from({ length: 2000 }, () => newComplaintNumber(new Date(), 'Asia/Shanghai')));
+    const numbers = new Set(
+      Array.from({ length: 2000 }, () => newComplaintNumber(new Date(), 'Asia/Shanghai')),
+    );
     expect(numbers.size).toBe(2000);
     const a = newComplaintId(new Date('2026-01-01T00:00:00Z'));
     const b = newComplaintId(new Date('2026-01-02T00:00:00Z'));

@@ -19,9 +19,14 @@ function problemsOf(document: unknown): string[] {
 
 describe('policy document', () => {
   it('ships a default policy with the six categories and the spec targets', () => {
-    expect(defaultPolicy.categories.map((c) => c.id).sort()).toEqual(
-      ['billing_dispute', 'information_security', 'other', 'product_experience', 'service_quality', 'technical_fault'],
-    );
+    expect(defaultPolicy.categories.map((c) => c.id).sort()).toEqual([
+      'billing_dispute',
+      'information_security',
+      'other',
+      'product_experience',
+      'service_quality',
+      'technical_fault',
+    ]);
     const tech = defaultPolicy.sla.targets.find((r) => r.category === 'technical_fault');
     expect(tech?.firstResponse).toEqual({ value: 12, unit: 'hours', time: 'calendar' });
     expect(tech?.resolution).toEqual({ value: 72, unit: 'hours', time: 'calendar' });
@@ -47,7 +52,8 @@ describe('policy document', () => {
   it('requires a catch-all SLA row', () => {
     const p = clone();
     p.sla.targets = p.sla.targets.filter(
-      (r: { category: string; severity: string; tier: string }) => !(r.category === '*' && r.severity === '*' && r.tier === '*'),
+      (r: { category: string; severity: string; tier: string }) =>
+        !(r.category === '*' && r.severity === '*' && r.tier === '*'),
     );
     expect(problemsOf(p).join('\n')).toContain('catch-all');
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chooseAgent, eligibleAgents, findDepartment, type RoutingInput, routeToDepartments } from '../../shared/domain/routing';
+import {
+  chooseAgent,
+  eligibleAgents,
+  findDepartment,
+  type RoutingInput,
+  routeToDepartments,
+} from '../../shared/domain/routing';
 import { parsePolicy } from '../../shared/policy/load';
 import { defaultPolicy } from '../support/fixtures';
 
@@ -17,7 +23,9 @@ describe('routing to departments', () => {
       leadDepartment: 'security',
       collaborators: ['technical_support', 'customer_service'],
     });
-    expect(routeToDepartments(defaultPolicy, input({ category: 'billing_dispute' })).leadDepartment).toBe('billing');
+    expect(routeToDepartments(defaultPolicy, input({ category: 'billing_dispute' })).leadDepartment).toBe(
+      'billing',
+    );
   });
 
   it('uses a severity-specific rule before the general one for the same category', () => {
@@ -25,13 +33,18 @@ describe('routing to departments', () => {
       'customer_service',
       'public_relations',
     ]);
-    expect(routeToDepartments(defaultPolicy, input({ severity: 'urgent' })).collaborators).toEqual(['customer_service']);
+    expect(routeToDepartments(defaultPolicy, input({ severity: 'urgent' })).collaborators).toEqual([
+      'customer_service',
+    ]);
   });
 
   it('sends a category without a rule to the fallback department instead of leaving it unowned', () => {
     const policy = parsePolicy({
       ...structuredClone(defaultPolicy),
-      routing: { ...defaultPolicy.routing, rules: defaultPolicy.routing.rules.filter((r) => r.category !== 'other') },
+      routing: {
+        ...defaultPolicy.routing,
+        rules: defaultPolicy.routing.rules.filter((r) => r.category !== 'other'),
+      },
     });
     const route = routeToDepartments(policy, input({ category: 'other' }));
     expect(route.leadDepartment).toBe('customer_service');
@@ -53,9 +66,27 @@ describe('choosing an agent', () => {
   it('picks the least loaded agent relative to capacity, skipping full ones', () => {
     const vip = input({ tier: 'vip', language: 'en' });
     // cs_wang 15/30 = 0.5, cs_chen 8/20 = 0.4 → cs_chen
-    expect(chooseAgent(cs, vip, new Map([['cs_wang', 15], ['cs_chen', 8]])).agent?.id).toBe('cs_chen');
+    expect(
+      chooseAgent(
+        cs,
+        vip,
+        new Map([
+          ['cs_wang', 15],
+          ['cs_chen', 8],
+        ]),
+      ).agent?.id,
+    ).toBe('cs_chen');
     // cs_chen full → cs_wang
-    expect(chooseAgent(cs, vip, new Map([['cs_wang', 29], ['cs_chen', 20]])).agent?.id).toBe('cs_wang');
+    expect(
+      chooseAgent(
+        cs,
+        vip,
+        new Map([
+          ['cs_wang', 29],
+          ['cs_chen', 20],
+        ]),
+      ).agent?.id,
+    ).toBe('cs_wang');
     // ties keep the policy order
     expect(chooseAgent(cs, input(), new Map()).agent?.id).toBe('cs_li');
   });

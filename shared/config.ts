@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Shards of the open-deadline index (docs/access-patterns.md); writers and the sweep must agree. */
+export const DEFAULT_DEADLINE_SHARDS = 8;
+
 /**
  * Runtime configuration every function reads once at cold start.
  *
@@ -13,7 +16,7 @@ export const RuntimeConfigSchema = z.object({
   /** Path of the validated policy document copied into the bundle at synth time. */
   POLICY_FILE: z.string().min(1),
   /** Number of shards of the open-deadline index (see docs/access-patterns.md). */
-  DEADLINE_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+  DEADLINE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_DEADLINE_SHARDS),
   /** SQS consumers only: where a poison message goes at once, with the reason as attributes. */
   DEAD_LETTER_QUEUE_URL: z.string().url().optional(),
 });

@@ -16,7 +16,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../../shared/config';
+import { DEFAULT_DEADLINE_SHARDS, ENV } from '../../shared/config';
 
 /** Repository root: entry points, the lock file and the default policy are resolved against it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,9 +35,6 @@ export const METRICS_NAMESPACE = 'ComplaintService';
 
 /** Name of the validated policy document inside every bundle; handlers resolve it against their own directory. */
 export const POLICY_FILE_IN_BUNDLE = 'policy.json';
-
-/** Shards of the open-deadline index (`DUE#<shard>`); must match what the handlers write and sweep. */
-export const DEFAULT_DEADLINE_SHARDS = 8;
 
 /**
  * Banner that gives ESM bundles a CommonJS `require`, needed by bundled CJS dependencies that

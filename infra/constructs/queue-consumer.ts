@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../../shared/config';
 import type { ComplaintFunction } from './base-function';
 import { createDeadLetterQueue } from './queues';
 
@@ -38,6 +39,7 @@ export interface QueueConsumerProps {
  *   timeout is {@link VISIBILITY_TIMEOUT_FACTOR}× the function timeout plus the batching window, so a
  *   batch still in flight is never handed to a second instance.
  * - The event source reports partial batch failures: only failed records are retried.
+ * - The consumer may send to its own DLQ (and no other), for poison messages with a reason.
  * - Both queues use SQS-managed encryption and refuse non-TLS requests.
  */
 export class QueueConsumer extends Construct {
@@ -73,6 +75,11 @@ export class QueueConsumer extends Construct {
         }),
       ],
     });
+
+    // Poison messages (that can never succeed) go straight to this DLQ with the reason
+    // as message attributes, instead of burning five receives first.
+    this.deadLetterQueue.grantSendMessages(props.consumer.function);
+    props.consumer.function.addEnvironment(ENV.deadLetterQueueUrl, this.deadLetterQueue.queueUrl);
 
     props.consumer.function.addEventSource(
       new SqsEventSource(this.queue, {

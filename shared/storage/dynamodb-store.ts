@@ -39,6 +39,8 @@ import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
  */
 
 const META = 'META';
+/** Attempts of a create cancelled by a concurrent transaction on the same keys. */
+const CONFLICT_RETRIES = 4;
 /** Idempotency records outlive any redelivery, retry or archive replay window we document (30 days). */
 const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
 /** Sort-key value for "no deadline": sorts after every ISO timestamp. */
@@ -107,31 +109,47 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         })),
       ],
     };
-    try {
-      await this.db.send(new TransactWriteCommand(request));
-      return { outcome: 'created' };
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
-        const existing = await this.db.send(
-          new GetCommand({
-            TableName: this.table,
-            Key: { pk: `IDEMP#${input.idempotencyKey}`, sk: 'IDEMP' },
-            ConsistentRead: true,
-          }),
-        );
-        const item = existing.Item;
-        if (item === undefined) throw error;
-        return {
-          outcome: 'duplicate',
-          complaintId: String(item.complaintId),
-          trackingToken: String(item.trackingToken),
-        };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand(request));
+        return { outcome: 'created' };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        // Two deliveries of one message racing: DynamoDB cancels one with TransactionConflict.
+        // Retrying turns that into the ordinary "seen before" answer.
+        if (reasons.some((r) => r.Code === 'TransactionConflict') && attempt < CONFLICT_RETRIES) {
+          await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30));
+          continue;
+        }
+        return this.createOutcome(error, input);
       }
-      if (reasons[1]?.Code === 'ConditionalCheckFailed') return { outcome: 'number_taken' };
-      throw error;
     }
+  }
+
+  private async createOutcome(
+    error: TransactionCanceledException,
+    input: NewComplaint,
+  ): Promise<CreateResult> {
+    const reasons = error.CancellationReasons ?? [];
+    if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+      const existing = await this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: `IDEMP#${input.idempotencyKey}`, sk: 'IDEMP' },
+          ConsistentRead: true,
+        }),
+      );
+      const item = existing.Item;
+      if (item === undefined) throw error;
+      return {
+        outcome: 'duplicate',
+        complaintId: String(item.complaintId),
+        trackingToken: String(item.trackingToken),
+      };
+    }
+    if (reasons[1]?.Code === 'ConditionalCheckFailed') return { outcome: 'number_taken' };
+    throw error;
   }
 
   async get(id: string): Promise<Complaint | undefined> {

@@ -387,16 +387,25 @@ describe('IAM', () => {
     }
   });
 
-  it('lets each queue consumer read its own queue only', () => {
+  it('lets each queue consumer read its own queue and send only to its own DLQ', () => {
     for (const queueId of workQueueIds()) {
       const { functionId } = consumerOf(queueId);
-      const roleId = getAttId(functions.get(functionId)?.Properties.Role) as string;
-      const sqsResources = iamStatements(synthesized.template)
+      const fn = functions.get(functionId);
+      const roleId = getAttId(fn?.Properties.Role) as string;
+      const redrive = queues.get(queueId)?.Properties.RedrivePolicy as { deadLetterTargetArn: unknown };
+      const dlqId = getAttId(redrive.deadLetterTargetArn) as string;
+      const sqsStatements = iamStatements(synthesized.template)
         .filter(
           (s) => s.roles.includes(roleId) && asArray(s.statement.Action).some((a) => a.startsWith('sqs:')),
         )
-        .map((s) => s.statement.Resource);
-      expect(sqsResources, functionId).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+        .map((s) => s.statement);
+      const byResource = new Map(sqsStatements.map((st) => [getAttId(st.Resource), asArray(st.Action)]));
+      expect([...byResource.keys()].sort(), functionId).toEqual([queueId, dlqId].sort());
+      expect(byResource.get(queueId), functionId).toContain('sqs:ReceiveMessage');
+      expect(byResource.get(dlqId), functionId).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+      expect(byResource.get(dlqId), functionId).not.toContain('sqs:ReceiveMessage');
+      const env = fn?.Properties.Environment as { Variables: Record<string, unknown> };
+      expect(env.Variables.DEAD_LETTER_QUEUE_URL, functionId).toEqual({ Ref: dlqId });
     }
   });
 });

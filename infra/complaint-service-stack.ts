@@ -4,13 +4,20 @@ import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { Policy } from '../shared/policy/schema';
+import { AgentApi } from './constructs/agent-api';
 import { AssignmentService } from './constructs/assignment-service';
+import { Auth } from './constructs/auth';
 import { PROJECT_ROOT } from './constructs/base-function';
 import { ClassificationService } from './constructs/classification-service';
+import { CustomerApi } from './constructs/customer-api';
+import { ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
 import { Messaging } from './constructs/messaging';
 import { Observability } from './constructs/observability';
+import { SlaService } from './constructs/sla-service';
 import { ComplaintStore } from './constructs/storage';
+import { SurveyService } from './constructs/survey-service';
+import { Timers } from './constructs/timers';
 
 /** The policy shipped with the service; a deployer replaces it with `-c policyFile=...`. */
 export const DEFAULT_POLICY_FILE = resolve(PROJECT_ROOT, 'policy/default-policy.json');
@@ -24,14 +31,23 @@ export interface ComplaintServiceStackProps extends StackProps {
   readonly policyFile?: string;
   /** Existing SNS topic for alarm notifications. @default - no notifications */
   readonly alarmTopicArn?: string;
-  /** Throttling of the public intake API. @default 50 requests/s, bursts of 100 */
+  /** Throttling of the HTTP API (all routes). @default 50 requests/s, bursts of 100 */
   readonly apiThrottle?: ThrottleSettings;
-  /** Browser origins allowed to call the intake API. @default - CORS disabled */
+  /** Browser origins allowed to call the HTTP API. @default - CORS disabled */
   readonly corsAllowOrigins?: string[];
+  /**
+   * Issuer of the agents' JWTs when the company has its own identity provider; set with
+   * {@link jwtAudience}. Falls back to the `jwtIssuer` context value.
+   * @default - a Cognito user pool created by the stack issues them
+   */
+  readonly jwtIssuer?: string;
+  /** Accepted audiences of the external issuer. Falls back to the `jwtAudience` context value (comma-separated). */
+  readonly jwtAudience?: string[];
 }
 
 /**
- * The complaint service: intake, classification and assignment around one table and one bus.
+ * The complaint service: intake, classification, assignment, SLA clocks with escalation, the agent and
+ * customer APIs and the survey loop, around one table, one bus and one schedule group.
  *
  * Environment-agnostic (no lookups), so `cdk synth` needs no AWS credentials.
  */
@@ -44,11 +60,19 @@ export class ComplaintServiceStack extends Stack {
   readonly intake: IntakeService;
   readonly classification: ClassificationService;
   readonly assignment: AssignmentService;
+  readonly timers: Timers;
+  readonly survey: SurveyService;
+  readonly sla: SlaService;
+  readonly auth: Auth;
+  readonly httpApi: ServiceApi;
+  readonly agentApi: AgentApi;
+  readonly customerApi: CustomerApi;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ComplaintServiceStackProps = {}) {
     super(scope, id, {
-      description: 'Complaint service: intake, classification and assignment',
+      description:
+        'Complaint service: intake, classification, assignment, SLA clocks, agent and customer APIs, surveys',
       ...props,
     });
     this.policyFile = resolve(props.policyFile ?? DEFAULT_POLICY_FILE);
@@ -63,34 +87,106 @@ export class ComplaintServiceStack extends Stack {
       deliveryDeadLetterQueue: this.messaging.deliveryDeadLetterQueue,
       policyFile: this.policyFile,
     };
-    this.intake = new IntakeService(this, 'Intake', {
-      ...shared,
+    this.httpApi = new ServiceApi(this, 'HttpApi', {
       ...(props.apiThrottle ? { throttle: props.apiThrottle } : {}),
       ...(props.corsAllowOrigins ? { corsAllowOrigins: props.corsAllowOrigins } : {}),
     });
-    this.classification = new ClassificationService(this, 'Classification', shared);
+    this.intake = new IntakeService(this, 'Intake', { ...shared, api: this.httpApi.api });
+
+    // Timer targets first, survey before SLA: a function only gets the ARNs of targets registered
+    // before it, and the SLA function may need the survey function's ARN (not the reverse).
+    this.timers = new Timers(this, 'Timers');
+    const withTimers = { ...shared, timers: this.timers };
+    this.survey = new SurveyService(this, 'Survey', withTimers);
+    this.sla = new SlaService(this, 'Sla', withTimers);
+    this.classification = new ClassificationService(this, 'Classification', withTimers);
     this.assignment = new AssignmentService(this, 'Assignment', shared);
 
+    this.auth = new Auth(this, 'Auth', jwtSettings(this, props));
+    this.agentApi = new AgentApi(this, 'AgentApi', {
+      ...withTimers,
+      api: this.httpApi.api,
+      authorizer: this.auth.authorizer,
+    });
+    this.customerApi = new CustomerApi(this, 'CustomerApi', { ...withTimers, api: this.httpApi.api });
+
     this.observability = new Observability(this, 'Observability', {
-      api: this.intake.api,
+      api: this.httpApi.api,
       functions: [
         { label: 'IntakeApi', fn: this.intake.apiFunction },
         { label: 'IntakeInbound', fn: this.intake.inboundFunction },
         { label: 'Classification', fn: this.classification.function },
         { label: 'Assignment', fn: this.assignment.function },
+        { label: 'SlaTimer', fn: this.sla.timerFunction },
+        { label: 'SlaSweep', fn: this.sla.sweepFunction },
+        { label: 'SurveyTimer', fn: this.survey.function },
+        { label: 'AgentApi', fn: this.agentApi.function },
+        { label: 'CustomerApi', fn: this.customerApi.function },
       ],
       consumers: [
         { label: 'IntakeInbound', consumer: this.intake.inbound },
         { label: 'Classification', consumer: this.classification.consumer },
         { label: 'Assignment', consumer: this.assignment.consumer },
       ],
-      otherDeadLetterQueues: [{ label: 'EventDelivery', queue: this.messaging.deliveryDeadLetterQueue }],
+      otherDeadLetterQueues: [
+        { label: 'EventDelivery', queue: this.messaging.deliveryDeadLetterQueue },
+        {
+          label: 'Timers',
+          queue: this.timers.deadLetterQueue,
+          description:
+            'A timer (SLA deadline, escalation or survey) could not be delivered, or its target function kept failing on it. ' +
+            'The body is the timer payload (complaintId, kind, clock, at). The backstop sweep still applies a missed SLA deadline; ' +
+            'fix the cause, then invoke the target with the payload or let the sweep catch up, and purge the queue.',
+        },
+      ],
       ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),
     });
 
-    new CfnOutput(this, 'ApiUrl', { description: 'Intake API base URL', value: this.intake.stage.url });
+    new CfnOutput(this, 'ApiUrl', { description: 'HTTP API base URL', value: this.httpApi.stage.url });
     new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.messaging.bus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: this.messaging.bus.eventBusArn });
+    new CfnOutput(this, 'ScheduleGroupName', { value: this.timers.scheduleGroup.scheduleGroupName });
+    new CfnOutput(this, 'JwtIssuer', {
+      description: 'Issuer of the agent API tokens',
+      value: this.auth.issuer,
+    });
+    if (this.auth.userPool && this.auth.userPoolClient) {
+      new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', {
+        description: 'App client of the agent console (the JWT audience)',
+        value: this.auth.userPoolClient.userPoolClientId,
+      });
+    }
   }
+}
+
+/**
+ * External issuer settings: the props, else the `jwtIssuer` / `jwtAudience` context values (the
+ * audience comma-separated). Neither set → the stack creates a user pool.
+ */
+function jwtSettings(
+  scope: Construct,
+  props: ComplaintServiceStackProps,
+): { jwtIssuer?: string; jwtAudience?: string[] } {
+  const context = (key: string): unknown => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return value === undefined || value === null || value === '' ? undefined : value;
+  };
+  const issuer = props.jwtIssuer ?? context('jwtIssuer');
+  const audience = props.jwtAudience ?? context('jwtAudience');
+  if (issuer !== undefined && typeof issuer !== 'string') throw new TypeError('jwtIssuer must be a string');
+  const audiences =
+    audience === undefined
+      ? undefined
+      : Array.isArray(audience)
+        ? audience.map(String)
+        : String(audience)
+            .split(',')
+            .map((a) => a.trim())
+            .filter((a) => a !== '');
+  return {
+    ...(issuer !== undefined ? { jwtIssuer: issuer } : {}),
+    ...(audiences !== undefined ? { jwtAudience: audiences } : {}),
+  };
 }

@@ -19,6 +19,15 @@ export const RuntimeConfigSchema = z.object({
   DEADLINE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_DEADLINE_SHARDS),
   /** SQS consumers only: where a poison message goes at once, with the reason as attributes. */
   DEAD_LETTER_QUEUE_URL: z.string().url().optional(),
+  /** Functions that schedule SLA and survey timers: the EventBridge Scheduler group. */
+  SCHEDULE_GROUP_NAME: z.string().min(1).optional(),
+  /** Role EventBridge Scheduler assumes to invoke the timer targets. */
+  SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').optional(),
+  /** Timer targets. A function that is itself a target learns its own ARN from the Lambda context. */
+  SLA_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
+  SURVEY_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
+  /** Where Scheduler puts a timer it could not deliver after its retries. */
+  TIMER_DLQ_ARN: z.string().startsWith('arn:').optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
@@ -30,6 +39,11 @@ export const ENV = {
   policyFile: 'POLICY_FILE',
   deadlineShards: 'DEADLINE_SHARDS',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  scheduleGroupName: 'SCHEDULE_GROUP_NAME',
+  schedulerRoleArn: 'SCHEDULER_ROLE_ARN',
+  slaFunctionArn: 'SLA_FUNCTION_ARN',
+  surveyFunctionArn: 'SURVEY_FUNCTION_ARN',
+  timerDlqArn: 'TIMER_DLQ_ARN',
 } as const satisfies Record<string, keyof RuntimeConfig>;
 
 export class ConfigurationError extends Error {

@@ -17,6 +17,7 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_DEADLINE_SHARDS, ENV } from '../../shared/config';
+import type { Timers } from './timers';
 
 /** Repository root: entry points, the lock file and the default policy are resolved against it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -197,6 +198,32 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
   useEventBus(bus: events.IEventBus): this {
     bus.grantPutEventsTo(this);
     this.function.addEnvironment(ENV.eventBusName, bus.eventBusName);
+    return this;
+  }
+
+  /**
+   * Lets the function schedule per-complaint timers: create/update/delete/get schedules of the timer
+   * group only, `iam:PassRole` on the Scheduler role only (to Scheduler only); sets
+   * `SCHEDULE_GROUP_NAME`, `SCHEDULER_ROLE_ARN` and `TIMER_DLQ_ARN`, plus `SLA_FUNCTION_ARN` /
+   * `SURVEY_FUNCTION_ARN` for each target registered on `timers` before this call — except the
+   * function itself (a target learns its own ARN from its Lambda context) and a target that already
+   * holds this function's ARN (that would be a CloudFormation cycle).
+   */
+  useTimers(timers: Timers): this {
+    timers.grantScheduling(this);
+    this.function.addEnvironment(ENV.scheduleGroupName, timers.scheduleGroup.scheduleGroupName);
+    this.function.addEnvironment(ENV.schedulerRoleArn, timers.schedulerRole.roleArn);
+    this.function.addEnvironment(ENV.timerDlqArn, timers.deadLetterQueue.queueArn);
+    for (const [target, arn] of timers.targetArnsFor(this)) {
+      this.function.addEnvironment(target === 'sla' ? ENV.slaFunctionArn : ENV.surveyFunctionArn, arn);
+    }
+    const groupName = Stack.of(this).resolve(timers.scheduleGroup.scheduleGroupName) as string;
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`,
+      reason:
+        'Timer schedules are created at run time, one per complaint deadline, with deterministic names: ' +
+        'the wildcard spans the schedules of this one schedule group only.',
+    });
     return this;
   }
 }

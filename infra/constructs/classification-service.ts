@@ -5,15 +5,21 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import type { Timers } from './timers';
 
 export interface ClassificationServiceProps {
   readonly table: dynamodb.Table;
   readonly bus: events.IEventBus;
   readonly deliveryDeadLetterQueue: sqs.IQueue;
   readonly policyFile: string;
+  /** Classification starts the SLA clocks: it schedules the first timers of every valid complaint. */
+  readonly timers: Timers;
 }
 
-/** Classification: consumes `Complaint Received` from intake, publishes `Complaint Classified`/`Rejected`. */
+/**
+ * Classification: consumes `Complaint Received` from intake, publishes `Complaint Classified`/`Rejected`,
+ * and schedules the complaint's first SLA timers (and reschedules them on reclassification).
+ */
 export class ClassificationService extends Construct {
   readonly function: ComplaintFunction;
   readonly consumer: QueueConsumer;
@@ -27,7 +33,8 @@ export class ClassificationService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus);
+      .useEventBus(props.bus)
+      .useTimers(props.timers);
     this.consumer = new QueueConsumer(this, 'Received', {
       consumer: this.function,
       bus: props.bus,

@@ -1,10 +1,8 @@
 import { Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX } from '../../shared/events/names';
@@ -19,31 +17,22 @@ export interface IntakeServiceProps {
   readonly bus: events.IEventBus;
   readonly deliveryDeadLetterQueue: sqs.IQueue;
   readonly policyFile: string;
-  /** Stage-wide throttling of the public API. @default 50 requests/s, bursts of 100 */
-  readonly throttle?: apigw.ThrottleSettings;
-  /**
-   * Origins allowed to call the API from a browser. CORS stays off unless set (the API is meant for
-   * a backend or a same-origin form).
-   * @default - CORS disabled
-   */
-  readonly corsAllowOrigins?: string[];
+  /** The service's HTTP API (see `ServiceApi`), which gets the `POST /complaints` route. */
+  readonly api: apigw.HttpApi;
 }
 
 /**
- * Intake: the anonymous `POST /complaints` HTTP API and the consumer of `Complaint Reported` events
- * other services put on the bus.
+ * Intake: the anonymous `POST /complaints` route of the service API and the consumer of
+ * `Complaint Reported` events other services put on the bus.
  *
  * The route has no authorizer on purpose: customers complain without an account. It is protected by
  * stage throttling, the handler's field validation and its 64 KB body limit (HTTP APIs cannot cap a
- * payload below 10 MB themselves). Access logs go to their own log group.
+ * payload below 10 MB themselves).
  */
 export class IntakeService extends Construct {
   readonly apiFunction: ComplaintFunction;
   readonly inboundFunction: ComplaintFunction;
   readonly inbound: QueueConsumer;
-  readonly api: apigw.HttpApi;
-  readonly stage: apigw.HttpStage;
-  readonly accessLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: IntakeServiceProps) {
     super(scope, id);
@@ -57,20 +46,7 @@ export class IntakeService extends Construct {
       .useTable(props.table)
       .useEventBus(props.bus);
 
-    this.api = new apigw.HttpApi(this, 'Api', {
-      description: 'Complaint intake API',
-      createDefaultStage: false,
-      ...(props.corsAllowOrigins
-        ? {
-            corsPreflight: {
-              allowOrigins: props.corsAllowOrigins,
-              allowMethods: [apigw.CorsHttpMethod.POST],
-              allowHeaders: ['content-type', 'idempotency-key'],
-            },
-          }
-        : {}),
-    });
-    const routes = this.api.addRoutes({
+    const routes = props.api.addRoutes({
       path: COMPLAINTS_ROUTE.path,
       methods: [COMPLAINTS_ROUTE.method],
       integration: new HttpLambdaIntegration('ComplaintsIntegration', this.apiFunction.function),
@@ -83,35 +59,6 @@ export class IntakeService extends Construct {
           'It is protected by stage throttling and field-level validation with a body size limit.',
       });
     }
-
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
-    });
-    this.stage = new apigw.HttpStage(this, 'Stage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
-      accessLogSettings: {
-        destination: new apigw.LogGroupLogDestination(this.accessLogGroup),
-        // No request body, headers or query string: those may carry personal data. The source IP
-        // stays, because an anonymous endpoint needs it to investigate abuse.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            sourceIp: '$context.identity.sourceIp',
-          }),
-        ),
-      },
-    });
 
     this.inboundFunction = new ComplaintFunction(this, 'InboundFunction', {
       entry: 'functions/intake/queue-handler.ts',

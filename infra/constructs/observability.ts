@@ -21,12 +21,17 @@ export interface NamedQueueConsumer {
 export interface NamedQueue {
   readonly label: string;
   readonly queue: sqs.IQueue;
+  /**
+   * What a message in this queue means and how to redrive it (the alarm description).
+   * @default - an EventBridge rule target's delivery DLQ
+   */
+  readonly description?: string;
 }
 
 export interface ObservabilityProps {
   readonly functions: readonly NamedFunction[];
   readonly consumers: readonly NamedQueueConsumer[];
-  /** Dead-letter queues that do not belong to a consumer (e.g. the EventBridge delivery DLQ). */
+  /** Dead-letter queues that do not belong to a consumer (the EventBridge delivery DLQ, the timer DLQ). */
   readonly otherDeadLetterQueues: readonly NamedQueue[];
   readonly api?: apigw.HttpApi;
   /**
@@ -74,13 +79,13 @@ export class Observability extends Construct {
     if (props.api) {
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
-          title: 'Intake API requests and errors',
+          title: 'HTTP API requests and errors',
           left: [props.api.metricCount({ period }), props.api.metricClientError({ period })],
           right: [props.api.metricServerError({ period })],
           width: 12,
         }),
         new cloudwatch.GraphWidget({
-          title: 'Intake API latency (p90)',
+          title: 'HTTP API latency (p90)',
           left: [props.api.metricLatency({ period, statistic: 'p90' })],
           width: 12,
         }),
@@ -149,7 +154,7 @@ export class Observability extends Construct {
       );
     }
 
-    for (const { label, queue } of props.otherDeadLetterQueues) {
+    for (const { label, queue, description } of props.otherDeadLetterQueues) {
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${label}: depth`,
@@ -160,7 +165,8 @@ export class Observability extends Construct {
       this.addDeadLetterAlarm(
         `${label}Depth`,
         queue,
-        `EventBridge could not deliver events to a target (${label}). The RULE_ARN and TARGET_ARN message attributes say which; fix the cause, then put the events back on the bus (or replay them from the archive).`,
+        description ??
+          `EventBridge could not deliver events to a target (${label}). The RULE_ARN and TARGET_ARN message attributes say which; fix the cause, then put the events back on the bus (or replay them from the archive).`,
       );
     }
   }

@@ -10,6 +10,7 @@ import { DETAIL_TYPES } from '../../shared/events/names';
 import type { EventPublisher } from '../../shared/events/publisher';
 import type { OutboundEvent } from '../../shared/events/schemas';
 import { loadPolicyFile } from '../../shared/policy/load';
+import type { TimerScheduler } from '../../shared/scheduling/timers';
 import { assignComplaint } from '../../shared/services/assignment';
 import { classifyComplaint } from '../../shared/services/classification';
 import type { ServiceContext } from '../../shared/services/context';
@@ -144,6 +145,14 @@ async function demo(): Promise<void> {
     console.log(dim(`  DynamoDB Local at ${dynamo.endpoint}, table complaints-demo`));
     const policy = loadPolicyFile(join(root, 'policy', 'default-policy.json'));
     const bus = new InProcessBus();
+    // Timers are kept in memory here; the local runtime will run the Scheduler for real.
+    const scheduled = new Map<string, string>();
+    const scheduler: TimerScheduler = {
+      async apply({ upsert, remove }) {
+        for (const t of upsert) scheduled.set(t.name, t.at);
+        for (const name of remove) scheduled.delete(name);
+      },
+    };
     const ctx: ServiceContext = {
       policy,
       calendar: new BusinessCalendar(policy.calendar),
@@ -155,6 +164,7 @@ async function demo(): Promise<void> {
         },
       ),
       publisher: bus,
+      scheduler,
       now: () => new Date(),
     };
     bus.ctx = ctx;
@@ -183,7 +193,9 @@ async function demo(): Promise<void> {
         }
       });
     }
-    console.log(dim(`\n  ${bus.seen.length} events published.`));
+    console.log(
+      dim(`\n  ${bus.seen.length} events published; ${scheduled.size} SLA timers would be scheduled.`),
+    );
   } finally {
     await dynamo.stop();
   }

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -16,6 +17,9 @@ export const documentClient = DynamoDBDocumentClient.from(dynamoDbClient, {
 });
 
 export const eventBridgeClient = new EventBridgeClient({});
+
+/** EventBridge Scheduler: the per-complaint SLA and survey timers. */
+export const schedulerClient = new SchedulerClient({});
 
 /** `useQueueUrlAsEndpoint: false` keeps the configured endpoint even when queue URLs name another host. */
 export const sqsClient = new SQSClient({ useQueueUrlAsEndpoint: false });

@@ -96,14 +96,103 @@ export type Classification = z.infer<typeof ClassificationSchema>;
 export const ClockNameSchema = z.enum(['acknowledge', 'firstResponse', 'resolution']);
 export type ClockName = z.infer<typeof ClockNameSchema>;
 
+export const ClockStateSchema = z.enum(['running', 'paused', 'met', 'breached', 'stopped']);
+export type ClockState = z.infer<typeof ClockStateSchema>;
+
+/**
+ * One SLA clock: its target and its state. `dueAt`/`warnAt` are the current targets
+ * (shifted by pauses, recomputed on reclassification or reopening); the state
+ * fields say what already happened, so a repeated or late timer does nothing twice.
+ */
 export const DeadlineSchema = z.object({
   /** When the target expires. */
   dueAt: IsoTimestamp,
   /** When the owner is warned. */
   warnAt: IsoTimestamp,
   basis: z.enum(['working', 'calendar']),
+  /** When the clock started (receipt, or the reopening). */
+  startedAt: IsoTimestamp.optional(),
+  state: ClockStateSchema.default('running'),
+  /** Set while paused (waiting on the customer). */
+  pausedAt: IsoTimestamp.optional(),
+  warnedAt: IsoTimestamp.optional(),
+  metAt: IsoTimestamp.optional(),
+  breachedAt: IsoTimestamp.optional(),
+  /** Highest escalation level alerted for this clock (0 = none). */
+  escalationLevel: z.number().int().min(0).default(0),
+  /** When the next escalation level is due (after a breach), if any level is left. */
+  nextEscalationAt: IsoTimestamp.optional(),
 });
 export type Deadline = z.infer<typeof DeadlineSchema>;
+
+export const ClockLogEntrySchema = z.object({
+  at: IsoTimestamp,
+  clock: ClockNameSchema,
+  event: z.enum([
+    'started',
+    'warned',
+    'paused',
+    'resumed',
+    'met',
+    'breached',
+    'escalated',
+    'recomputed',
+    'stopped',
+  ]),
+  /** e.g. the escalation level, the new due time, the paused working seconds. */
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+export type ClockLogEntry = z.infer<typeof ClockLogEntrySchema>;
+
+export const MoneySchema = z.object({
+  amount: z.number().nonnegative().max(1e9),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
+
+/** Facts of the work on a complaint that the clocks and reports read. */
+export const WorkSchema = z.object({
+  acknowledgedAt: IsoTimestamp.optional(),
+  firstResponseAt: IsoTimestamp.optional(),
+  /** Set while waiting on the customer. */
+  waitingSince: IsoTimestamp.optional(),
+});
+
+export const ProposalSchema = z.object({
+  solution: z.string(),
+  compensation: MoneySchema.optional(),
+  proposedBy: z.string(),
+  proposedAt: IsoTimestamp,
+  /** Above the policy threshold, or a severity that always needs approval. */
+  needsApproval: z.boolean(),
+  approval: z
+    .object({
+      decision: z.enum(['approved', 'rejected']),
+      by: z.string(),
+      at: IsoTimestamp,
+      note: z.string().optional(),
+    })
+    .optional(),
+});
+
+export const ResolutionSchema = z.object({
+  rootCause: z.string(),
+  solution: z.string(),
+  compensation: MoneySchema.optional(),
+  resolvedBy: z.string(),
+  resolvedAt: IsoTimestamp,
+});
+
+export const SurveySchema = z.object({
+  /** When the survey request is scheduled to go out. */
+  sendAt: IsoTimestamp,
+  requestedAt: IsoTimestamp.optional(),
+  /** End of the answer window (set when the request goes out). */
+  closesAt: IsoTimestamp.optional(),
+  score: z.number().int().min(1).max(5).optional(),
+  comment: z.string().optional(),
+  answeredAt: IsoTimestamp.optional(),
+  outcome: z.enum(['satisfied', 'reopened', 'unanswered']).optional(),
+});
 
 export const AssignmentSchema = z.object({
   leadDepartment: z.string(),
@@ -133,6 +222,18 @@ export const ComplaintSchema = z.object({
   classification: ClassificationSchema.optional(),
   assignment: AssignmentSchema.optional(),
   deadlines: z.partialRecord(ClockNameSchema, DeadlineSchema),
+  /** Append-only log of clock events: the proof of SLA compliance after the fact. */
+  clockLog: z.array(ClockLogEntrySchema).default([]),
+  /** Timers currently scheduled for this complaint: schedule name → fire time. */
+  timers: z.record(z.string(), IsoTimestamp).default({}),
+  work: WorkSchema.default({}),
+  proposal: ProposalSchema.optional(),
+  resolution: ResolutionSchema.optional(),
+  survey: SurveySchema.optional(),
+  /** How often the customer reopened it; each reopening escalates one level higher. */
+  reopenCount: z.number().int().min(0).default(0),
+  /** Hash of the customer's tracking token (also the survey link). */
+  trackingTokenHash: z.string().optional(),
   updatedAt: IsoTimestamp,
 });
 export type Complaint = z.infer<typeof ComplaintSchema>;

@@ -72,7 +72,14 @@ function deadlineFor(
   } else {
     warn = new Date(from.getTime() + Math.round((due.getTime() - from.getTime()) * fraction));
   }
-  return { dueAt: due.toISOString(), warnAt: warn.toISOString(), basis: target.time };
+  return {
+    dueAt: due.toISOString(),
+    warnAt: warn.toISOString(),
+    basis: target.time,
+    startedAt: from.toISOString(),
+    state: 'running',
+    escalationLevel: 0,
+  };
 }
 
 /**

@@ -8,6 +8,13 @@ export const SOURCES = {
   intake: 'complaints.intake',
   classification: 'complaints.classification',
   assignment: 'complaints.assignment',
+  /** SLA timers, the backstop sweep, escalations. */
+  sla: 'complaints.sla',
+  /** Actions of agents, supervisors and admins through the agent API. */
+  agent: 'complaints.agent',
+  /** The customer's replies and survey answers. */
+  customer: 'complaints.customer',
+  survey: 'complaints.survey',
 } as const;
 
 /** Prefix of every source this service publishes; inbound rules exclude it. */
@@ -21,6 +28,23 @@ export const DETAIL_TYPES = {
   complaintRejected: 'Complaint Rejected',
   complaintAssigned: 'Complaint Assigned',
   customerNotificationRequested: 'Customer Notification Requested',
+  slaWarning: 'Complaint SLA Warning',
+  slaBreached: 'Complaint SLA Breached',
+  escalated: 'Complaint Escalated',
+  acknowledged: 'Complaint Acknowledged',
+  responded: 'Complaint Responded',
+  infoRequested: 'Complaint Info Requested',
+  customerReplied: 'Complaint Customer Replied',
+  solutionProposed: 'Complaint Solution Proposed',
+  solutionApproved: 'Complaint Solution Approved',
+  solutionRejected: 'Complaint Solution Rejected',
+  resolved: 'Complaint Resolved',
+  reassigned: 'Complaint Reassigned',
+  collaboratorAdded: 'Complaint Collaborator Added',
+  closed: 'Complaint Closed',
+  reopened: 'Complaint Reopened',
+  surveyRequested: 'Survey Requested',
+  surveyAnswered: 'Survey Answered',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];

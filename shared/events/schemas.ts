@@ -103,10 +103,84 @@ export const ComplaintAssignedV1 = outbound({
   deadlines: Deadlines,
 });
 
+/** Who did something: an agent/supervisor/admin of the agent API, the customer, or the system. */
+export const ActorSchema = z.object({
+  type: z.enum(['agent', 'customer', 'system']),
+  id: z.string(),
+  role: z.enum(['agent', 'supervisor', 'admin', 'customer', 'system']),
+  department: z.string().optional(),
+});
+export type Actor = z.infer<typeof ActorSchema>;
+
+/**
+ * One schema for every lifecycle action (each action has its own detail-type, so
+ * consumers subscribe to exactly what they need). Internal notes never appear here.
+ */
+export const ComplaintActionV1 = outbound({
+  ...ComplaintRef,
+  action: z.string(),
+  actor: ActorSchema,
+  previousStatus: z.string(),
+  status: z.string(),
+  leadDepartment: z.string().optional(),
+  assignee: z.string().optional(),
+  collaborators: z.array(z.string()).optional(),
+  compensation: z.object({ amount: z.number(), currency: z.string() }).optional(),
+  /** Whether a supervisor must approve the proposal (propose-solution). */
+  needsApproval: z.boolean().optional(),
+  /** The survey score, for Survey Answered. */
+  score: z.number().int().min(1).max(5).optional(),
+  reopenCount: z.number().int().optional(),
+  deadlines: Deadlines.optional(),
+});
+
+export const ClockEventV1 = outbound({
+  ...ComplaintRef,
+  clock: z.enum(['acknowledge', 'firstResponse', 'resolution']),
+  dueAt: IsoTimestamp,
+  /** Who owns the complaint now (warnings go to them). */
+  assignee: z.string().optional(),
+  leadDepartment: z.string().optional(),
+  severity: SeveritySchema.optional(),
+  /** Which path noticed it: the exact timer or the backstop sweep. */
+  detectedBy: z.enum(['timer', 'sweep']),
+});
+
+export const ComplaintEscalatedV1 = outbound({
+  ...ComplaintRef,
+  /** The clock that was missed; absent when the escalation comes from a reopening or a major complaint at intake. */
+  clock: z.enum(['acknowledge', 'firstResponse', 'resolution']).optional(),
+  level: z.number().int().min(1),
+  role: z.enum(['team_lead', 'department_head', 'executive_on_duty']),
+  /** The person to alert (directory id from the policy). */
+  contact: z.string(),
+  reason: z.enum(['deadline_missed', 'reopened', 'major_at_intake']),
+  leadDepartment: z.string().optional(),
+  assignee: z.string().optional(),
+  detectedBy: z.enum(['timer', 'sweep', 'action']),
+});
+
+export const SurveyRequestedV1 = outbound({
+  ...ComplaintRef,
+  language: LanguageSchema,
+  customer: z.object({ id: z.string(), contactRef: z.string().optional() }),
+  /** End of the answer window; the customer answers at `/surveys/<tracking token>`. */
+  answerBy: IsoTimestamp,
+});
+
 export const CustomerNotificationRequestedV1 = outbound({
   ...ComplaintRef,
   /** Which message this is; the messaging service may pick its own template by it. */
-  template: z.enum(['acknowledgement', 'rejection']),
+  template: z.enum([
+    'acknowledgement',
+    'rejection',
+    'agent_message',
+    'info_request',
+    'resolution',
+    'survey',
+    'reopened',
+    'closed',
+  ]),
   language: LanguageSchema,
   channel: ChannelSchema,
   customer: z.object({ id: z.string(), contactRef: z.string().optional() }),
@@ -167,13 +241,125 @@ export const EVENT_CATALOG = {
   },
   customerNotificationRequested: {
     detailType: DETAIL_TYPES.customerNotificationRequested,
-    source: `${SOURCES.intake} | ${SOURCES.classification}`,
+    source: [SOURCES.intake, SOURCES.classification, SOURCES.agent, SOURCES.customer, SOURCES.survey].join(
+      ' | ',
+    ),
     direction: 'outbound',
     description:
       "A message for the customer, rendered in the customer's language, for the company's messaging service to deliver.",
     schema: CustomerNotificationRequestedV1,
   },
+  ...actionEvents(),
+  slaWarning: {
+    detailType: DETAIL_TYPES.slaWarning,
+    source: SOURCES.sla,
+    direction: 'outbound',
+    description:
+      'A clock reached its warning point (policy warnAtFraction of the target): the owner is warned.',
+    schema: ClockEventV1,
+  },
+  slaBreached: {
+    detailType: DETAIL_TYPES.slaBreached,
+    source: SOURCES.sla,
+    direction: 'outbound',
+    description:
+      'A clock passed its deadline unmet. Published once per clock, whether the timer or the sweep noticed it.',
+    schema: ClockEventV1,
+  },
+  escalated: {
+    detailType: DETAIL_TYPES.escalated,
+    source: `${SOURCES.sla} | ${SOURCES.assignment} | ${SOURCES.customer}`,
+    direction: 'outbound',
+    description:
+      'A complaint went one level up the escalation chain (team lead → department head → executive on duty): a missed deadline, a reopening, or a major complaint at intake.',
+    schema: ComplaintEscalatedV1,
+  },
+  surveyRequested: {
+    detailType: DETAIL_TYPES.surveyRequested,
+    source: SOURCES.survey,
+    direction: 'outbound',
+    description:
+      'The satisfaction survey is due (policy sendAfter after resolution); the customer is asked for a 1–5 score.',
+    schema: SurveyRequestedV1,
+  },
 } as const satisfies Record<string, EventDefinition>;
+
+/** The action detail-types, all with the ComplaintActionV1 schema. */
+function actionEvents() {
+  const entries = {
+    acknowledged: [
+      DETAIL_TYPES.acknowledged,
+      SOURCES.agent,
+      'An agent took ownership (the acknowledgement clock is met).',
+    ],
+    responded: [
+      DETAIL_TYPES.responded,
+      SOURCES.agent,
+      'An agent sent the customer a message (the first one meets the first-response clock).',
+    ],
+    infoRequested: [
+      DETAIL_TYPES.infoRequested,
+      SOURCES.agent,
+      'An agent asked the customer for information: the clocks pause.',
+    ],
+    customerReplied: [
+      DETAIL_TYPES.customerReplied,
+      SOURCES.customer,
+      'The customer replied: paused clocks resume; on a resolved complaint the reply reopens it.',
+    ],
+    solutionProposed: [
+      DETAIL_TYPES.solutionProposed,
+      SOURCES.agent,
+      'A solution (and compensation) was proposed; above the policy threshold it waits for approval.',
+    ],
+    solutionApproved: [
+      DETAIL_TYPES.solutionApproved,
+      SOURCES.agent,
+      'A supervisor approved the proposed solution.',
+    ],
+    solutionRejected: [
+      DETAIL_TYPES.solutionRejected,
+      SOURCES.agent,
+      'A supervisor rejected the proposed solution.',
+    ],
+    resolved: [
+      DETAIL_TYPES.resolved,
+      SOURCES.agent,
+      'The complaint was resolved (root cause, solution, compensation archived); the survey is scheduled.',
+    ],
+    reassigned: [
+      DETAIL_TYPES.reassigned,
+      SOURCES.agent,
+      'The complaint moved to another owner or lead department.',
+    ],
+    collaboratorAdded: [
+      DETAIL_TYPES.collaboratorAdded,
+      SOURCES.agent,
+      'A collaborating department was added.',
+    ],
+    closed: [
+      DETAIL_TYPES.closed,
+      `${SOURCES.agent} | ${SOURCES.customer} | ${SOURCES.survey}`,
+      'The complaint was closed (by an agent, a good survey score, or an unanswered survey).',
+    ],
+    reopened: [
+      DETAIL_TYPES.reopened,
+      SOURCES.customer,
+      'The customer reopened the complaint (low survey score or a reply after resolution): clocks restart, escalation one level up.',
+    ],
+    surveyAnswered: [
+      DETAIL_TYPES.surveyAnswered,
+      SOURCES.customer,
+      'The customer answered the satisfaction survey.',
+    ],
+  } as const;
+  return Object.fromEntries(
+    Object.entries(entries).map(([key, [detailType, source, description]]) => [
+      key,
+      { detailType, source, direction: 'outbound', description, schema: ComplaintActionV1 },
+    ]),
+  ) as Record<keyof typeof entries, EventDefinition<typeof ComplaintActionV1>>;
+}
 
 export type ComplaintReported = z.infer<typeof ComplaintReportedV1>;
 export type ComplaintReceived = z.infer<typeof ComplaintReceivedV1>;
@@ -181,6 +367,9 @@ export type ComplaintClassified = z.infer<typeof ComplaintClassifiedV1>;
 export type ComplaintRejected = z.infer<typeof ComplaintRejectedV1>;
 export type ComplaintAssigned = z.infer<typeof ComplaintAssignedV1>;
 export type CustomerNotificationRequested = z.infer<typeof CustomerNotificationRequestedV1>;
+export type ComplaintAction = z.infer<typeof ComplaintActionV1>;
+export type ClockEvent = z.infer<typeof ClockEventV1>;
+export type ComplaintEscalated = z.infer<typeof ComplaintEscalatedV1>;
 
 /** An event ready to publish: its source, detail-type and validated detail. */
 export interface OutboundEvent {

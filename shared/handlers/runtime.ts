@@ -1,10 +1,12 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { documentClient, eventBridgeClient } from '../clients/aws';
-import { type RuntimeConfig, readRuntimeConfig } from '../config';
+import { documentClient, eventBridgeClient, schedulerClient } from '../clients/aws';
+import { ConfigurationError, type RuntimeConfig, readRuntimeConfig } from '../config';
 import { BusinessCalendar } from '../domain/business-calendar';
 import { EventBridgePublisher } from '../events/publisher';
 import { loadPolicyFile } from '../policy/load';
+import { EventBridgeTimerScheduler } from '../scheduling/eventbridge-scheduler';
+import type { Timer, TimerScheduler } from '../scheduling/timers';
 import type { ServiceContext } from '../services/context';
 import { DynamoDbComplaintStore } from '../storage/dynamodb-store';
 import { logger } from './observability';
@@ -43,9 +45,40 @@ export function createRuntime(
       deadlineShards: config.DEADLINE_SHARDS,
     }),
     publisher: new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME),
+    scheduler: createScheduler(config),
     now: () => new Date(),
   };
   return { ctx, config };
+}
+
+/**
+ * The timer scheduler of this function: EventBridge Scheduler when the stack gave the
+ * function a schedule group and the role Scheduler assumes; otherwise a scheduler that
+ * refuses every change. Functions that never schedule (intake) need no configuration,
+ * and a function that should schedule but was deployed without it fails loudly on its
+ * first timer instead of silently losing deadlines.
+ */
+export function createScheduler(config: RuntimeConfig): TimerScheduler {
+  const groupName = config.SCHEDULE_GROUP_NAME;
+  const roleArn = config.SCHEDULER_ROLE_ARN;
+  if (groupName === undefined || roleArn === undefined) return new UnconfiguredScheduler();
+  return new EventBridgeTimerScheduler(schedulerClient, {
+    groupName,
+    roleArn,
+    deadLetterArn: config.TIMER_DLQ_ARN,
+    targets: { sla: config.SLA_FUNCTION_ARN, survey: config.SURVEY_FUNCTION_ARN },
+  });
+}
+
+/** Stands in when SCHEDULE_GROUP_NAME / SCHEDULER_ROLE_ARN are not set: an empty change is fine, any other is a configuration error. */
+class UnconfiguredScheduler implements TimerScheduler {
+  async apply(changes: { upsert: readonly Timer[]; remove: readonly string[] }): Promise<void> {
+    if (changes.upsert.length === 0 && changes.remove.length === 0) return;
+    throw new ConfigurationError(
+      `This function cannot schedule timers (${changes.upsert.length} to set, ${changes.remove.length} to delete): ` +
+        'set SCHEDULE_GROUP_NAME and SCHEDULER_ROLE_ARN',
+    );
+  }
 }
 
 function defaultBundleDir(): string {

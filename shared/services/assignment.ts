@@ -114,7 +114,33 @@ function assignmentEvents(policy: Policy, complaint: Complaint): OutboundEvent[]
   const a = complaint.assignment;
   const c = complaint.classification;
   if (a === undefined || c === undefined) return [];
+  const top = policy.escalation.levels.at(-1);
+  const majorAlert =
+    top !== undefined && policy.escalation.alertTopLevelAtIntake.includes(c.severity)
+      ? [
+          buildEvent('escalated', SOURCES.assignment, {
+            metadata: {
+              version: 1,
+              eventId: `${complaint.id}:escalated:intake:${a.assignedAt}`,
+              occurredAt: a.assignedAt,
+              correlationId: complaint.id,
+            },
+            data: {
+              complaintId: complaint.id,
+              number: complaint.number,
+              level: top.level,
+              role: top.role,
+              contact: policy.escalation.executiveOnDuty,
+              reason: 'major_at_intake',
+              leadDepartment: a.leadDepartment,
+              assignee: a.assignee,
+              detectedBy: 'action',
+            },
+          }),
+        ]
+      : [];
   return [
+    ...majorAlert,
     buildEvent('complaintAssigned', SOURCES.assignment, {
       metadata: {
         version: 1,

@@ -1,5 +1,5 @@
 import { classify, rejectionMessage } from '../domain/classification';
-import type { Classification, Complaint, Deadline } from '../domain/complaint';
+import type { Classification, ClockName, Complaint, Deadline } from '../domain/complaint';
 import { transition } from '../domain/lifecycle';
 import { computeDeadlines } from '../domain/sla';
 import { SOURCES } from '../events/names';
@@ -7,6 +7,7 @@ import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { Policy } from '../policy/schema';
 import { ComplaintNotFoundError, type TimelineEntry } from '../storage/ports';
 import { PoisonMessageError, type ServiceContext } from './context';
+import { syncTimers, withTimers } from './timers';
 
 export type ClassificationOutcome = 'classified' | 'rejected' | 'republished';
 
@@ -29,6 +30,8 @@ export async function classifyComplaint(
   const complaint = await store.get(complaintId);
   if (complaint === undefined) throw new PoisonMessageError(new ComplaintNotFoundError(complaintId).message);
   if (complaint.classification !== undefined) {
+    // Redelivery: make sure the timers the stored state calls for exist (create is idempotent).
+    await syncTimers(ctx, { timers: {} }, complaint);
     await ctx.publisher.publish(classificationEvents(policy, complaint));
     return 'republished';
   }
@@ -53,14 +56,27 @@ export async function classifyComplaint(
     duplicateOfNumber: recent.find((r) => r.id === classified.duplicateOf)?.number,
   };
   const valid = classification.validity === 'valid';
-  const next: Complaint = {
-    ...complaint,
-    version: complaint.version + 1,
-    status: transition(complaint.status, valid ? 'classify' : 'reject'),
-    classification,
-    deadlines: valid ? classifiedDeadlines(ctx, complaint, classification) : {},
-    updatedAt: now.toISOString(),
-  };
+  const deadlines = valid ? classifiedDeadlines(ctx, complaint, classification) : {};
+  const next: Complaint = withTimers(
+    {
+      ...complaint,
+      version: complaint.version + 1,
+      status: transition(complaint.status, valid ? 'classify' : 'reject'),
+      classification,
+      deadlines,
+      clockLog: [
+        ...complaint.clockLog,
+        ...Object.entries(deadlines).map(([clock, d]) => ({
+          at: d?.startedAt ?? complaint.receivedAt,
+          clock: clock as ClockName,
+          event: 'started' as const,
+          detail: { dueAt: d?.dueAt ?? '', basis: d?.basis ?? 'calendar' },
+        })),
+      ],
+      updatedAt: now.toISOString(),
+    },
+    ctx.policy,
+  );
   const entry: TimelineEntry = valid
     ? {
         at: now.toISOString(),
@@ -104,6 +120,9 @@ export async function classifyComplaint(
             },
           ],
   });
+  // After the write: a failure here leaves the timers in the record (and the sweep
+  // index), so the backstop sweep still acts on time; the retried message re-applies.
+  await syncTimers(ctx, complaint, next);
   await ctx.publisher.publish(classificationEvents(policy, next));
   return valid ? 'classified' : 'rejected';
 }

@@ -1,6 +1,7 @@
 import type { BusinessCalendar } from '../domain/business-calendar';
 import type { EventPublisher } from '../events/publisher';
 import type { Policy } from '../policy/schema';
+import type { TimerScheduler } from '../scheduling/timers';
 import type { ComplaintStore } from '../storage/ports';
 
 /**
@@ -12,6 +13,8 @@ export interface ServiceContext {
   publisher: EventPublisher;
   policy: Policy;
   calendar: BusinessCalendar;
+  /** Per-complaint SLA and survey timers (EventBridge Scheduler in a deployment). */
+  scheduler: TimerScheduler;
   /** The clock; injected so tests control time. */
   now: () => Date;
 }

@@ -76,6 +76,11 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     promisedResponseBy: promise.firstResponse.dueAt,
     fingerprint: complaintFingerprint(submission),
     deadlines: { acknowledge: promise.acknowledge },
+    clockLog: [],
+    timers: {},
+    work: {},
+    reopenCount: 0,
+    trackingTokenHash: hashToken(trackingToken),
     updatedAt: now.toISOString(),
   };
   const idempotencyKey = `${request.sourceSystem}#${request.messageId}`;

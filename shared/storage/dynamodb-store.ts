@@ -392,8 +392,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       item[INDEXES.byAssignee.partitionKey] = `AGENT#${c.assignment.assignee}`;
       item[INDEXES.byAssignee.sortKey] = `${c.status}#${nextDueAt ?? NO_DUE}#${c.id}`;
     }
-    if (next !== undefined && isOpen(c.status)) {
-      // Sparse: only open complaints with a pending deadline are in the sweep index.
+    if (next !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
+      // Sparse: only complaints with something pending (a clock, or the survey of a
+      // resolved one) are in the sweep index.
       item[INDEXES.openDeadlines.partitionKey] = `DUE#${deadlineShard(c.id, this.options.deadlineShards)}`;
       item[INDEXES.openDeadlines.sortKey] = `${next.dueAt}#${c.id}`;
       item.nextDeadlineKind = next.kind;
@@ -402,13 +403,24 @@ export class DynamoDbComplaintStore implements ComplaintStore {
   }
 }
 
-/** The earliest pending deadline of a complaint. */
+/**
+ * The next moment something must happen for a complaint: the earliest timer it
+ * should have (the record's `timers` map, set with every state change), else the
+ * earliest running deadline. This is what the sparse index orders by, so the
+ * backstop sweep finds a complaint whose timer was lost.
+ */
 export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | undefined {
   let best: { dueAt: string; kind: string } | undefined;
+  const consider = (dueAt: string, kind: string) => {
+    if (best === undefined || dueAt < best.dueAt) best = { dueAt, kind };
+  };
+  const timers = Object.entries(c.timers ?? {});
+  if (timers.length > 0) {
+    for (const [name, at] of timers) consider(at, name.slice(c.id.length + 1));
+    return best;
+  }
   for (const [kind, deadline] of Object.entries(c.deadlines)) {
-    if (deadline !== undefined && (best === undefined || deadline.dueAt < best.dueAt)) {
-      best = { dueAt: deadline.dueAt, kind };
-    }
+    if (deadline !== undefined && deadline.state === 'running') consider(deadline.dueAt, kind);
   }
   return best;
 }

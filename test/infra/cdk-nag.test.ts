@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ComplaintServiceStack } from '../../infra/complaint-service-stack';
+import { scheduleGroupName } from '../../infra/constructs/timers';
 import { synthesizeStack } from './template-helpers';
 
 let stack: ComplaintServiceStack;
@@ -45,6 +46,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-APIG4',
         'AwsSolutions-IAM5[Resource::*]',
         `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroupName(stack.stackName)}/*]`,
         'AwsSolutions-SQS3',
       ].sort(),
     );

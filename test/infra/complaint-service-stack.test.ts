@@ -68,9 +68,19 @@ describe('functions', () => {
     .map((m) => Number(m[1]))
     .reduce((a, b) => Math.max(a, b));
 
-  it('defines the four handlers: intake API, intake inbound, classification, assignment', () => {
+  it('defines the nine handlers: intake (API, inbound), classification, assignment, SLA (timer, sweep), survey, agent and customer APIs', () => {
     const services = [...functions.keys()].map((id) => envOf(id).POWERTOOLS_SERVICE_NAME).sort();
-    expect(services).toEqual(['assignment', 'classification', 'intake', 'intake']);
+    expect(services).toEqual([
+      'agent-api',
+      'assignment',
+      'classification',
+      'customer-api',
+      'intake',
+      'intake',
+      'sla',
+      'sla',
+      'survey',
+    ]);
   });
 
   it('runs every function on arm64, the newest Node runtime and active tracing', () => {
@@ -261,22 +271,24 @@ describe('event bus and rules', () => {
     });
   });
 
-  /** rule pattern → target queue → consuming function's service name. */
+  /** rule pattern → target queue → consuming function's service name (event rules; the scheduled sweep rule has its own test). */
   const subscriptions = () =>
-    [...resourcesOfType(synthesized.template, 'AWS::Events::Rule').values()].map((rule) => {
-      const target = single(
-        asArray(rule.Properties.Targets as { Arn: unknown; DeadLetterConfig?: { Arn: unknown } }[]),
-        'target',
-      );
-      const queueId = getAttId(target.Arn) as string;
-      return {
-        rule,
-        pattern: rule.Properties.EventPattern,
-        target,
-        queueId,
-        service: envOf(consumerOf(queueId).functionId).POWERTOOLS_SERVICE_NAME,
-      };
-    });
+    [...resourcesOfType(synthesized.template, 'AWS::Events::Rule').values()]
+      .filter((rule) => rule.Properties.EventPattern !== undefined)
+      .map((rule) => {
+        const target = single(
+          asArray(rule.Properties.Targets as { Arn: unknown; DeadLetterConfig?: { Arn: unknown } }[]),
+          'target',
+        );
+        const queueId = getAttId(target.Arn) as string;
+        return {
+          rule,
+          pattern: rule.Properties.EventPattern,
+          target,
+          queueId,
+          service: envOf(consumerOf(queueId).functionId).POWERTOOLS_SERVICE_NAME,
+        };
+      });
 
   it('routes events by the names of shared/events/names.ts to the right consumers', () => {
     const byService = Object.fromEntries(subscriptions().map((s) => [s.service, s.pattern]));
@@ -310,13 +322,20 @@ describe('event bus and rules', () => {
 });
 
 describe('intake HTTP API', () => {
-  it('exposes exactly POST /complaints, integrated with the intake API function', () => {
-    const route = single(resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Route').values(), 'route');
-    expect(route.Properties.RouteKey).toBe('POST /complaints');
-    const integration = single(
-      resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Integration').values(),
-      'integration',
+  it('exposes POST /complaints without an authorizer, integrated with the intake API function', () => {
+    const route = single(
+      [...resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Route').values()].filter(
+        (r) => r.Properties.RouteKey === 'POST /complaints',
+      ),
+      'POST /complaints route',
     );
+    expect(route.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    const integrationId = (route.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+      .map(refId)
+      .find((id) => id !== undefined) as string;
+    const integration = resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Integration').get(
+      integrationId,
+    ) as CfnResource;
     expect(integration.Properties).toMatchObject({
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -414,7 +433,8 @@ describe('alarms and dashboard', () => {
   const alarms = () => [...resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm').values()];
 
   it('alarms on any message in any dead-letter queue', () => {
-    expect(dlqIds.size).toBe(4);
+    // Three consumer DLQs, the EventBridge delivery DLQ and the timer DLQ.
+    expect(dlqIds.size).toBe(5);
     for (const dlqId of dlqIds) {
       const matching = alarms().filter(
         (a) =>

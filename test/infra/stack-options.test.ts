@@ -1,8 +1,12 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
+import { Auth, AuthConfigurationError } from '../../infra/constructs/auth';
 import { resourcesOfType, type SynthesizedStack, single, synthesizeStack } from './template-helpers';
 
 const topicArn = 'arn:aws:sns:eu-west-1:123456789012:complaint-alarms';
+const issuer = 'https://login.example.com/realms/complaints';
 let synthesized: SynthesizedStack;
 
 beforeAll(() => {
@@ -11,6 +15,8 @@ beforeAll(() => {
       alarmTopicArn: topicArn,
       corsAllowOrigins: ['https://complaints.example.com'],
       apiThrottle: { rateLimit: 5, burstLimit: 10 },
+      jwtIssuer: issuer,
+      jwtAudience: ['complaint-console', 'complaint-cli'],
     },
     { bundle: false },
   );
@@ -26,12 +32,15 @@ describe('stack options', () => {
     }
   });
 
-  it('enables CORS for the given origins only, for POST', () => {
+  it('enables CORS for the given origins only, for GET and POST with the Authorization header', () => {
     const api = single(resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Api').values(), 'API');
     expect(api.Properties.CorsConfiguration).toMatchObject({
       AllowOrigins: ['https://complaints.example.com'],
-      AllowMethods: ['POST'],
+      AllowMethods: ['GET', 'POST'],
     });
+    expect((api.Properties.CorsConfiguration as { AllowHeaders: string[] }).AllowHeaders).toContain(
+      'authorization',
+    );
   });
 
   it('applies the given throttle to the stage', () => {
@@ -42,5 +51,58 @@ describe('stack options', () => {
 
   it('stays free of unacknowledged cdk-nag findings', () => {
     expect(new AwsSolutionsChecks().validateScope(synthesized.stack).violations).toEqual([]);
+  });
+});
+
+describe('external JWT issuer', () => {
+  it('creates no user pool and authorizes the agent routes with the given issuer and audiences', () => {
+    expect(resourcesOfType(synthesized.template, 'AWS::Cognito::UserPool').size).toBe(0);
+    expect(resourcesOfType(synthesized.template, 'AWS::Cognito::UserPoolClient').size).toBe(0);
+    const authorizer = single(
+      resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Authorizer').values(),
+      'authorizer',
+    );
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: issuer, Audience: ['complaint-console', 'complaint-cli'] },
+    });
+    const jwtRoutes = [...resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Route').values()]
+      .filter((r) => r.Properties.AuthorizationType === 'JWT')
+      .map((r) => r.Properties.RouteKey)
+      .sort();
+    expect(jwtRoutes).toEqual(['GET /complaints', 'GET /complaints/{id}', 'POST /complaints/{id}/actions']);
+  });
+
+  it('outputs the issuer and no user pool', () => {
+    const outputs = synthesized.template.findOutputs('*');
+    expect(outputs.JwtIssuer?.Value).toBe(issuer);
+    expect(outputs.UserPoolId).toBeUndefined();
+    expect(outputs.UserPoolClientId).toBeUndefined();
+  });
+
+  it('reads the issuer and the comma-separated audiences from the context', () => {
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        jwtIssuer: issuer,
+        jwtAudience: 'complaint-console, complaint-cli',
+      },
+    });
+    const stack = new ComplaintServiceStack(app, 'FromContext');
+    expect(stack.auth.userPool).toBeUndefined();
+    expect(stack.auth.issuer).toBe(issuer);
+    expect(stack.auth.audience).toEqual(['complaint-console', 'complaint-cli']);
+  });
+
+  it('refuses an issuer without an audience (or the reverse) and a non-https issuer', () => {
+    const stack = new Stack(new App(), 'AuthOnly');
+    expect(() => new Auth(stack, 'A', { jwtIssuer: issuer })).toThrow(AuthConfigurationError);
+    expect(() => new Auth(stack, 'B', { jwtAudience: ['x'] })).toThrow(AuthConfigurationError);
+    expect(() => new Auth(stack, 'C', { jwtIssuer: issuer, jwtAudience: [] })).toThrow(
+      AuthConfigurationError,
+    );
+    expect(() => new Auth(stack, 'D', { jwtIssuer: 'http://login.example.com', jwtAudience: ['x'] })).toThrow(
+      /https/,
+    );
   });
 });

@@ -85,7 +85,11 @@ export function iamStatements(
   return result;
 }
 
-/** Logical ids of the queues that serve as dead-letter queues (of a queue or of a rule target). */
+/**
+ * Logical ids of the queues that serve as dead-letter queues: of a queue, of a rule target, or the
+ * on-failure destination of a function's asynchronous invocations (the timer DLQ, which EventBridge
+ * Scheduler also uses for the schedules the functions create at run time).
+ */
 export function deadLetterQueueIds(template: Template): Set<string> {
   const ids = new Set<string>();
   for (const queue of resourcesOfType(template, 'AWS::SQS::Queue').values()) {
@@ -98,6 +102,13 @@ export function deadLetterQueueIds(template: Template): Set<string> {
       const id = getAttId(target.DeadLetterConfig?.Arn);
       if (id) ids.add(id);
     }
+  }
+  for (const config of resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').values()) {
+    const destination = config.Properties.DestinationConfig as
+      | { OnFailure?: { Destination?: unknown } }
+      | undefined;
+    const id = getAttId(destination?.OnFailure?.Destination);
+    if (id) ids.add(id);
   }
   return ids;
 }

@@ -32,6 +32,9 @@ interface PutEntry {
 }
 
 const published: PutEntry[] = [];
+/** Schedule calls the bundles made: `<METHOD> <name>` and the body. */
+const scheduleCalls: Array<{ method: string; name: string; body: Record<string, any> }> = [];
+let schedulerServer: Server;
 let eventsServer: Server;
 let sqsServer: Server;
 let sqs: SQSClient;
@@ -44,7 +47,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** Resolves a template value for the local run: Refs to the table, bus and queues; plain strings as they are. */
+/** Resolves a template value for the local run: Refs to the table, bus and queues, ARNs of other resources; plain strings as they are. */
 function resolveValue(
   value: unknown,
   resources: Record<string, CfnResource>,
@@ -53,6 +56,17 @@ function resolveValue(
   if (typeof value === 'string') return value;
   const ref = (value as { Ref?: string }).Ref;
   if (ref !== undefined && refs.has(ref)) return refs.get(ref) as string;
+  const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  if (getAtt !== undefined && getAtt[1] === 'Arn') {
+    const [id] = getAtt;
+    const arns: Record<string, string> = {
+      'AWS::Lambda::Function': `arn:aws:lambda:${LOCAL_REGION}:123456789012:function:${id}`,
+      'AWS::IAM::Role': `arn:aws:iam::123456789012:role/${id}`,
+      'AWS::SQS::Queue': `arn:aws:sqs:${LOCAL_REGION}:123456789012:${id}`,
+    };
+    const arn = arns[resources[id]?.Type ?? ''];
+    if (arn !== undefined) return arn;
+  }
   throw new Error(`Cannot resolve ${JSON.stringify(value)} (${ref ? resources[ref]?.Type : 'not a Ref'})`);
 }
 
@@ -79,6 +93,22 @@ beforeAll(async () => {
     });
   });
   const eventsEndpoint = await listen(eventsServer);
+  // EventBridge Scheduler speaks REST-JSON: POST (create) / PUT (update) / DELETE /schedules/{name}.
+  schedulerServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      const name = decodeURIComponent(String(req.url).split('?')[0]?.replace('/schedules/', '') ?? '');
+      scheduleCalls.push({ method: String(req.method), name, body: body ? JSON.parse(body) : {} });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ ScheduleArn: `arn:aws:scheduler:${LOCAL_REGION}:123456789012:schedule/${name}` }),
+      );
+    });
+  });
+  const schedulerEndpoint = await listen(schedulerServer);
   sqsServer = await createSqsServer({ port: 0, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
   const sqsEndpoint = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
   sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -102,7 +132,9 @@ beforeAll(async () => {
     const assetPath = (fn as CfnResource & { Metadata?: Record<string, string> }).Metadata?.[
       'aws:asset:path'
     ];
-    const name = ['IntakeApi', 'IntakeInbound', 'Classification', 'Assignment'].find((n) => id.includes(n));
+    const name = ['IntakeApi', 'IntakeInbound', 'Classification', 'Assignment', 'SlaTimer', 'Survey'].find(
+      (n) => id.startsWith(n),
+    );
     if (assetPath === undefined || name === undefined) continue;
     const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     // The function's own environment from the template, plus what Lambda and the local endpoints add.
@@ -114,6 +146,7 @@ beforeAll(async () => {
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
       AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: schedulerEndpoint,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -131,6 +164,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => eventsServer?.close(r));
+  await new Promise((r) => schedulerServer?.close(r));
   await new Promise((r) => sqsServer?.close(r));
 });
 
@@ -146,12 +180,14 @@ const lastOfType = (type: string) => {
 };
 
 describe('the synthesized bundles', () => {
-  it('bundles the four functions, each with its template environment', () => {
+  it('loads the pipeline and timer bundles, each with its template environment', () => {
     expect([...handlers.keys()].sort()).toEqual([
       'Assignment',
       'Classification',
       'IntakeApi',
       'IntakeInbound',
+      'SlaTimer',
+      'Survey',
     ]);
     expect([...dlqUrls.keys()].sort()).toEqual(['Assignment', 'Classification', 'IntakeInbound']);
   });
@@ -177,6 +213,20 @@ describe('the synthesized bundles', () => {
     expect(classified.batchItemFailures).toEqual([]);
     const classifiedEvent = lastOfType(DETAIL_TYPES.complaintClassified);
     expect(classifiedEvent.detail.data).toMatchObject({ complaintId, category: 'billing_dispute' });
+    // Classification scheduled the SLA timers: one-time schedules aimed at the SLA function.
+    const due = scheduleCalls.find((c) => c.method === 'POST' && c.name === `${complaintId}-fr-due`);
+    expect(due?.body).toMatchObject({
+      GroupName: 'BundleTest-timers',
+      ActionAfterCompletion: 'DELETE',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: expect.stringContaining('SlaTimerFunction') },
+    });
+    expect(JSON.parse(due?.body.Target.Input)).toMatchObject({
+      complaintId,
+      kind: 'clock_due',
+      clock: 'firstResponse',
+    });
+    expect(String(due?.body.ScheduleExpression)).toMatch(/^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\)$/);
 
     const assigned = await run<SQSBatchResponse>('Assignment', {
       Records: [sqsRecordForEvent(classifiedEvent)],
@@ -204,5 +254,14 @@ describe('the synthesized bundles', () => {
     expect(message?.Body).toBe('{"detail-type":"Complaint Reported"}');
     expect(message?.MessageAttributes?.ErrorReason?.StringValue).toContain('Not an EventBridge event');
     expect(message?.MessageAttributes?.OriginalMessageId?.StringValue).toBe('poison-1');
+  });
+
+  it('run the SLA timer target: a bad payload fails loudly, a timer not yet due does nothing', async () => {
+    const timer = scheduleCalls.find((c) => c.method === 'POST' && c.name.endsWith('-res-due'));
+    expect(timer).toBeDefined();
+    const payload = JSON.parse(String(timer?.body.Target.Input));
+    await expect(run('SlaTimer', { ...payload, kind: 'bogus' })).rejects.toThrow(/Invalid timer payload/);
+    await expect(run('SlaTimer', { ...payload, kind: 'survey_send' })).rejects.toThrow(/does not belong/);
+    await expect(run('SlaTimer', payload)).resolves.toEqual({ applied: [] });
   });
 });

@@ -5,7 +5,7 @@ import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import type { ServiceContext } from '../../shared/services/context';
 import { receiveComplaint } from '../../shared/services/intake';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
-import { defaultPolicy, RecordingPublisher, submission } from '../support/fixtures';
+import { defaultPolicy, RecordingPublisher, RecordingScheduler, submission } from '../support/fixtures';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 
 let ctx: ServiceContext;
@@ -22,6 +22,7 @@ beforeAll(async () => {
     calendar: new BusinessCalendar(defaultPolicy.calendar),
     store: new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 }),
     publisher,
+    scheduler: new RecordingScheduler(),
     now: () => new Date('2026-11-24T02:00:00.000Z'),
   };
 });

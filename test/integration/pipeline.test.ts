@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +22,7 @@ import { createTestTable } from './support/dynamodb';
 const published: PutEventsRequestEntry[] = [];
 const eventBridge = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
+const scheduler = mockClient(SchedulerClient);
 const DLQ_URL = 'http://127.0.0.1:9324/000000000000/classification-dlq';
 
 type Handler<E, R> = (event: E, context: ReturnType<typeof lambdaContext>) => Promise<R>;
@@ -58,6 +60,11 @@ beforeAll(async () => {
     POLICY_FILE: DEFAULT_POLICY_PATH,
     DEADLINE_SHARDS: '4',
     DEAD_LETTER_QUEUE_URL: DLQ_URL,
+    SCHEDULE_GROUP_NAME: 'complaints-test-timers',
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler',
+    SLA_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sla',
+    SURVEY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:survey',
+    TIMER_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:timers-dlq',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -69,6 +76,7 @@ beforeAll(async () => {
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+  scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
   intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
   intakeQueue = (await import('../../functions/intake/queue-handler')).handler as never;
   classification = (await import('../../functions/classification/handler')).handler as never;
@@ -128,6 +136,15 @@ describe('intake → classification → assignment through the handlers', () => 
       tier: 'vip',
     });
     expect(classified?.deadlines.firstResponse.dueAt <= body.acknowledgement.respondBy).toBe(true);
+
+    const created = scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input.Name);
+    expect(created).toEqual(
+      expect.arrayContaining([
+        `${body.complaintId}-ack-due`,
+        `${body.complaintId}-fr-due`,
+        `${body.complaintId}-res-due`,
+      ]),
+    );
 
     expect((await forward(DETAIL_TYPES.complaintClassified, assignment)).batchItemFailures).toEqual([]);
     const assigned = eventsOf(DETAIL_TYPES.complaintAssigned)[0]?.detail.data;

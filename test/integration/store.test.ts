@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { ConcurrencyConflictError } from '../../shared/storage/ports';
-import { complaintRecord } from '../support/fixtures';
+import { complaintRecord, runningClock } from '../support/fixtures';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 
 let store: DynamoDbComplaintStore;
@@ -143,7 +143,7 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
             reason: 't',
             assignedAt: c.receivedAt,
           },
-          deadlines: { resolution: { dueAt, warnAt: dueAt, basis: 'calendar' } },
+          deadlines: { resolution: runningClock(dueAt) },
         },
         expectedVersion: 1,
         timeline: [],
@@ -163,11 +163,11 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
   it('keeps the open-deadline index sparse: only open complaints with a deadline are in it', async () => {
     const due = '2026-11-24T03:00:00.000Z';
     const open = await createStored({
-      deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } },
+      deadlines: { acknowledge: runningClock(due) },
     });
     const closed = await createStored({
       status: 'closed',
-      deadlines: { acknowledge: { dueAt: due, warnAt: due, basis: 'calendar' } },
+      deadlines: { acknowledge: runningClock(due) },
     });
     const noDeadline = await createStored();
     const all = [];

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import type { Complaint, ComplaintSubmissionInput } from '../../shared/domain/complaint';
+import type { Complaint, ComplaintSubmissionInput, Deadline } from '../../shared/domain/complaint';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { newComplaintId } from '../../shared/domain/identifiers';
 import type { EventPublisher } from '../../shared/events/publisher';
 import type { OutboundEvent } from '../../shared/events/schemas';
 import { loadPolicyFile } from '../../shared/policy/load';
+import type { Timer, TimerPayload, TimerScheduler } from '../../shared/scheduling/timers';
 
 export const DEFAULT_POLICY_PATH = fileURLToPath(
   new URL('../../policy/default-policy.json', import.meta.url),
@@ -36,6 +37,28 @@ export function submission(overrides: Partial<ComplaintSubmissionInput> = {}): C
   };
 }
 
+/** Keeps what is scheduled, like the schedule group would, and every call made. */
+export class RecordingScheduler implements TimerScheduler {
+  readonly scheduled = new Map<string, Timer>();
+  readonly calls: Array<{ upsert: string[]; remove: string[] }> = [];
+  async apply(changes: { upsert: readonly Timer[]; remove: readonly string[] }): Promise<void> {
+    this.calls.push({ upsert: changes.upsert.map((t) => `${t.name}@${t.at}`), remove: [...changes.remove] });
+    for (const t of changes.upsert) this.scheduled.set(t.name, t);
+    for (const name of changes.remove) this.scheduled.delete(name);
+  }
+  payload(name: string): TimerPayload {
+    const timer = this.scheduled.get(name);
+    if (timer === undefined)
+      throw new Error(`${name} is not scheduled (have: ${[...this.scheduled.keys()].join(', ')})`);
+    return timer.payload;
+  }
+}
+
+/** A running clock due at `dueAt` (warned at the same time, for brevity). */
+export function runningClock(dueAt: string): Deadline {
+  return { dueAt, warnAt: dueAt, basis: 'calendar', state: 'running', escalationLevel: 0 };
+}
+
 /** A stored-shape complaint for store tests; fields can be overridden. */
 export function complaintRecord(overrides: Partial<Complaint> = {}): Complaint {
   const receivedAt = overrides.receivedAt ?? '2026-11-24T02:00:00.000Z';
@@ -53,6 +76,10 @@ export function complaintRecord(overrides: Partial<Complaint> = {}): Complaint {
     promisedResponseBy: '2026-11-25T02:00:00.000Z',
     fingerprint: '0123456789abcdef',
     deadlines: {},
+    clockLog: [],
+    timers: {},
+    work: {},
+    reopenCount: 0,
     updatedAt: receivedAt,
     ...overrides,
   };

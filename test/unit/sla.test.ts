@@ -116,7 +116,7 @@ describe('computeDeadlines', () => {
       tier: 'standard',
       from: at('2026-11-23T09:00:00+08:00'),
     });
-    expect(deadlines).toEqual({
+    expect(deadlines).toMatchObject({
       // 09:00 + 2 h = 11:00; warn after 96 min = 10:36.
       acknowledge: {
         dueAt: iso('2026-11-23T11:00:00+08:00'),
@@ -151,14 +151,14 @@ describe('computeDeadlines', () => {
       from: at('2026-11-20T16:00:00+08:00'),
     });
     // Fri 16–18 (2 h) + Mon 09–11 → Mon 11:00; warn after 192 min: 120 Fri + 72 Mon → 10:12.
-    expect(firstResponse).toEqual({
+    expect(firstResponse).toMatchObject({
       dueAt: iso('2026-11-23T11:00:00+08:00'),
       warnAt: iso('2026-11-23T10:12:00+08:00'),
       basis: 'working',
     });
     // 2 working days → Tue 16:00 = 2 + 8 + 6 = 16 working hours; warn after 12.8 h =
     // Fri 2 h + Mon 8 h + Tue 168 min → Tue 11:48.
-    expect(resolution).toEqual({
+    expect(resolution).toMatchObject({
       dueAt: iso('2026-11-24T16:00:00+08:00'),
       warnAt: iso('2026-11-24T11:48:00+08:00'),
       basis: 'working',
@@ -172,7 +172,7 @@ describe('computeDeadlines', () => {
       tier: 'standard',
       from: at('2026-09-30T17:50:00+08:00'),
     });
-    expect(deadlines.acknowledge).toEqual({
+    expect(deadlines.acknowledge).toMatchObject({
       dueAt: iso('2026-09-30T18:05:00+08:00'),
       warnAt: iso('2026-09-30T18:02:00+08:00'),
       basis: 'calendar',
@@ -190,7 +190,7 @@ describe('computeDeadlines', () => {
       clocks: ['firstResponse'],
     });
     expect(Object.keys(deadlines)).toEqual(['firstResponse']);
-    expect(deadlines.firstResponse).toEqual({
+    expect(deadlines.firstResponse).toMatchObject({
       dueAt: iso('2026-11-23T18:00:00+08:00'),
       warnAt: iso('2026-11-23T16:24:00+08:00'),
       basis: 'working',
@@ -202,12 +202,12 @@ describe('acknowledgementDeadline', () => {
   const from = at('2026-11-23T20:00:00+08:00');
 
   it('uses the catch-all row for ordinary customers and the tier row for VIPs', () => {
-    expect(acknowledgementDeadline(policy, calendar, { tier: 'standard', from })).toEqual({
+    expect(acknowledgementDeadline(policy, calendar, { tier: 'standard', from })).toMatchObject({
       dueAt: iso('2026-11-23T22:00:00+08:00'),
       warnAt: iso('2026-11-23T21:36:00+08:00'),
       basis: 'calendar',
     });
-    expect(acknowledgementDeadline(policy, calendar, { tier: 'vip', from })).toEqual({
+    expect(acknowledgementDeadline(policy, calendar, { tier: 'vip', from })).toMatchObject({
       dueAt: iso('2026-11-23T20:30:00+08:00'),
       warnAt: iso('2026-11-23T20:24:00+08:00'),
       basis: 'calendar',
@@ -278,5 +278,26 @@ describe('formatDueForCustomer', () => {
     expect(formatDueForCustomer(due, 'zh', 'America/New_York')).toBe(
       '2026年11月24日 05:00（America/New_York）',
     );
+  });
+});
+
+describe('clock state of new deadlines', () => {
+  it('starts every clock running at the given moment, unescalated', () => {
+    const calendar = new BusinessCalendar(policy.calendar);
+    const from = new Date('2026-11-24T02:00:00.000Z');
+    const deadlines = computeDeadlines(policy, calendar, {
+      category: 'billing_dispute',
+      severity: 'general',
+      tier: 'standard',
+      from,
+    });
+    for (const clock of ['acknowledge', 'firstResponse', 'resolution'] as const) {
+      expect(deadlines[clock]).toMatchObject({
+        startedAt: from.toISOString(),
+        state: 'running',
+        escalationLevel: 0,
+      });
+      expect(deadlines[clock]?.breachedAt).toBeUndefined();
+    }
   });
 });

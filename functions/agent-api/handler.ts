@@ -1,0 +1,205 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import {
+  ActionRequestSchema,
+  type ActionResult,
+  type AgentRouteKey,
+  ListQuerySchema,
+  StatusListSchema,
+} from '../../shared/api/schemas';
+import { jwtClaims, type Principal, principalFromClaims } from '../../shared/auth/principal';
+import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
+import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { createRuntime } from '../../shared/handlers/runtime';
+import { errorSummary } from '../../shared/handlers/sqs-batch';
+import {
+  ApprovalRequiredError,
+  agentView,
+  ComplaintAccessError,
+  getComplaintView,
+  IllegalActionError,
+  listQueue,
+  performAction,
+  RequestValidationError,
+  VersionConflictError,
+} from '../../shared/services/actions';
+
+const { ctx } = createRuntime();
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+/**
+ * The agent API (HTTP API with a JWT authorizer): one function for its three routes,
+ * routing on `event.routeKey`. API Gateway has already verified the token; the
+ * handler turns the verified claims into a principal, maps the request to one
+ * service call and the service's errors to the documented status codes
+ * (docs/openapi.json). It logs ids and outcomes, never request bodies.
+ */
+const ROUTES: Record<
+  AgentRouteKey,
+  (event: APIGatewayProxyEventV2, principal: Principal) => Promise<Result>
+> = {
+  'GET /complaints': listComplaints,
+  'GET /complaints/{id}': getComplaint,
+  'POST /complaints/{id}/actions': postAction,
+};
+
+export async function agentApi(event: APIGatewayProxyEventV2): Promise<Result> {
+  const route = Object.hasOwn(ROUTES, event.routeKey) ? ROUTES[event.routeKey as AgentRouteKey] : undefined;
+  if (route === undefined) return json(404, { error: 'NotFound', message: 'No such route' });
+  const who = principalFromClaims(jwtClaims(event));
+  if (!who.ok) {
+    return who.status === 401
+      ? json(401, { error: 'Unauthorized', message: who.reason }, { 'www-authenticate': 'Bearer' })
+      : json(403, { error: 'Forbidden', message: who.reason });
+  }
+  try {
+    return await route(event, who.principal);
+  } catch (error) {
+    return errorResponse(error, event.routeKey);
+  }
+}
+
+function issues(error: z.ZodError, prefix = ''): FieldError[] {
+  return error.issues.map((i) => ({
+    field:
+      i.path.length > 0 ? `${prefix}${i.path.join('.')}` : prefix === '' ? '(body)' : prefix.slice(0, -1),
+    reason: i.message,
+  }));
+}
+
+async function listComplaints(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
+  const parsed = ListQuerySchema.safeParse(event.queryStringParameters ?? {});
+  if (!parsed.success) return badRequest(issues(parsed.error));
+  const query = parsed.data;
+  let statuses: z.infer<typeof StatusListSchema> | undefined;
+  if (query.status !== undefined) {
+    const list = StatusListSchema.safeParse(
+      query.status
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    );
+    if (!list.success)
+      return badRequest([{ field: 'status', reason: 'must be a comma-separated list of statuses' }]);
+    statuses = [...new Set(list.data)];
+  }
+  const page = await listQueue(ctx, principal, {
+    statuses,
+    department: query.department,
+    assignee: query.assignee,
+    overdue: query.overdue === 'true',
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return json(200, page);
+}
+
+async function getComplaint(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
+  const view = await getComplaintView(ctx, principal, event.pathParameters?.id ?? '');
+  return json(200, view, { etag: `"${view.version}"` });
+}
+
+/** `If-Match: "7"` (or W/"7", or 7) → 7. */
+function versionFromIfMatch(header: string | undefined): number | undefined | 'invalid' {
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  return match?.[1] === undefined ? 'invalid' : Number(match[1]);
+}
+
+async function postAction(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
+  const body = parseJsonBody(event);
+  if (!body.ok) return body.response;
+  const parsed = ActionRequestSchema.safeParse(body.value);
+  if (!parsed.success) return badRequest(issues(parsed.error));
+  const request = parsed.data;
+  const fromHeader = versionFromIfMatch(event.headers?.['if-match']);
+  if (fromHeader === 'invalid') {
+    return badRequest([{ field: 'If-Match', reason: 'must be the complaint version, e.g. "7"' }]);
+  }
+  if (
+    fromHeader !== undefined &&
+    request.expectedVersion !== undefined &&
+    fromHeader !== request.expectedVersion
+  ) {
+    return badRequest([{ field: 'expectedVersion', reason: 'differs from the If-Match header' }]);
+  }
+  const expectedVersion = request.expectedVersion ?? fromHeader;
+  if (expectedVersion === undefined) {
+    return badRequest([{ field: 'expectedVersion', reason: 'is required (or send an If-Match header)' }]);
+  }
+  const complaintId = event.pathParameters?.id ?? '';
+  const done = await performAction(ctx, principal, complaintId, { ...request, expectedVersion });
+  if (done.schedulingError !== undefined) {
+    // The write stands and the sweep index points at the next deadline; the sweep is the backstop.
+    logger.warn('Timers not synchronised after an action', {
+      complaintId,
+      action: request.action,
+      error: errorSummary(done.schedulingError),
+    });
+    metrics.addMetric('TimerSyncFailures', MetricUnit.Count, 1);
+  }
+  logger.info('Action performed', {
+    complaintId,
+    action: request.action,
+    status: done.complaint.status,
+    version: done.complaint.version,
+    replayed: done.replayed,
+    role: principal.role,
+  });
+  metrics.addMetric('AgentActions', MetricUnit.Count, 1);
+  const result: ActionResult = {
+    action: done.action,
+    previousStatus: done.previousStatus,
+    status: done.complaint.status,
+    version: done.complaint.version,
+    replayed: done.replayed,
+    complaint: await agentView(ctx, principal, done.complaint),
+  };
+  return json(200, result, { etag: `"${done.complaint.version}"` });
+}
+
+/** Service errors → the documented responses; anything else is a dependency failure (503, safe to retry). */
+function errorResponse(error: unknown, routeKey: string): Result {
+  if (error instanceof ComplaintAccessError) {
+    return error.status === 404
+      ? json(404, { error: 'NotFound', message: 'No complaint with this id' })
+      : json(403, { error: 'Forbidden', message: error.message });
+  }
+  if (error instanceof RequestValidationError) return badRequest(error.errors);
+  if (error instanceof IllegalActionError) {
+    return json(409, {
+      error: 'IllegalTransition',
+      message: error.message,
+      status: error.status,
+      allowedActions: error.allowedActions,
+    });
+  }
+  if (error instanceof VersionConflictError) {
+    return json(
+      409,
+      { error: 'VersionConflict', message: error.message, currentVersion: error.currentVersion },
+      { etag: `"${error.currentVersion}"` },
+    );
+  }
+  if (error instanceof ApprovalRequiredError) {
+    return json(409, { error: 'ApprovalRequired', message: error.message });
+  }
+  if (error instanceof Error && error.name === 'InvalidCursorError') {
+    return badRequest([{ field: 'cursor', reason: 'is not valid' }]);
+  }
+  logger.error('Agent API request failed', { routeKey, error: errorSummary(error) });
+  metrics.addMetric('AgentApiFailures', MetricUnit.Count, 1);
+  return json(
+    503,
+    {
+      error: 'ServiceUnavailable',
+      message:
+        'The request could not be completed right now. Retry the same request: an action that was already applied is not applied twice.',
+    },
+    { 'retry-after': '2' },
+  );
+}
+
+export const handler = withObservability(agentApi);

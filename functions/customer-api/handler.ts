@@ -1,0 +1,92 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { CustomerReplySchema, type CustomerRouteKey, SurveyAnswerSchema } from '../../shared/api/schemas';
+import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
+import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { createRuntime } from '../../shared/handlers/runtime';
+import { errorSummary } from '../../shared/handlers/sqs-batch';
+import {
+  answerSurvey,
+  CustomerConflictError,
+  type CustomerResult,
+  customerReply,
+  TrackingNotFoundError,
+  trackComplaint,
+} from '../../shared/services/customer';
+
+const { ctx } = createRuntime();
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+/**
+ * The customer endpoints (no login: the tracking token in the path is the
+ * credential). Every miss — unknown, malformed or mistyped token — is the same 404,
+ * so the API cannot be used to probe for complaints. The token is never logged (nor is
+ * the path that contains it); logs carry the complaint outcome only.
+ */
+const ROUTES: Record<CustomerRouteKey, (event: APIGatewayProxyEventV2, token: string) => Promise<Result>> = {
+  'GET /track/{token}': async (_event, token) => json(200, await trackComplaint(ctx, token)),
+  'POST /track/{token}/replies': async (event, token) => {
+    const body = parseBody(event, CustomerReplySchema);
+    if (!body.ok) return body.response;
+    return written('CustomerReplies', await customerReply(ctx, token, body.value));
+  },
+  'POST /surveys/{token}': async (event, token) => {
+    const body = parseBody(event, SurveyAnswerSchema);
+    if (!body.ok) return body.response;
+    return written('SurveyAnswers', await answerSurvey(ctx, token, body.value));
+  },
+};
+
+const NOT_FOUND = { error: 'NotFound', message: 'No complaint matches this link' } as const;
+
+export async function customerApi(event: APIGatewayProxyEventV2): Promise<Result> {
+  const route = Object.hasOwn(ROUTES, event.routeKey)
+    ? ROUTES[event.routeKey as CustomerRouteKey]
+    : undefined;
+  if (route === undefined) return json(404, { error: 'NotFound', message: 'No such route' });
+  try {
+    return await route(event, event.pathParameters?.token ?? '');
+  } catch (error) {
+    if (error instanceof TrackingNotFoundError) return json(404, NOT_FOUND);
+    if (error instanceof CustomerConflictError)
+      return json(409, { error: error.code, message: error.message });
+    logger.error('Customer API request failed', { routeKey: event.routeKey, error: errorSummary(error) });
+    metrics.addMetric('CustomerApiFailures', MetricUnit.Count, 1);
+    return json(
+      503,
+      { error: 'ServiceUnavailable', message: 'Please try again in a moment.' },
+      { 'retry-after': '2' },
+    );
+  }
+}
+
+function parseBody<T extends z.ZodType>(
+  event: APIGatewayProxyEventV2,
+  schema: T,
+): { ok: true; value: z.infer<T> } | { ok: false; response: Result } {
+  const body = parseJsonBody(event);
+  if (!body.ok) return body;
+  const parsed = schema.safeParse(body.value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const errors: FieldError[] = parsed.error.issues.map((i) => ({
+    field: i.path.length > 0 ? i.path.join('.') : '(body)',
+    reason: i.message,
+  }));
+  return { ok: false, response: badRequest(errors) };
+}
+
+function written(metric: string, result: CustomerResult): Result {
+  if (result.schedulingError !== undefined) {
+    logger.warn('Timers not synchronised after a customer request', {
+      error: errorSummary(result.schedulingError),
+    });
+    metrics.addMetric('TimerSyncFailures', MetricUnit.Count, 1);
+  }
+  logger.info('Customer request handled', { outcome: result.outcome, replayed: result.replayed });
+  if (!result.replayed) metrics.addMetric(metric, MetricUnit.Count, 1);
+  return json(200, { outcome: result.outcome, complaint: result.view });
+}
+
+export const handler = withObservability(customerApi);

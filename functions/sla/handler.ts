@@ -1,0 +1,34 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { createRuntime } from '../../shared/handlers/runtime';
+import { parseTimerEvent, registerSelf } from '../../shared/handlers/timer-event';
+import { handleSlaTimer } from '../../shared/services/sla';
+
+const { ctx } = createRuntime();
+
+/**
+ * EventBridge Scheduler target for SLA timers (warning, deadline, escalation). The
+ * decision is taken from the stored state: a met or moot deadline does nothing.
+ */
+export async function slaTimer(event: unknown, context: Context): Promise<{ applied: string[] }> {
+  registerSelf(ctx, 'sla', context);
+  const payload = parseTimerEvent(event, 'sla');
+  const outcome = await handleSlaTimer(ctx, payload);
+  for (const kind of outcome.applied) {
+    metrics.addMetric(
+      kind === 'warn' ? 'SlaWarnings' : kind === 'breach' ? 'SlaBreaches' : 'Escalations',
+      MetricUnit.Count,
+      1,
+    );
+  }
+  logger.info('SLA timer handled', {
+    complaintId: payload.complaintId,
+    kind: payload.kind,
+    clock: payload.clock,
+    applied: outcome.applied,
+  });
+  return outcome;
+}
+
+export const handler = withObservability(slaTimer);

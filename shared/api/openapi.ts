@@ -1,0 +1,323 @@
+import { z } from 'zod';
+import { ComplaintSubmissionSchema } from '../domain/complaint';
+import {
+  ActionConflictSchema,
+  ActionRequestSchema,
+  ActionResultSchema,
+  AgentComplaintViewSchema,
+  API_ROUTES,
+  type ApiRoute,
+  ApprovalRequiredErrorSchema,
+  CustomerConflictSchema,
+  CustomerReplySchema,
+  CustomerViewSchema,
+  CustomerWriteResultSchema,
+  ErrorSchema,
+  IllegalTransitionErrorSchema,
+  IntakeAcceptedSchema,
+  ListQuerySchema,
+  QueuePageSchema,
+  SurveyAnswerSchema,
+  ValidationErrorSchema,
+  VersionConflictErrorSchema,
+} from './schemas';
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the zod schemas the
+ * handlers validate with (`npm run openapi` writes docs/openapi.json; a unit test
+ * fails when the committed file is stale or a route is missing). OpenAPI 3.1 uses
+ * JSON Schema 2020-12, zod's default target, so the schemas go in unchanged.
+ */
+
+type Json = Record<string, unknown>;
+
+/** One JSON Schema (for parameters); references are not expected here. */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+/**
+ * Component schemas, referencing each other by `#/components/schemas/<name>` (an
+ * action result embeds the complaint view by reference, not by copy). Request schemas
+ * are documented as accepted (defaults optional), responses as returned.
+ */
+function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, {
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }).schemas;
+  return Object.fromEntries(
+    Object.entries(generated).map(([id, schema]) => {
+      const { $schema: _dialect, $id: _id, ...rest } = schema as Json;
+      return [id, rest];
+    }),
+  );
+}
+
+const REQUESTS = {
+  ComplaintSubmission: ComplaintSubmissionSchema,
+  ActionRequest: ActionRequestSchema,
+  CustomerReply: CustomerReplySchema,
+  SurveyAnswer: SurveyAnswerSchema,
+} as const;
+
+const RESPONSES = {
+  IntakeAccepted: IntakeAcceptedSchema,
+  QueuePage: QueuePageSchema,
+  AgentComplaintView: AgentComplaintViewSchema,
+  ActionResult: ActionResultSchema,
+  CustomerView: CustomerViewSchema,
+  CustomerWriteResult: CustomerWriteResultSchema,
+  Error: ErrorSchema,
+  ValidationError: ValidationErrorSchema,
+  IllegalTransitionError: IllegalTransitionErrorSchema,
+  VersionConflictError: VersionConflictErrorSchema,
+  ApprovalRequiredError: ApprovalRequiredErrorSchema,
+  ActionConflict: ActionConflictSchema,
+  CustomerConflict: CustomerConflictSchema,
+} as const;
+
+type ComponentName = keyof typeof REQUESTS | keyof typeof RESPONSES;
+
+const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
+const content = (name: ComponentName) => ({ 'application/json': { schema: ref(name) } });
+const response = (description: string, name: ComponentName, headers?: Json) => ({
+  description,
+  ...(headers === undefined ? {} : { headers }),
+  content: content(name),
+});
+
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
+const ETAG = {
+  ETag: {
+    description: 'The complaint version, quoted; send it back as If-Match.',
+    schema: { type: 'string' },
+  },
+};
+
+const COMMON = {
+  unavailable: response('A dependency failed; retry the same request.', 'Error', RETRY_AFTER),
+  invalid: response('Invalid input: every field and the reason it was refused.', 'ValidationError'),
+  tooLarge: response('The body exceeds 64 KB.', 'Error'),
+  notJson: response('The body is not application/json.', 'Error'),
+  unauthorized: response('No valid bearer token (answered by the JWT authorizer or the function).', 'Error'),
+  forbidden: response(
+    'The token has no usable role (agent, supervisor, admin) or department, or the caller may see the complaint but not perform this action.',
+    'Error',
+  ),
+  notFound: response(
+    'No such complaint, or one the caller may not see: the two are indistinguishable on purpose.',
+    'Error',
+  ),
+  tokenNotFound: response('No complaint matches this link (unknown or malformed token).', 'Error'),
+} as const;
+
+const TOKEN_PARAMETER = {
+  name: 'token',
+  in: 'path',
+  required: true,
+  description: 'The tracking token from intake (also the survey link).',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
+};
+const ID_PARAMETER = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The complaint id.',
+  schema: { type: 'string' },
+};
+
+function listParameters(): Json[] {
+  const properties = (jsonSchema(ListQuerySchema, 'input').properties ?? {}) as Record<string, Json>;
+  return Object.entries(properties).map(([name, schema]) => {
+    const { description, ...rest } = schema;
+    return { name, in: 'query', required: false, description, schema: rest };
+  });
+}
+
+const AGENT_AUTHORIZATION =
+  'Roles come from the token (`cognito:groups`, `role` or `custom:role`; admin > supervisor > agent), the department from `custom:department` or `department`. ' +
+  'Agents and supervisors see the complaints their department leads or collaborates on and act on those it leads; admins see and act on all. ' +
+  'Approving and rejecting proposals needs a supervisor or admin other than the proposer.';
+
+/** The operation object of each route. */
+const OPERATIONS: Record<ApiRoute['key'], Json> = {
+  'POST /complaints': {
+    description:
+      'Public: customers and services submit without an account (stage throttling and validation protect it). Send an Idempotency-Key to make retries safe.',
+    parameters: [
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: 'The same key returns the same complaint.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,200}$' },
+      },
+    ],
+    requestBody: { required: true, content: content('ComplaintSubmission') },
+    responses: {
+      202: response('Accepted: the complaint, its number and the tracking token.', 'IntakeAccepted'),
+      400: COMMON.invalid,
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+  'GET /complaints': {
+    description: `Ordered by the nearest deadline across the selected statuses. ${AGENT_AUTHORIZATION}`,
+    parameters: listParameters(),
+    responses: {
+      200: response('One page of the queue.', 'QueuePage'),
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: response(
+        'A department other than the caller’s own (agents, supervisors), or no usable role.',
+        'Error',
+      ),
+      503: COMMON.unavailable,
+    },
+  },
+  'GET /complaints/{id}': {
+    description: AGENT_AUTHORIZATION,
+    parameters: [ID_PARAMETER],
+    responses: {
+      200: response(
+        'The complaint with its timeline, clocks and allowed actions.',
+        'AgentComplaintView',
+        ETAG,
+      ),
+      401: COMMON.unauthorized,
+      403: COMMON.forbidden,
+      404: COMMON.notFound,
+      503: COMMON.unavailable,
+    },
+  },
+  'POST /complaints/{id}/actions': {
+    description:
+      'One lifecycle action per request, on the version the caller read (`expectedVersion` or If-Match). ' +
+      'A retry of a request whose response was lost is recognised and not applied twice (`replayed: true`). ' +
+      AGENT_AUTHORIZATION,
+    parameters: [
+      ID_PARAMETER,
+      {
+        name: 'If-Match',
+        in: 'header',
+        required: false,
+        description: 'The expected version (the ETag of GET), instead of `expectedVersion` in the body.',
+        schema: { type: 'string' },
+      },
+    ],
+    requestBody: { required: true, content: content('ActionRequest') },
+    responses: {
+      200: response('Done: the new status and the updated complaint.', 'ActionResult', ETAG),
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: COMMON.forbidden,
+      404: COMMON.notFound,
+      409: response(
+        'IllegalTransition (with the current status and the actions possible now), VersionConflict (with the current version) or ApprovalRequired.',
+        'ActionConflict',
+      ),
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+  'GET /track/{token}': {
+    description:
+      'Public, addressed by the unguessable token. Shows status, steps, expected times, the messages exchanged and the outcome; never internal notes, staff ids or classification details.',
+    parameters: [TOKEN_PARAMETER],
+    responses: {
+      200: response("The customer's view.", 'CustomerView'),
+      404: COMMON.tokenNotFound,
+      503: COMMON.unavailable,
+    },
+  },
+  'POST /track/{token}/replies': {
+    description:
+      'Resumes paused clocks when the complaint waits on the customer; reopens a resolved complaint (clocks restart, escalation one level up). Closed or rejected complaints answer 409.',
+    parameters: [TOKEN_PARAMETER],
+    requestBody: { required: true, content: content('CustomerReply') },
+    responses: {
+      200: response('Recorded.', 'CustomerWriteResult'),
+      400: COMMON.invalid,
+      404: COMMON.tokenNotFound,
+      409: response('NotAccepting: the complaint is closed or rejected.', 'CustomerConflict'),
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+  'POST /surveys/{token}': {
+    description:
+      'Once per resolution. A score at or below the policy threshold reopens the complaint; a better one closes it. Repeating the identical answer right away returns the same result.',
+    parameters: [TOKEN_PARAMETER],
+    requestBody: { required: true, content: content('SurveyAnswer') },
+    responses: {
+      200: response('Recorded.', 'CustomerWriteResult'),
+      400: COMMON.invalid,
+      404: COMMON.tokenNotFound,
+      409: response(
+        'AlreadyAnswered, or SurveyNotOpen (not resolved, or the answer window passed).',
+        'CustomerConflict',
+      ),
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+};
+
+export function buildOpenApiDocument(): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const route of API_ROUTES) {
+    const operation: Json = {
+      operationId: route.operationId,
+      summary: route.summary,
+      tags: [route.function],
+      security: route.auth === 'jwt' ? [{ jwt: [] }] : [],
+      ...OPERATIONS[route.key],
+    };
+    paths[route.path] = { ...paths[route.path], [route.method]: operation };
+  }
+  const schemas = { ...componentSchemas(REQUESTS, 'input'), ...componentSchemas(RESPONSES, 'output') };
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Complaint service API',
+      version: '1.0.0',
+      description:
+        'Intake, the agent console (JWT) and the customer tracking and survey endpoints (tracking token). Generated from shared/api/schemas.ts by `npm run openapi`; do not edit by hand.',
+    },
+    tags: [
+      { name: 'intake', description: 'Submitting complaints (public).' },
+      { name: 'agent', description: 'The agent console: queues, complaint detail, lifecycle actions (JWT).' },
+      { name: 'customer', description: 'Tracking, replies and the survey, by tracking token (public).' },
+    ],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        jwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An access or ID token of the configured issuer (the stack’s Cognito user pool or an external issuer), verified by the HTTP API JWT authorizer.',
+        },
+      },
+    },
+  };
+}
+
+/** The document as committed: pretty-printed with a final newline. */
+export function openApiJson(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}

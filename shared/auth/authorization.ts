@@ -1,0 +1,141 @@
+import type { Principal, Role } from './principal';
+
+/**
+ * Who may do what on the agent API: pure, table-driven decisions, so the whole matrix
+ * is testable without I/O and the handler only maps a decision to a status code.
+ *
+ * Decisions:
+ * - **Visibility** — an admin sees every complaint; an agent or supervisor sees the
+ *   complaints whose lead department is theirs, and (read-only) those their department
+ *   collaborates on. A complaint not yet routed (received, classified, rejected) has no
+ *   department: only admins see it.
+ * - **Acting** — only on complaints whose *lead* department is the caller's (admins:
+ *   all). A collaborating department contributes through the lead's owner.
+ * - **Roles** — approving or rejecting a proposed solution needs a supervisor or an
+ *   admin, and never the person who proposed it (four eyes); every other action is open
+ *   to all three roles.
+ * - **Not found over forbidden** — a complaint the caller may not see answers 404, the
+ *   same as one that does not exist, so ids of other departments' complaints cannot be
+ *   probed. 403 is only for a complaint the caller can see but may not change.
+ * - **Listing** — agents and supervisors list their own department only (asking for
+ *   another one is 403, not an empty page, so a misconfigured client notices); admins
+ *   list any department or all of them.
+ */
+
+/** The actions of `POST /complaints/{id}/actions`, by their API name. */
+export const AGENT_ACTIONS = [
+  'acknowledge',
+  'respond',
+  'request-info',
+  'propose-solution',
+  'approve',
+  'reject',
+  'resolve',
+  'reassign',
+  'add-collaborator',
+  'close',
+] as const;
+export type AgentAction = (typeof AGENT_ACTIONS)[number];
+
+const EVERYONE: readonly Role[] = ['agent', 'supervisor', 'admin'];
+const SUPERVISORS: readonly Role[] = ['supervisor', 'admin'];
+
+/** The roles allowed to perform each action (on a complaint they may act on). */
+export const ACTION_ROLES: Readonly<Record<AgentAction, readonly Role[]>> = {
+  acknowledge: EVERYONE,
+  respond: EVERYONE,
+  'request-info': EVERYONE,
+  'propose-solution': EVERYONE,
+  approve: SUPERVISORS,
+  reject: SUPERVISORS,
+  resolve: EVERYONE,
+  reassign: EVERYONE,
+  'add-collaborator': EVERYONE,
+  close: EVERYONE,
+};
+
+/** Actions that decide on someone else's proposal. */
+const APPROVALS: readonly AgentAction[] = ['approve', 'reject'];
+
+/** What authorization needs to know about a complaint: its departments and the pending proposal's author. */
+export interface ComplaintScope {
+  leadDepartment?: string;
+  collaborators?: readonly string[];
+  proposedBy?: string;
+}
+
+export type AccessDecision =
+  | { allow: true }
+  /** 404: the caller may not know the complaint exists. 403: visible, but not theirs to change. */
+  | { allow: false; status: 403 | 404; reason: string };
+
+const ALLOW: AccessDecision = { allow: true };
+
+export function canView(principal: Principal, scope: ComplaintScope): boolean {
+  if (principal.role === 'admin') return true;
+  const department = principal.department;
+  if (department === undefined || scope.leadDepartment === undefined) return false;
+  return scope.leadDepartment === department || (scope.collaborators ?? []).includes(department);
+}
+
+function canActOn(principal: Principal, scope: ComplaintScope): boolean {
+  if (principal.role === 'admin') return true;
+  return principal.department !== undefined && scope.leadDepartment === principal.department;
+}
+
+/** May `principal` view the complaint (`'view'`) or perform `operation` on it? */
+export function authorizeComplaint(
+  principal: Principal,
+  operation: 'view' | AgentAction,
+  scope: ComplaintScope,
+): AccessDecision {
+  if (!canView(principal, scope)) return { allow: false, status: 404, reason: 'not visible to the caller' };
+  if (operation === 'view') return ALLOW;
+  if (!ACTION_ROLES[operation].includes(principal.role)) {
+    return {
+      allow: false,
+      status: 403,
+      reason: `"${operation}" needs one of the roles ${ACTION_ROLES[operation].join(', ')}`,
+    };
+  }
+  if (!canActOn(principal, scope)) {
+    return {
+      allow: false,
+      status: 403,
+      reason: 'only the lead department acts on a complaint; collaborating departments have read access',
+    };
+  }
+  if (APPROVALS.includes(operation) && scope.proposedBy !== undefined && scope.proposedBy === principal.id) {
+    return {
+      allow: false,
+      status: 403,
+      reason: 'a proposal is approved or rejected by someone other than its author',
+    };
+  }
+  return ALLOW;
+}
+
+/** The actions the caller's role and department permit on this complaint (the status is checked separately). */
+export function permittedActions(principal: Principal, scope: ComplaintScope): AgentAction[] {
+  return AGENT_ACTIONS.filter((action) => authorizeComplaint(principal, action, scope).allow);
+}
+
+export type ListDecision =
+  | { allow: true; departments: readonly string[] | 'all' }
+  | { allow: false; status: 403; reason: string };
+
+/**
+ * Which departments' queues the caller may list with the given filter. `'all'` (admin
+ * without a department filter) means every department of the policy.
+ */
+export function authorizeList(principal: Principal, filter: { department?: string }): ListDecision {
+  if (principal.role === 'admin') {
+    return { allow: true, departments: filter.department === undefined ? 'all' : [filter.department] };
+  }
+  const own = principal.department;
+  if (own === undefined) return { allow: false, status: 403, reason: 'the token carries no department' };
+  if (filter.department !== undefined && filter.department !== own) {
+    return { allow: false, status: 403, reason: `a ${principal.role} lists only the "${own}" department` };
+  }
+  return { allow: true, departments: [own] };
+}

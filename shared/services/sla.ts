@@ -1,0 +1,216 @@
+import {
+  type Alert,
+  applyClockDecisions,
+  dueDecisions,
+  type EscalationChain,
+  evaluateTimer,
+  type TimerDecision,
+} from '../domain/clocks';
+import type { Complaint } from '../domain/complaint';
+import { SOURCES } from '../events/names';
+import { buildEvent, type OutboundEvent } from '../events/schemas';
+import type { TimerPayload } from '../scheduling/timers';
+import { ConcurrencyConflictError } from '../storage/ports';
+import type { ServiceContext } from './context';
+import { handleSurveyDecision } from './survey';
+import { syncTimers, withTimers } from './timers';
+
+export type Detection = 'timer' | 'sweep';
+
+export interface TimerOutcome {
+  /** What was done: the decisions applied (empty when the timer was moot). */
+  applied: TimerDecision['kind'][];
+}
+
+/**
+ * An SLA timer fired (EventBridge Scheduler → SLA function). Decides from the
+ * stored state alone whether the deadline was really missed — a met, moot, stale or
+ * already-handled deadline does nothing — then records it on the clock, escalates
+ * one level and publishes the events. The write is conditional on the version
+ * read, so a duplicate delivery or the sweep racing this timer cannot act twice:
+ * the loser re-reads, finds the state applied, and does nothing.
+ */
+export async function handleSlaTimer(ctx: ServiceContext, payload: TimerPayload): Promise<TimerOutcome> {
+  return retryOnConflict(async () => {
+    const complaint = await ctx.store.get(payload.complaintId);
+    if (complaint === undefined) return { applied: [] };
+    return applyDecisions(
+      ctx,
+      complaint,
+      evaluateTimer(complaint, payload, ctx.now(), chainOf(ctx)),
+      'timer',
+    );
+  });
+}
+
+/** The escalation chain, so a breach alerts every level already due at that moment (level 1 at the deadline). */
+function chainOf(ctx: ServiceContext): EscalationChain {
+  return { policy: ctx.policy, calendar: ctx.calendar };
+}
+
+const CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Runs `attempt` again from a fresh read when another writer (a duplicate timer,
+ * the sweep, an agent) changed the complaint in between. The next attempt decides
+ * from the new state — usually that there is nothing left to do.
+ */
+export async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || i >= CONFLICT_ATTEMPTS) throw error;
+      await new Promise((r) => setTimeout(r, 10 * i + Math.random() * 20));
+    }
+  }
+}
+
+/**
+ * Applies clock and survey decisions to one complaint: a conditional write of the
+ * new clock state and timer map, then the schedule changes and the events.
+ * Also used by the sweep, with the decisions it found due.
+ */
+export async function applyDecisions(
+  ctx: ServiceContext,
+  complaint: Complaint,
+  decisions: readonly TimerDecision[],
+  detectedBy: Detection,
+): Promise<TimerOutcome> {
+  const clockDecisions = decisions.filter(
+    (d) => d.kind === 'warn' || d.kind === 'breach' || d.kind === 'escalate',
+  );
+  const surveyDecisions = decisions.filter((d) => d.kind === 'survey_send' || d.kind === 'survey_close');
+  const applied: TimerDecision['kind'][] = [];
+  let current = complaint;
+  if (clockDecisions.length > 0) {
+    const now = ctx.now();
+    const { patch, alerts } = applyClockDecisions(current, clockDecisions, ctx.policy, ctx.calendar, now);
+    const next = withTimers(
+      { ...current, ...patch, version: current.version + 1, updatedAt: now.toISOString() },
+      ctx.policy,
+    );
+    await ctx.store.update({
+      next,
+      expectedVersion: current.version,
+      timeline: alerts.map((alert) => ({
+        at: now.toISOString(),
+        type: `sla_${alert.kind}`,
+        actor: `system:sla-${detectedBy}`,
+        summary: alertSummary(alert),
+        data: {
+          clock: alert.clock,
+          dueAt: alert.dueAt,
+          level: alert.level,
+          role: alert.role,
+          contact: alert.contact,
+        },
+      })),
+    });
+    await syncTimers(ctx, current, next);
+    await ctx.publisher.publish(alerts.map((alert) => alertEvent(next, alert, detectedBy)));
+    applied.push(...clockDecisions.map((d) => d.kind));
+    current = next;
+  }
+  for (const decision of surveyDecisions) {
+    const next = await handleSurveyDecision(ctx, current, decision);
+    if (next !== undefined) {
+      applied.push(decision.kind);
+      current = next;
+    }
+  }
+  if (applied.length === 0) await dropFiredTimers(ctx, complaint);
+  return { applied };
+}
+
+/**
+ * A moot timer still leaves its entry in the record's timer map (Scheduler deleted
+ * the schedule after it fired). Rewriting the map keeps the sweep index pointing at
+ * the next real deadline instead of the past one.
+ */
+async function dropFiredTimers(ctx: ServiceContext, complaint: Complaint): Promise<void> {
+  const planned = withTimers(complaint, ctx.policy);
+  if (JSON.stringify(planned.timers) === JSON.stringify(complaint.timers)) return;
+  const now = ctx.now();
+  const next = { ...planned, version: complaint.version + 1, updatedAt: now.toISOString() };
+  await ctx.store.update({ next, expectedVersion: complaint.version, timeline: [] });
+  await syncTimers(ctx, complaint, next);
+}
+
+export interface SweepResult {
+  shards: number;
+  examined: number;
+  applied: number;
+}
+
+/**
+ * The backstop sweep (a scheduled rule every few minutes): reads the sparse index
+ * of open deadlines shard by shard for entries due more than `grace` ago — the
+ * exact timer gets the first chance — and applies whatever is still due. Never a
+ * table scan: one query per shard, bounded by `limit`.
+ */
+export async function sweepDueDeadlines(
+  ctx: ServiceContext,
+  options: { shards: number; graceSeconds?: number; limit?: number },
+): Promise<SweepResult> {
+  const now = ctx.now();
+  const until = new Date(now.getTime() - (options.graceSeconds ?? 60) * 1000).toISOString();
+  const result: SweepResult = { shards: options.shards, examined: 0, applied: 0 };
+  for (let shard = 0; shard < options.shards; shard++) {
+    const due = await ctx.store.dueDeadlines(shard, until, options.limit ?? 100);
+    for (const entry of due) {
+      result.examined++;
+      const outcome = await retryOnConflict(async () => {
+        const complaint = await ctx.store.get(entry.complaintId);
+        if (complaint === undefined) return { applied: [] };
+        return applyDecisions(ctx, complaint, dueDecisions(complaint, now, chainOf(ctx)), 'sweep');
+      });
+      if (outcome.applied.length > 0) result.applied++;
+    }
+  }
+  return result;
+}
+
+function alertSummary(alert: Alert): string {
+  if (alert.kind === 'warning') return `SLA warning: ${alert.clock} due ${alert.dueAt}`;
+  if (alert.kind === 'breach') return `SLA breached: ${alert.clock} was due ${alert.dueAt}`;
+  return `Escalated to level ${alert.level} (${alert.role}: ${alert.contact}) for ${alert.clock}`;
+}
+
+function alertEvent(c: Complaint, alert: Alert, detectedBy: Detection): OutboundEvent {
+  const ref = { complaintId: c.id, number: c.number };
+  const metadata = (what: string) => ({
+    version: 1 as const,
+    eventId: `${c.id}:sla:${alert.clock}:${what}:${alert.dueAt}`,
+    occurredAt: c.updatedAt,
+    correlationId: c.id,
+  });
+  if (alert.kind === 'escalation') {
+    return buildEvent('escalated', SOURCES.sla, {
+      metadata: metadata(`escalated:${alert.level}`),
+      data: {
+        ...ref,
+        clock: alert.clock,
+        level: alert.level ?? 1,
+        role: alert.role ?? 'team_lead',
+        contact: alert.contact ?? '',
+        reason: 'deadline_missed',
+        leadDepartment: c.assignment?.leadDepartment,
+        assignee: c.assignment?.assignee,
+        detectedBy,
+      },
+    });
+  }
+  return buildEvent(alert.kind === 'warning' ? 'slaWarning' : 'slaBreached', SOURCES.sla, {
+    metadata: metadata(alert.kind),
+    data: {
+      ...ref,
+      clock: alert.clock,
+      dueAt: alert.dueAt,
+      assignee: c.assignment?.assignee,
+      leadDepartment: c.assignment?.leadDepartment,
+      severity: c.classification?.severity,
+      detectedBy,
+    },
+  });
+}

@@ -1,0 +1,842 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  CreateScheduleCommand,
+  type CreateScheduleCommandInput,
+  DeleteScheduleCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import type { ActionRequest } from '../../shared/api/schemas';
+import type { Principal } from '../../shared/auth/principal';
+import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { DETAIL_TYPES } from '../../shared/events/names';
+import type { ActionCommand } from '../../shared/services/actions';
+import type { ServiceContext } from '../../shared/services/context';
+import { DEFAULT_POLICY_PATH, submission } from '../support/fixtures';
+import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
+import { createTestTable } from './support/dynamodb';
+
+/**
+ * The agent API through its handler (middy, Powertools) against DynamoDB Local, with
+ * EventBridge and EventBridge Scheduler replaced at the SDK boundary: every published
+ * event and every schedule create/update/delete is recorded. Complaints are seeded by
+ * the real intake → classification → assignment services. Time is set per step
+ * (only `Date` is faked), so deadlines and their shifts are exact.
+ */
+
+const GROUP = 'complaint-timers';
+const SLA_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:complaints-sla';
+const SURVEY_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:complaints-survey';
+
+const published: PutEventsRequestEntry[] = [];
+const eventBridge = mockClient(EventBridgeClient);
+const scheduler = mockClient(SchedulerClient);
+let publishFailures = 0;
+
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: unknown,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+let agentApi: Handler;
+let intakeApi: Handler;
+let ctx: ServiceContext;
+let services: {
+  receive: typeof import('../../shared/services/intake').receiveComplaint;
+  classify: typeof import('../../shared/services/classification').classifyComplaint;
+  assign: typeof import('../../shared/services/assignment').assignComplaint;
+  act: typeof import('../../shared/services/actions').performAction;
+};
+
+function resetMocks() {
+  published.length = 0;
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
+    if (publishFailures > 0) {
+      publishFailures--;
+      return {
+        FailedEntryCount: input.Entries.length,
+        Entries: input.Entries.map(() => ({ ErrorCode: 'InternalFailure' })),
+      };
+    }
+    published.push(...input.Entries);
+    return { FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `e-${i}` })) };
+  });
+  scheduler.reset();
+  scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
+  scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
+  scheduler.on(DeleteScheduleCommand).resolves({});
+}
+
+const eventsOf = (type: string, complaintId?: string) =>
+  toEvents(published).filter(
+    (e) => e.detailType === type && (complaintId === undefined || e.detail.data.complaintId === complaintId),
+  );
+const created = (): CreateScheduleCommandInput[] =>
+  scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
+const deleted = (): string[] =>
+  scheduler.commandCalls(DeleteScheduleCommand).map((c) => String(c.args[0].input.Name));
+
+const setNow = (iso: string) => vi.setSystemTime(new Date(iso));
+/** One second on: timeline entries written in the same millisecond have no defined order. */
+const tick = () => vi.setSystemTime(new Date(Date.now() + 1000));
+/** Tuesday 24 November 2026, 10:00 in Shanghai: a working day. */
+const T0 = '2026-11-24T02:00:00.000Z';
+const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
+
+beforeAll(async () => {
+  const tableName = await createTestTable('agent-api');
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    EVENT_BUS_NAME: 'complaints-test',
+    POLICY_FILE: DEFAULT_POLICY_PATH,
+    DEADLINE_SHARDS: '4',
+    SCHEDULE_GROUP_NAME: GROUP,
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/complaint-scheduler',
+    SLA_FUNCTION_ARN: SLA_ARN,
+    SURVEY_FUNCTION_ARN: SURVEY_ARN,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
+    POWERTOOLS_SERVICE_NAME: 'complaints-test',
+    POWERTOOLS_METRICS_NAMESPACE: 'ComplaintServiceTest',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  vi.useFakeTimers({ toFake: ['Date'] });
+  setNow(T0);
+  resetMocks();
+  agentApi = (await import('../../functions/agent-api/handler')).handler as never;
+  intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
+  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  services = {
+    receive: (await import('../../shared/services/intake')).receiveComplaint,
+    classify: (await import('../../shared/services/classification')).classifyComplaint,
+    assign: (await import('../../shared/services/assignment')).assignComplaint,
+    act: (await import('../../shared/services/actions')).performAction,
+  };
+});
+
+afterAll(() => {
+  vi.useRealTimers();
+});
+
+beforeEach(() => {
+  setNow(T0);
+  publishFailures = 0;
+  resetMocks();
+});
+
+// ---------------------------------------------------------------------------
+// Callers and requests
+
+type Who = 'anonymous' | 'customerToken' | 'otherAgent' | 'agent' | 'supervisor' | 'admin';
+const CLAIMS: Record<Who, Record<string, unknown> | undefined> = {
+  anonymous: undefined,
+  customerToken: undefined,
+  otherAgent: {
+    sub: 'u-bill',
+    'cognito:username': 'bill_wu',
+    'cognito:groups': '[agent]',
+    'custom:department': 'billing',
+  },
+  agent: {
+    sub: 'u-wang',
+    'cognito:username': 'cs_wang',
+    'cognito:groups': '[agent]',
+    'custom:department': 'customer_service',
+  },
+  supervisor: {
+    sub: 'u-sup',
+    'cognito:username': 'sup_cs',
+    'cognito:groups': '[agent supervisor]',
+    'custom:department': 'customer_service',
+  },
+  admin: { sub: 'u-admin', 'cognito:username': 'admin_1', 'cognito:groups': '[admin]' },
+};
+const PRINCIPALS = {
+  agent: { id: 'cs_wang', role: 'agent', department: 'customer_service' },
+  admin: { id: 'admin_1', role: 'admin' },
+} satisfies Record<string, Principal>;
+
+interface Fixture {
+  id: string;
+  token: string;
+  version: number;
+}
+
+/** An HTTP API request for `routeKey` as `who`: a verified JWT's claims, or the customer's token as a bearer. */
+function request(
+  who: Who,
+  routeKey: string,
+  options: {
+    fixture?: Fixture;
+    body?: unknown;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+  } = {},
+): APIGatewayProxyEventV2 {
+  const [method = 'GET', template = '/'] = routeKey.split(' ');
+  const id = options.fixture?.id ?? 'none';
+  const path = template.replace('{id}', id);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+  if (who === 'customerToken') headers.authorization = `Bearer ${options.fixture?.token ?? 'no-token'}`;
+  const event = apiRequest(method, path, options.body ?? '', headers);
+  const claims = CLAIMS[who];
+  return {
+    ...event,
+    routeKey,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    pathParameters: template.includes('{id}') ? { id } : undefined,
+    queryStringParameters: options.query,
+    requestContext: {
+      ...event.requestContext,
+      routeKey,
+      ...(claims === undefined ? {} : { authorizer: { jwt: { claims, scopes: [] } } }),
+    } as APIGatewayProxyEventV2['requestContext'],
+  };
+}
+
+async function call(event: APIGatewayProxyEventV2) {
+  const response = await agentApi(event, lambdaContext('agent-api'));
+  return {
+    status: response.statusCode ?? 0,
+    body: JSON.parse(String(response.body ?? 'null')),
+    headers: response.headers,
+  };
+}
+
+const action = (
+  who: Who,
+  fixture: Fixture,
+  body: Record<string, unknown>,
+  headers?: Record<string, string>,
+) =>
+  call(
+    request(who, 'POST /complaints/{id}/actions', {
+      fixture,
+      body: { expectedVersion: fixture.version, ...body },
+      headers,
+    }),
+  );
+
+// ---------------------------------------------------------------------------
+// Seeding through the real services
+
+/** Seeding publishes and schedules too: tests look only at what their own requests did. */
+function forgetCalls() {
+  published.length = 0;
+  scheduler.resetHistory();
+}
+
+const SERVICE_QUALITY = '客服态度很差，电话里直接挂断了，投诉这个客服';
+let seq = 0;
+
+/** A complaint of the customer service department, assigned (version 3). */
+async function seedAssigned(description = SERVICE_QUALITY, amount?: number): Promise<Fixture> {
+  seq++;
+  const result = await services.receive(ctx, {
+    submission: ComplaintSubmissionSchema.parse(
+      submission({ customer: { id: `agent-api-${seq}`, language: 'zh' }, description, amount }),
+    ),
+    sourceSystem: 'test',
+    messageId: `agent-api-${seq}`,
+  });
+  tick();
+  await services.classify(ctx, result.complaintId);
+  tick();
+  await services.assign(ctx, result.complaintId);
+  tick();
+  const stored = await ctx.store.get(result.complaintId);
+  expect(stored?.assignment?.leadDepartment).toBe('customer_service');
+  forgetCalls();
+  return { id: result.complaintId, token: result.trackingToken, version: stored?.version ?? 0 };
+}
+
+async function advance(fixture: Fixture, who: Principal, command: ActionRequest) {
+  const done = await services.act(ctx, who, fixture.id, {
+    ...command,
+    expectedVersion: fixture.version,
+  } as ActionCommand);
+  fixture.version = done.complaint.version;
+  forgetCalls();
+  return fixture;
+}
+
+async function seedInProgress(): Promise<Fixture> {
+  return advance(await seedAssigned(), PRINCIPALS.agent, { action: 'acknowledge' });
+}
+
+/** In progress with a proposal (800, above the threshold) waiting for approval, proposed by cs_wang. */
+async function seedPendingApproval(): Promise<Fixture> {
+  return advance(await seedInProgress(), PRINCIPALS.agent, {
+    action: 'propose-solution',
+    solution: '退还服务费并由主管回访',
+    compensation: { amount: 800 },
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+describe('authorization matrix: every route × every kind of caller', () => {
+  const WHO: Who[] = ['anonymous', 'customerToken', 'otherAgent', 'agent', 'supervisor', 'admin'];
+  type Row = {
+    route: string;
+    fixture: () => Promise<Fixture | undefined>;
+    send: (who: Who, fixture: Fixture | undefined) => Promise<{ status: number }>;
+    expected: Record<Who, number>;
+  };
+  const none = async () => undefined;
+  const rows: Row[] = [
+    {
+      route: 'POST /complaints (public intake)',
+      fixture: none,
+      send: async (who) => {
+        const event = request(who, 'POST /complaints', {
+          body: {
+            channel: 'web',
+            customer: { id: `matrix-${who}` },
+            description: 'The app crashes on start',
+          },
+        });
+        const response = await intakeApi({ ...event, rawPath: '/complaints' }, lambdaContext('intake-api'));
+        return { status: response.statusCode ?? 0 };
+      },
+      expected: {
+        anonymous: 202,
+        customerToken: 202,
+        otherAgent: 202,
+        agent: 202,
+        supervisor: 202,
+        admin: 202,
+      },
+    },
+    {
+      route: 'GET /complaints?department=customer_service',
+      fixture: none,
+      send: (who) => call(request(who, 'GET /complaints', { query: { department: 'customer_service' } })),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 403,
+        agent: 200,
+        supervisor: 200,
+        admin: 200,
+      },
+    },
+    {
+      route: 'GET /complaints/{id}',
+      fixture: seedAssigned,
+      send: (who, fixture) => call(request(who, 'GET /complaints/{id}', { fixture })),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 404,
+        agent: 200,
+        supervisor: 200,
+        admin: 200,
+      },
+    },
+    {
+      route: 'POST /complaints/{id}/actions (acknowledge)',
+      fixture: seedAssigned,
+      send: (who, fixture) => action(who, fixture as Fixture, { action: 'acknowledge' }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 404,
+        agent: 200,
+        supervisor: 200,
+        admin: 200,
+      },
+    },
+    {
+      route: 'POST /complaints/{id}/actions (approve)',
+      fixture: seedPendingApproval,
+      send: (who, fixture) => action(who, fixture as Fixture, { action: 'approve' }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 404,
+        agent: 403,
+        supervisor: 200,
+        admin: 200,
+      },
+    },
+  ];
+  const cases = rows.flatMap((row) => WHO.map((who) => ({ ...row, who, status: row.expected[who] })));
+
+  it.each(cases)('$route as $who → $status', async ({ fixture, send, who, status }) => {
+    const f = await fixture();
+    expect((await send(who, f)).status).toBe(status);
+  });
+
+  it('answers an unknown complaint id with the same 404 as a complaint of another department', async () => {
+    const fixture = await seedAssigned();
+    const hidden = await call(request('otherAgent', 'GET /complaints/{id}', { fixture }));
+    const missing = await call(
+      request('agent', 'GET /complaints/{id}', { fixture: { ...fixture, id: '01KAVZZZZZZZZZZZZZZZZZZZZZ' } }),
+    );
+    expect(hidden).toMatchObject({ status: 404 });
+    expect(missing.body).toEqual(hidden.body);
+  });
+
+  it('refuses a token without a role (403) and tells a missing token with 401 and WWW-Authenticate', async () => {
+    const event = request('agent', 'GET /complaints');
+    const noRole = await call({
+      ...event,
+      requestContext: {
+        ...event.requestContext,
+        authorizer: { jwt: { claims: { sub: 'x', 'cognito:groups': '[customers]' }, scopes: [] } },
+      } as APIGatewayProxyEventV2['requestContext'],
+    });
+    expect(noRole.status).toBe(403);
+    const anonymous = await call(request('anonymous', 'GET /complaints'));
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers?.['www-authenticate']).toBe('Bearer');
+  });
+});
+
+describe('GET /complaints/{id}', () => {
+  it('returns the complaint with its timeline, clocks, allowed actions and an ETag', async () => {
+    const fixture = await seedAssigned();
+    const { status, body, headers } = await call(request('agent', 'GET /complaints/{id}', { fixture }));
+    expect(status).toBe(200);
+    expect(headers?.etag).toBe(`"${fixture.version}"`);
+    expect(body).toMatchObject({ id: fixture.id, status: 'assigned', version: fixture.version });
+    expect(Object.keys(body.clocks).sort()).toEqual(['acknowledge', 'firstResponse', 'resolution']);
+    expect(body.clockLog.length).toBeGreaterThan(0);
+    expect(body.timeline.map((e: { type: string }) => e.type)).toEqual([
+      'received',
+      'classified',
+      'assigned',
+    ]);
+    expect(body.allowedActions).toEqual(
+      expect.arrayContaining(['acknowledge', 'respond', 'request-info', 'reassign', 'add-collaborator']),
+    );
+    expect(body.allowedActions).not.toContain('approve');
+    expect(body).not.toHaveProperty('trackingTokenHash');
+    expect(body).not.toHaveProperty('timers');
+  });
+});
+
+describe('POST /complaints/{id}/actions', () => {
+  it('refuses an illegal action with 409, the current status and what is possible', async () => {
+    const fixture = await seedAssigned();
+    const { status, body } = await action('agent', fixture, {
+      action: 'resolve',
+      rootCause: 'x',
+      solution: 'y',
+    });
+    expect(status).toBe(409);
+    expect(body).toMatchObject({ error: 'IllegalTransition', status: 'assigned' });
+    expect(body.allowedActions).toEqual(expect.arrayContaining(['acknowledge', 'respond']));
+    expect(body.allowedActions).not.toContain('resolve');
+    expect(published).toHaveLength(0);
+  });
+
+  it('refuses a stale version with 409 and the current version, and accepts If-Match instead of the body field', async () => {
+    const fixture = await seedAssigned();
+    const stale = await action(
+      'agent',
+      { ...fixture, version: fixture.version - 1 },
+      { action: 'acknowledge' },
+    );
+    expect(stale).toMatchObject({
+      status: 409,
+      body: { error: 'VersionConflict', currentVersion: fixture.version },
+    });
+    const missing = await call(
+      request('agent', 'POST /complaints/{id}/actions', { fixture, body: { action: 'acknowledge' } }),
+    );
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors).toEqual([{ field: 'expectedVersion', reason: expect.any(String) }]);
+    const viaHeader = await call(
+      request('agent', 'POST /complaints/{id}/actions', {
+        fixture,
+        body: { action: 'acknowledge' },
+        headers: { 'if-match': `"${fixture.version}"` },
+      }),
+    );
+    expect(viaHeader.status).toBe(200);
+    expect(viaHeader.body).toMatchObject({
+      previousStatus: 'assigned',
+      status: 'in_progress',
+      version: fixture.version + 1,
+    });
+  });
+
+  it('answers invalid bodies with 400 naming each field', async () => {
+    const fixture = await seedAssigned();
+    const unknownAction = await action('agent', fixture, { action: 'delete' });
+    expect(unknownAction.status).toBe(400);
+    const missingMessage = await action('agent', fixture, { action: 'respond' });
+    expect(missingMessage.body.errors).toEqual([{ field: 'message', reason: expect.any(String) }]);
+    const extra = await action('agent', fixture, { action: 'acknowledge', assignee: 'x' });
+    expect(extra.status).toBe(400);
+    const emptyReassign = await action('agent', fixture, { action: 'reassign' });
+    expect(emptyReassign.body.errors[0].field).toBe('assignee');
+    const strangerAssignee = await action('agent', fixture, { action: 'reassign', assignee: 'bill_wu' });
+    expect(strangerAssignee).toMatchObject({ status: 400, body: { errors: [{ field: 'assignee' }] } });
+  });
+
+  it('acknowledges: meets the clock, deletes its timers and publishes Complaint Acknowledged with a deterministic id', async () => {
+    const fixture = await seedAssigned();
+    setNow(at(20));
+    const { status, body } = await action('agent', fixture, { action: 'acknowledge', note: 'on it' });
+    expect(status).toBe(200);
+    expect(body.complaint.clocks.acknowledge).toMatchObject({ state: 'met', metAt: at(20) });
+    expect(body.complaint.work.acknowledgedAt).toBe(at(20));
+    expect(deleted().sort()).toEqual([`${fixture.id}-ack-due`, `${fixture.id}-ack-warn`]);
+    const [event] = eventsOf(DETAIL_TYPES.acknowledged, fixture.id);
+    expect(event?.source).toBe('complaints.agent');
+    expect(event?.detail.metadata.eventId).toBe(`${fixture.id}:acknowledge:${fixture.version + 1}`);
+    expect(event?.detail.data).toMatchObject({
+      action: 'acknowledge',
+      actor: { type: 'agent', id: 'cs_wang', role: 'agent', department: 'customer_service' },
+      previousStatus: 'assigned',
+      status: 'in_progress',
+    });
+    expect(JSON.stringify(event?.detail)).not.toContain('on it');
+    const timeline = body.complaint.timeline.at(-1);
+    expect(timeline).toMatchObject({ type: 'acknowledged', actor: 'agent:cs_wang', data: { note: 'on it' } });
+    expect(timeline.data).not.toHaveProperty('outbox');
+  });
+
+  it('responds: the first message meets the first response and goes to the customer in their language', async () => {
+    const fixture = await seedAssigned();
+    setNow(at(30));
+    const message = '您好，我们已经联系该客服所在班组，今天内给您答复。';
+    const { status, body } = await action('agent', fixture, { action: 'respond', message });
+    expect(status).toBe(200);
+    expect(body.complaint.clocks.firstResponse.state).toBe('met');
+    expect(body.complaint.clocks.acknowledge.state).toBe('met');
+    expect(body.complaint.work).toMatchObject({ firstResponseAt: at(30), acknowledgedAt: at(30) });
+    const [notice] = eventsOf(DETAIL_TYPES.customerNotificationRequested, fixture.id);
+    expect(notice?.detail.data).toMatchObject({ template: 'agent_message', language: 'zh', text: message });
+    expect(notice?.detail.metadata.eventId).toBe(
+      `${fixture.id}:notification:agent_message:${fixture.version + 1}`,
+    );
+    expect(eventsOf(DETAIL_TYPES.responded, fixture.id)).toHaveLength(1);
+  });
+
+  it('needs approval above the threshold: pending until a supervisor approves; resolve is refused until then', async () => {
+    const fixture = await seedInProgress();
+    const proposed = await action('agent', fixture, {
+      action: 'propose-solution',
+      solution: '退还两个月服务费',
+      compensation: { amount: 800 },
+    });
+    expect(proposed.body).toMatchObject({
+      status: 'pending_approval',
+      complaint: { proposal: { needsApproval: true } },
+    });
+    expect(eventsOf(DETAIL_TYPES.solutionProposed, fixture.id)[0]?.detail.data).toMatchObject({
+      needsApproval: true,
+      compensation: { amount: 800, currency: 'CNY' },
+    });
+    fixture.version = proposed.body.version;
+
+    const tooEarly = await action('agent', fixture, { action: 'resolve', rootCause: 'r', solution: 's' });
+    expect(tooEarly.body).toMatchObject({ error: 'IllegalTransition', status: 'pending_approval' });
+    expect(await action('agent', fixture, { action: 'approve' })).toMatchObject({ status: 403 });
+
+    const rejected = await action('supervisor', fixture, { action: 'reject', reason: '金额过高' });
+    expect(rejected.body).toMatchObject({
+      status: 'in_progress',
+      complaint: { proposal: { approval: { decision: 'rejected', by: 'sup_cs' } } },
+    });
+    fixture.version = rejected.body.version;
+    const refused = await action('agent', fixture, {
+      action: 'resolve',
+      rootCause: '客服培训不足',
+      solution: '退还服务费',
+      compensation: { amount: 800 },
+    });
+    expect(refused).toMatchObject({ status: 409, body: { error: 'ApprovalRequired' } });
+
+    const again = await action('agent', fixture, {
+      action: 'propose-solution',
+      solution: '退还一个月服务费',
+      compensation: { amount: 600 },
+    });
+    fixture.version = again.body.version;
+    const approved = await action('supervisor', fixture, { action: 'approve', note: 'ok' });
+    expect(approved.body).toMatchObject({
+      status: 'in_progress',
+      complaint: { proposal: { approval: { decision: 'approved' } } },
+    });
+    expect(eventsOf(DETAIL_TYPES.solutionApproved, fixture.id)).toHaveLength(1);
+    fixture.version = approved.body.version;
+    const over = await action('agent', fixture, {
+      action: 'resolve',
+      rootCause: 'r',
+      solution: 's',
+      compensation: { amount: 700 },
+    });
+    expect(over.body).toMatchObject({ error: 'ApprovalRequired' });
+    const resolved = await action('agent', fixture, {
+      action: 'resolve',
+      rootCause: '客服培训不足',
+      solution: '退还一个月服务费',
+      compensation: { amount: 600 },
+    });
+    expect(resolved).toMatchObject({ status: 200, body: { status: 'resolved' } });
+  });
+
+  it('resolves: meets the resolution clock, stops the others, schedules the survey and tells the customer', async () => {
+    const fixture = await seedInProgress();
+    scheduler.resetHistory();
+    setNow(at(60));
+    const { status, body } = await action('agent', fixture, {
+      action: 'resolve',
+      rootCause: '客服未按规范服务',
+      solution: '已对该客服进行培训并向您致歉',
+      compensation: { amount: 50 },
+    });
+    expect(status).toBe(200);
+    expect(body.complaint.clocks.resolution.state).toBe('met');
+    expect(body.complaint.clocks.firstResponse.state).toBe('stopped');
+    expect(body.complaint.resolution).toMatchObject({
+      resolvedBy: 'cs_wang',
+      compensation: { amount: 50, currency: 'CNY' },
+    });
+    const sendAt = body.complaint.survey.sendAt;
+    expect(Date.parse(sendAt)).toBeGreaterThan(Date.parse(at(60)));
+
+    const survey = created().find((c) => c.Name === `${fixture.id}-survey-send`);
+    expect(survey).toMatchObject({
+      GroupName: GROUP,
+      ActionAfterCompletion: 'DELETE',
+      Target: { Arn: SURVEY_ARN },
+    });
+    expect(JSON.parse(String(survey?.Target?.Input))).toEqual({
+      version: 1,
+      complaintId: fixture.id,
+      kind: 'survey_send',
+      at: sendAt,
+    });
+    expect(deleted().sort()).toEqual(
+      [
+        `${fixture.id}-fr-due`,
+        `${fixture.id}-fr-warn`,
+        `${fixture.id}-res-due`,
+        `${fixture.id}-res-warn`,
+      ].sort(),
+    );
+    const stored = await ctx.store.get(fixture.id);
+    expect(stored?.timers).toEqual({ [`${fixture.id}-survey-send`]: sendAt });
+    expect(eventsOf(DETAIL_TYPES.resolved, fixture.id)[0]?.detail.data.compensation).toEqual({
+      amount: 50,
+      currency: 'CNY',
+    });
+    const [notice] = eventsOf(DETAIL_TYPES.customerNotificationRequested, fixture.id);
+    expect(notice?.detail.data).toMatchObject({ template: 'resolution' });
+    expect(notice?.detail.data.text).toContain('已对该客服进行培训并向您致歉');
+    expect(notice?.detail.data.text).not.toContain('客服未按规范服务');
+
+    const closed = await action('agent', { ...fixture, version: body.version }, { action: 'close' });
+    expect(closed.body.status).toBe('closed');
+    expect(deleted()).toContain(`${fixture.id}-survey-send`);
+  });
+
+  it('reassigns within the department (load counters move) and adds a read-only collaborating department', async () => {
+    const fixture = await seedAssigned();
+    const before = await ctx.store.get(fixture.id);
+    const previous = String(before?.assignment?.assignee);
+    const target = previous === 'cs_wang' ? 'cs_li' : 'cs_wang';
+    const loads = await ctx.store.agentLoads([previous, target]);
+    const moved = await action('supervisor', fixture, { action: 'reassign', assignee: target });
+    expect(moved.body.complaint.assignment).toMatchObject({
+      assignee: target,
+      leadDepartment: 'customer_service',
+    });
+    const after = await ctx.store.agentLoads([previous, target]);
+    expect(after.get(previous)).toBe((loads.get(previous) ?? 0) - 1);
+    expect(after.get(target)).toBe((loads.get(target) ?? 0) + 1);
+    fixture.version = moved.body.version;
+
+    const added = await action('agent', fixture, { action: 'add-collaborator', department: 'billing' });
+    expect(added.body.complaint.assignment.collaborators).toEqual(['billing']);
+    expect(eventsOf(DETAIL_TYPES.collaboratorAdded, fixture.id)[0]?.detail.data.collaborators).toEqual([
+      'billing',
+    ]);
+    fixture.version = added.body.version;
+    const view = await call(request('otherAgent', 'GET /complaints/{id}', { fixture }));
+    expect(view.status).toBe(200);
+    expect(view.body.allowedActions).toEqual([]);
+    expect((await action('otherAgent', fixture, { action: 'acknowledge' })).status).toBe(403);
+  });
+
+  it('moves a complaint to another department with the least-loaded eligible agent there', async () => {
+    const fixture = await seedAssigned();
+    const { body } = await action('supervisor', fixture, { action: 'reassign', department: 'billing' });
+    expect(body.complaint.assignment.leadDepartment).toBe('billing');
+    expect(['bill_wu', 'bill_zheng']).toContain(body.complaint.assignment.assignee);
+    // The former department no longer sees it; the new one does.
+    expect((await call(request('agent', 'GET /complaints/{id}', { fixture }))).status).toBe(404);
+    expect((await call(request('otherAgent', 'GET /complaints/{id}', { fixture }))).status).toBe(200);
+  });
+
+  it('publishes again, without applying twice, when the same request is retried after a failed publish', async () => {
+    const fixture = await seedAssigned();
+    publishFailures = 1;
+    const message = '您好，已收到，正在处理。';
+    const first = await action('agent', fixture, { action: 'respond', message });
+    expect(first.status).toBe(503);
+    expect(published).toHaveLength(0);
+    const retry = await action('agent', fixture, { action: 'respond', message });
+    expect(retry).toMatchObject({
+      status: 200,
+      body: { replayed: true, version: fixture.version + 1, status: 'in_progress' },
+    });
+    expect(eventsOf(DETAIL_TYPES.responded, fixture.id)[0]?.detail.metadata.eventId).toBe(
+      `${fixture.id}:respond:${fixture.version + 1}`,
+    );
+    expect(eventsOf(DETAIL_TYPES.customerNotificationRequested, fixture.id)).toHaveLength(1);
+    const timeline = await ctx.store.timeline(fixture.id);
+    expect(timeline.filter((e) => e.type === 'responded')).toHaveLength(1);
+    // A different request on the old version is a conflict, not a replay.
+    const other = await action('agent', fixture, { action: 'respond', message: 'another' });
+    expect(other.body).toMatchObject({ error: 'VersionConflict', currentVersion: fixture.version + 1 });
+  });
+});
+
+describe('GET /complaints (queues)', () => {
+  it('lists the department queue nearest deadline first, across statuses, page by page', async () => {
+    // A fresh department would be cleaner; instead list with filters narrow enough to be stable.
+    const a = await seedAssigned();
+    setNow(at(5));
+    const b = await seedAssigned();
+    await advance(b, PRINCIPALS.agent, { action: 'acknowledge' });
+    const all: Array<{ id: string; nextDueAt?: string; status: string }> = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const query: Record<string, string> = { status: 'assigned,in_progress', limit: '3' };
+      if (cursor !== undefined) query.cursor = cursor;
+      const page = await call(request('agent', 'GET /complaints', { query }));
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(3);
+      all.push(...page.body.items);
+      cursor = page.body.cursor;
+      pages++;
+    } while (cursor !== undefined && pages < 50);
+    expect(cursor).toBeUndefined();
+    const ids = all.map((i) => i.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
+    const dues = all.map((i) => i.nextDueAt ?? '9999');
+    expect(dues).toEqual([...dues].sort());
+    expect(new Set(all.map((i) => i.status))).toEqual(new Set(['assigned', 'in_progress']));
+  });
+
+  it('filters by assignee and overdue, and refuses other departments and bad filters', async () => {
+    const fixture = await seedAssigned();
+    const stored = await ctx.store.get(fixture.id);
+    const assignee = String(stored?.assignment?.assignee);
+    const mine = await call(
+      request('supervisor', 'GET /complaints', { query: { assignee, status: 'assigned' } }),
+    );
+    expect(mine.body.items.every((i: { assignee: string }) => i.assignee === assignee)).toBe(true);
+    expect(mine.body.items.map((i: { id: string }) => i.id)).toContain(fixture.id);
+
+    const notYet = await call(request('agent', 'GET /complaints', { query: { overdue: 'true' } }));
+    expect(notYet.body.items.map((i: { id: string }) => i.id)).not.toContain(fixture.id);
+    setNow(at(3 * 24 * 60));
+    const overdue = await call(
+      request('agent', 'GET /complaints', { query: { overdue: 'true', limit: '100' } }),
+    );
+    expect(overdue.body.items.map((i: { id: string }) => i.id)).toContain(fixture.id);
+    expect(overdue.body.items.every((i: { overdue: boolean }) => i.overdue)).toBe(true);
+
+    expect(
+      (await call(request('agent', 'GET /complaints', { query: { department: 'billing' } }))).status,
+    ).toBe(403);
+    expect((await call(request('admin', 'GET /complaints', { query: { department: 'nope' } }))).status).toBe(
+      400,
+    );
+    expect((await call(request('agent', 'GET /complaints', { query: { status: 'done' } }))).status).toBe(400);
+    expect((await call(request('agent', 'GET /complaints', { query: { limit: '500' } }))).status).toBe(400);
+    expect((await call(request('agent', 'GET /complaints', { query: { cursor: 'garbage' } }))).status).toBe(
+      400,
+    );
+    const admin = await call(
+      request('admin', 'GET /complaints', { query: { status: 'assigned', limit: '100' } }),
+    );
+    expect(admin.body.items.map((i: { id: string }) => i.id)).toContain(fixture.id);
+  });
+});
+
+describe('responses match the documented schemas (docs/openapi.json)', () => {
+  it('returns what the OpenAPI document promises, on success and on error', async () => {
+    const schemas = await import('../../shared/api/schemas');
+    const intake = await intakeApi(
+      request('anonymous', 'POST /complaints', {
+        body: { channel: 'web', customer: { id: 'schema-check' }, description: 'The app crashes on start' },
+      }),
+      lambdaContext('intake-api'),
+    );
+    expect(schemas.IntakeAcceptedSchema.safeParse(JSON.parse(String(intake.body))).error).toBeUndefined();
+
+    const fixture = await seedAssigned();
+    const list = await call(request('agent', 'GET /complaints', { query: { limit: '5' } }));
+    expect(schemas.QueuePageSchema.safeParse(list.body).error).toBeUndefined();
+    const detail = await call(request('agent', 'GET /complaints/{id}', { fixture }));
+    expect(schemas.AgentComplaintViewSchema.safeParse(detail.body).error).toBeUndefined();
+    const done = await action('agent', fixture, { action: 'acknowledge' });
+    expect(schemas.ActionResultSchema.safeParse(done.body).error).toBeUndefined();
+
+    const conflicts = [
+      // (The identical acknowledge again would be recognised as a retry of the one just done.)
+      await action('agent', fixture, { action: 'acknowledge', note: 'again' }),
+      await action('agent', { ...fixture, version: fixture.version + 1 }, { action: 'acknowledge' }),
+      await action(
+        'agent',
+        { ...fixture, version: fixture.version + 1 },
+        { action: 'resolve', rootCause: 'r', solution: 's', compensation: { amount: 9000 } },
+      ),
+    ];
+    expect(conflicts.map((c) => c.body.error)).toEqual([
+      'VersionConflict',
+      'IllegalTransition',
+      'ApprovalRequired',
+    ]);
+    for (const conflict of conflicts) {
+      expect(conflict.status).toBe(409);
+      expect(schemas.ActionConflictSchema.safeParse(conflict.body).error).toBeUndefined();
+    }
+    const invalid = await action('agent', fixture, { action: 'respond' });
+    expect(schemas.ValidationErrorSchema.safeParse(invalid.body).error).toBeUndefined();
+    for (const error of [
+      await call(request('anonymous', 'GET /complaints')),
+      await call(request('otherAgent', 'GET /complaints/{id}', { fixture })),
+      await call(request('otherAgent', 'GET /complaints', { query: { department: 'customer_service' } })),
+    ]) {
+      expect(schemas.ErrorSchema.safeParse(error.body).error).toBeUndefined();
+    }
+  });
+});
+
+describe('dependency failures', () => {
+  it('answers 503 with Retry-After when the store is unavailable', async () => {
+    const fixture = await seedAssigned();
+    const { DynamoDbComplaintStore } = await import('../../shared/storage/dynamodb-store');
+    const get = vi
+      .spyOn(DynamoDbComplaintStore.prototype, 'get')
+      .mockRejectedValueOnce(new Error('throttled'));
+    const response = await agentApi(
+      request('agent', 'GET /complaints/{id}', { fixture }),
+      lambdaContext('agent-api'),
+    );
+    get.mockRestore();
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('2');
+    expect(JSON.parse(String(response.body))).toMatchObject({ error: 'ServiceUnavailable' });
+  });
+});

@@ -1,0 +1,642 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  CreateScheduleCommand,
+  type CreateScheduleCommandInput,
+  DeleteScheduleCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import type { ActionRequest } from '../../shared/api/schemas';
+import type { Principal } from '../../shared/auth/principal';
+import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { DETAIL_TYPES } from '../../shared/events/names';
+import type { ActionCommand } from '../../shared/services/actions';
+import type { ServiceContext } from '../../shared/services/context';
+import { DEFAULT_POLICY_PATH, submission } from '../support/fixtures';
+import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
+import { createTestTable } from './support/dynamodb';
+
+/**
+ * The customer endpoints through their handler against DynamoDB Local: tracking,
+ * replies (pause/resume, reopening) and the survey loop, with EventBridge and
+ * EventBridge Scheduler recorded at the SDK boundary. Agents' steps are taken with
+ * the agent service directly; time is set per step (only `Date` is faked).
+ */
+
+const GROUP = 'complaint-timers';
+const published: PutEventsRequestEntry[] = [];
+const eventBridge = mockClient(EventBridgeClient);
+const scheduler = mockClient(SchedulerClient);
+/** Everything the function logged (Powertools writes JSON lines to stdout). */
+const logLines: string[] = [];
+const issuedTokens: string[] = [];
+
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: unknown,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+let customerApi: Handler;
+let ctx: ServiceContext;
+let services: {
+  receive: typeof import('../../shared/services/intake').receiveComplaint;
+  classify: typeof import('../../shared/services/classification').classifyComplaint;
+  assign: typeof import('../../shared/services/assignment').assignComplaint;
+  act: typeof import('../../shared/services/actions').performAction;
+};
+
+function resetMocks() {
+  published.length = 0;
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
+    published.push(...input.Entries);
+    return { FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `e-${i}` })) };
+  });
+  scheduler.reset();
+  scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
+  scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
+  scheduler.on(DeleteScheduleCommand).resolves({});
+}
+
+const eventsOf = (type: string, complaintId: string) =>
+  toEvents(published).filter((e) => e.detailType === type && e.detail.data.complaintId === complaintId);
+const created = (): CreateScheduleCommandInput[] =>
+  scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
+const createdAt = (name: string): string | undefined => {
+  const input = created().find((c) => c.Name === name)?.Target?.Input;
+  return input === undefined ? undefined : JSON.parse(input).at;
+};
+const deleted = (): string[] =>
+  scheduler.commandCalls(DeleteScheduleCommand).map((c) => String(c.args[0].input.Name));
+
+const setNow = (iso: string) => vi.setSystemTime(new Date(iso));
+const tick = () => vi.setSystemTime(new Date(Date.now() + 1000));
+/** Tuesday 24 November 2026, 10:00 in Shanghai: a working day. */
+const T0 = '2026-11-24T02:00:00.000Z';
+const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
+
+let writeSpy: { mockRestore: () => void } | undefined;
+
+beforeAll(async () => {
+  const tableName = await createTestTable('customer-api');
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    EVENT_BUS_NAME: 'complaints-test',
+    POLICY_FILE: DEFAULT_POLICY_PATH,
+    DEADLINE_SHARDS: '4',
+    SCHEDULE_GROUP_NAME: GROUP,
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/complaint-scheduler',
+    SLA_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:complaints-sla',
+    SURVEY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:complaints-survey',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
+    POWERTOOLS_SERVICE_NAME: 'complaints-test',
+    POWERTOOLS_METRICS_NAMESPACE: 'ComplaintServiceTest',
+    // Everything the handler logs is captured below, to check that tokens never reach the logs.
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  const write = process.stdout.write.bind(process.stdout);
+  writeSpy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+    const text = String(chunk);
+    if (text.includes('"level"')) {
+      logLines.push(text);
+      return true;
+    }
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write);
+  vi.useFakeTimers({ toFake: ['Date'] });
+  setNow(T0);
+  resetMocks();
+  customerApi = (await import('../../functions/customer-api/handler')).handler as never;
+  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  services = {
+    receive: (await import('../../shared/services/intake')).receiveComplaint,
+    classify: (await import('../../shared/services/classification')).classifyComplaint,
+    assign: (await import('../../shared/services/assignment')).assignComplaint,
+    act: (await import('../../shared/services/actions')).performAction,
+  };
+});
+
+afterAll(() => {
+  vi.useRealTimers();
+  writeSpy?.mockRestore();
+});
+
+beforeEach(() => {
+  setNow(T0);
+  resetMocks();
+});
+
+// ---------------------------------------------------------------------------
+
+type Who = 'anonymous' | 'customerToken' | 'otherAgent' | 'agent' | 'supervisor' | 'admin';
+const CLAIMS: Record<Who, Record<string, unknown> | undefined> = {
+  anonymous: undefined,
+  customerToken: undefined,
+  otherAgent: {
+    sub: 'u-bill',
+    'cognito:username': 'bill_wu',
+    'cognito:groups': '[agent]',
+    'custom:department': 'billing',
+  },
+  agent: {
+    sub: 'u-wang',
+    'cognito:username': 'cs_wang',
+    'cognito:groups': '[agent]',
+    'custom:department': 'customer_service',
+  },
+  supervisor: {
+    sub: 'u-sup',
+    'cognito:username': 'sup_cs',
+    'cognito:groups': '[agent supervisor]',
+    'custom:department': 'customer_service',
+  },
+  admin: { sub: 'u-admin', 'cognito:username': 'admin_1', 'cognito:groups': '[admin]' },
+};
+const AGENT: Principal = { id: 'cs_wang', role: 'agent', department: 'customer_service' };
+const SUPERVISOR: Principal = { id: 'sup_cs', role: 'supervisor', department: 'customer_service' };
+
+/** A token nobody was given (well-formed, so it is looked up and missed). */
+const GUESSED = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+function request(
+  routeKey: string,
+  token: string,
+  body?: unknown,
+  who: Who = 'customerToken',
+): APIGatewayProxyEventV2 {
+  const [method = 'GET', template = '/'] = routeKey.split(' ');
+  const event = apiRequest(method, template.replace('{token}', token), body ?? '');
+  const claims = CLAIMS[who];
+  return {
+    ...event,
+    routeKey,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    pathParameters: { token },
+    requestContext: {
+      ...event.requestContext,
+      routeKey,
+      ...(claims === undefined ? {} : { authorizer: { jwt: { claims, scopes: [] } } }),
+    } as APIGatewayProxyEventV2['requestContext'],
+  };
+}
+
+async function call(event: APIGatewayProxyEventV2) {
+  const response = await customerApi(event, lambdaContext('customer-api'));
+  return { status: response.statusCode ?? 0, body: JSON.parse(String(response.body ?? 'null')) };
+}
+const track = (token: string, who: Who = 'customerToken') =>
+  call(request('GET /track/{token}', token, undefined, who));
+const reply = (token: string, message: string, who: Who = 'customerToken') =>
+  call(request('POST /track/{token}/replies', token, { message }, who));
+const answer = (token: string, body: unknown, who: Who = 'customerToken') =>
+  call(request('POST /surveys/{token}', token, body, who));
+
+interface Fixture {
+  id: string;
+  token: string;
+  version: number;
+}
+
+const SERVICE_QUALITY = '客服态度很差，电话里直接挂断了，投诉这个客服';
+let seq = 0;
+
+async function seedAssigned(): Promise<Fixture> {
+  seq++;
+  const result = await services.receive(ctx, {
+    submission: ComplaintSubmissionSchema.parse(
+      submission({ customer: { id: `customer-api-${seq}`, language: 'zh' }, description: SERVICE_QUALITY }),
+    ),
+    sourceSystem: 'test',
+    messageId: `customer-api-${seq}`,
+  });
+  issuedTokens.push(result.trackingToken);
+  tick();
+  await services.classify(ctx, result.complaintId);
+  tick();
+  await services.assign(ctx, result.complaintId);
+  tick();
+  const stored = await ctx.store.get(result.complaintId);
+  expect(stored?.assignment?.leadDepartment).toBe('customer_service');
+  published.length = 0;
+  scheduler.resetHistory();
+  return { id: result.complaintId, token: result.trackingToken, version: stored?.version ?? 0 };
+}
+
+async function act(fixture: Fixture, command: ActionRequest, who: Principal = AGENT) {
+  const done = await services.act(ctx, who, fixture.id, {
+    ...command,
+    expectedVersion: fixture.version,
+  } as ActionCommand);
+  fixture.version = done.complaint.version;
+  tick();
+  published.length = 0;
+  scheduler.resetHistory();
+  return fixture;
+}
+
+async function seedResolved(): Promise<Fixture> {
+  const fixture = await act(await seedAssigned(), { action: 'acknowledge' });
+  return act(fixture, {
+    action: 'resolve',
+    rootCause: '服务规范执行不到位',
+    solution: '已向您致歉并对客服进行培训',
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+describe('authorization matrix: customer routes × every kind of caller', () => {
+  // The tracking token is the only credential here: a JWT, however privileged, opens
+  // nothing without it; callers without the token can only guess one.
+  const WHO: Who[] = ['anonymous', 'customerToken', 'otherAgent', 'agent', 'supervisor', 'admin'];
+  const rows = [
+    { route: 'GET /track/{token}', fixture: seedAssigned, send: (t: string, w: Who) => track(t, w) },
+    {
+      route: 'POST /track/{token}/replies',
+      fixture: seedAssigned,
+      send: (t: string, w: Who) => reply(t, '补充一下：是昨天下午的电话', w),
+    },
+    {
+      route: 'POST /surveys/{token}',
+      fixture: seedResolved,
+      send: (t: string, w: Who) => answer(t, { score: 5 }, w),
+    },
+  ];
+  const cases = rows.flatMap((row) =>
+    WHO.map((who) => ({ ...row, who, status: who === 'customerToken' ? 200 : 404 })),
+  );
+
+  it.each(cases)('$route as $who → $status', async ({ fixture, send, who, status }) => {
+    const f = await fixture();
+    const token = who === 'customerToken' ? f.token : GUESSED;
+    const response = await send(token, who);
+    expect(response.status).toBe(status);
+    if (status === 404)
+      expect(response.body).toEqual({ error: 'NotFound', message: 'No complaint matches this link' });
+  });
+});
+
+describe('GET /track/{token}', () => {
+  it('shows status, public steps, expected times and agent messages — never notes, staff ids or internals', async () => {
+    const fixture = await seedAssigned();
+    const marker = 'INTERNAL-NOTE-7f3a9c21';
+    await act(fixture, { action: 'acknowledge', note: `${marker} customer sounded upset` });
+    const message = '您好，非常抱歉给您带来不好的体验，我们正在核实通话记录。';
+    await act(fixture, { action: 'respond', message, note: `${marker} check call recording` });
+    await act(fixture, {
+      action: 'propose-solution',
+      solution: `${marker} refund proposal`,
+      compensation: { amount: 900 },
+      note: marker,
+    });
+
+    const { status, body } = await track(fixture.token);
+    expect(status).toBe(200);
+    const text = JSON.stringify(body);
+    expect(text).not.toContain(marker);
+    const stored = await ctx.store.get(fixture.id);
+    const assignee = String(stored?.assignment?.assignee);
+    for (const hidden of [
+      assignee,
+      'cs_wang',
+      'agent:',
+      'customer_service',
+      'lead.cs',
+      'pending_approval',
+      fixture.id,
+    ]) {
+      expect(text, hidden).not.toContain(hidden);
+    }
+    for (const keyword of stored?.classification?.matchedKeywords ?? [])
+      expect(text, keyword).not.toContain(keyword);
+    for (const internal of [
+      'classification',
+      'clockLog',
+      'deadlines',
+      'timeline',
+      'proposal',
+      'submission',
+      'work',
+    ]) {
+      expect(body, internal).not.toHaveProperty(internal);
+    }
+
+    expect(body).toMatchObject({
+      number: stored?.number,
+      status: 'in_progress',
+      language: 'zh',
+      category: '服务质量',
+      canReply: true,
+      messages: [{ from: 'agent', kind: 'message', text: message }],
+    });
+    expect(body.steps.map((s: { step: string }) => s.step)).toEqual([
+      'received',
+      'classified',
+      'assigned',
+      'acknowledged',
+      'responded',
+    ]);
+    expect(body.steps[0].label).toBe('已受理');
+    expect(body.expected.resolutionBy).toBe(stored?.deadlines.resolution?.dueAt);
+    expect(body.expected).not.toHaveProperty('firstResponseBy');
+  });
+
+  it('answers unknown and malformed tokens with the same 404 and never logs a token', async () => {
+    for (const token of [GUESSED, 'short', 'x'.repeat(200), '../../etc']) {
+      expect(await track(token)).toEqual({
+        status: 404,
+        body: { error: 'NotFound', message: 'No complaint matches this link' },
+      });
+    }
+    expect(logLines.length).toBeGreaterThan(0);
+    const logged = logLines.join('\n');
+    for (const token of [...issuedTokens, GUESSED]) expect(logged).not.toContain(token);
+  });
+});
+
+describe('POST /track/{token}/replies', () => {
+  it('pauses the clocks on request-info (timers deleted) and resumes them on the reply, shifted by the pause', async () => {
+    const fixture = await act(await seedAssigned(), { action: 'acknowledge' });
+    const before = await ctx.store.get(fixture.id);
+    const frDue = String(before?.deadlines.firstResponse?.dueAt);
+    const resDue = String(before?.deadlines.resolution?.dueAt);
+
+    setNow(at(10));
+    const done = await services.act(ctx, AGENT, fixture.id, {
+      action: 'request-info',
+      message: '请提供通话的大致时间和来电号码后四位。',
+      expectedVersion: fixture.version,
+    });
+    expect(done.complaint.status).toBe('waiting_on_customer');
+    expect(deleted().sort()).toEqual(
+      [
+        `${fixture.id}-fr-due`,
+        `${fixture.id}-fr-warn`,
+        `${fixture.id}-res-due`,
+        `${fixture.id}-res-warn`,
+      ].sort(),
+    );
+    expect(created()).toEqual([]);
+    const waiting = await track(fixture.token);
+    expect(waiting.body).toMatchObject({
+      status: 'waiting_on_customer',
+      canReply: true,
+      messages: [{ from: 'agent', kind: 'info_request' }],
+    });
+    expect(waiting.body.expected).toEqual({});
+
+    scheduler.resetHistory();
+    setNow(at(70));
+    const { status, body } = await reply(fixture.token, '昨天下午三点左右，尾号 1234。');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ outcome: 'replied', complaint: { status: 'in_progress' } });
+    // Calendar-time clocks: every target moves by exactly the hour spent waiting.
+    const hour = 60 * 60_000;
+    expect(createdAt(`${fixture.id}-fr-due`)).toBe(new Date(Date.parse(frDue) + hour).toISOString());
+    expect(createdAt(`${fixture.id}-res-due`)).toBe(new Date(Date.parse(resDue) + hour).toISOString());
+    expect(
+      created()
+        .map((c) => c.Name)
+        .sort(),
+    ).toEqual(
+      [
+        `${fixture.id}-fr-due`,
+        `${fixture.id}-fr-warn`,
+        `${fixture.id}-res-due`,
+        `${fixture.id}-res-warn`,
+      ].sort(),
+    );
+    const after = await ctx.store.get(fixture.id);
+    expect(after?.clockLog.filter((e) => e.event === 'resumed').map((e) => e.detail?.pausedSeconds)).toEqual([
+      3600, 3600,
+    ]);
+    expect(after?.work.waitingSince).toBeUndefined();
+    const [replied] = eventsOf(DETAIL_TYPES.customerReplied, fixture.id);
+    expect(replied?.source).toBe('complaints.customer');
+    expect(replied?.detail.data).toMatchObject({
+      previousStatus: 'waiting_on_customer',
+      status: 'in_progress',
+    });
+    expect(JSON.stringify(replied?.detail)).not.toContain('尾号');
+    expect(body.complaint.messages.at(-1)).toMatchObject({ from: 'customer', kind: 'reply' });
+  });
+
+  it('reopens a resolved complaint and escalates one level higher on each reopening', async () => {
+    const fixture = await seedResolved();
+    setNow(at(120));
+    const first = await reply(fixture.token, '问题根本没有解决，客服还是没有回电');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      outcome: 'reopened',
+      complaint: { status: 'reopened', canReply: true },
+    });
+    const stored = await ctx.store.get(fixture.id);
+    expect(stored).toMatchObject({ status: 'reopened', reopenCount: 1 });
+    expect(stored?.proposal).toBeUndefined();
+    expect(stored?.deadlines.resolution).toMatchObject({ state: 'running', escalationLevel: 1 });
+    expect(eventsOf(DETAIL_TYPES.customerReplied, fixture.id)).toHaveLength(1);
+    expect(eventsOf(DETAIL_TYPES.reopened, fixture.id)[0]?.detail.data).toMatchObject({
+      previousStatus: 'resolved',
+      status: 'reopened',
+      reopenCount: 1,
+    });
+    expect(eventsOf(DETAIL_TYPES.escalated, fixture.id)[0]?.detail.data).toMatchObject({
+      reason: 'reopened',
+      level: 1,
+      role: 'team_lead',
+      contact: 'lead.cs',
+      detectedBy: 'action',
+    });
+    expect(eventsOf(DETAIL_TYPES.customerNotificationRequested, fixture.id)[0]?.detail.data.template).toBe(
+      'reopened',
+    );
+    expect(deleted()).toContain(`${fixture.id}-survey-send`);
+    expect(created().map((c) => c.Name)).toEqual(
+      expect.arrayContaining([`${fixture.id}-fr-due`, `${fixture.id}-res-due`]),
+    );
+
+    fixture.version = Number(stored?.version);
+    await act(fixture, { action: 'acknowledge' });
+    await act(fixture, { action: 'resolve', rootCause: 'r', solution: '客服主管已回电说明' });
+    await reply(fixture.token, '还是不满意');
+    expect(eventsOf(DETAIL_TYPES.escalated, fixture.id)[0]?.detail.data).toMatchObject({
+      level: 2,
+      role: 'department_head',
+      contact: 'head.cs',
+    });
+  });
+
+  it('records a reply on an open complaint, refuses one on a closed complaint, and validates the body', async () => {
+    const fixture = await seedAssigned();
+    const open = await reply(fixture.token, '请尽快处理');
+    expect(open.body).toMatchObject({ outcome: 'replied', complaint: { status: 'in_progress' } });
+    expect(eventsOf(DETAIL_TYPES.customerReplied, fixture.id)).toHaveLength(1);
+
+    const closed = await seedResolved();
+    await answer(closed.token, { score: 4 });
+    expect(await reply(closed.token, 'hello?')).toMatchObject({
+      status: 409,
+      body: { error: 'NotAccepting' },
+    });
+
+    expect((await reply(fixture.token, '')).status).toBe(400);
+    const extra = await call(
+      request('POST /track/{token}/replies', fixture.token, { message: 'x', admin: true }),
+    );
+    expect(extra.status).toBe(400);
+    const notJson = await customerApi(
+      {
+        ...request('POST /track/{token}/replies', fixture.token, 'message=x'),
+        headers: { 'content-type': 'text/plain' },
+      },
+      lambdaContext('customer-api'),
+    );
+    expect(notJson.statusCode).toBe(415);
+  });
+});
+
+describe('POST /surveys/{token}', () => {
+  it('reopens on a low score (Reopened + Escalated to the team lead), and a second answer is 409', async () => {
+    const fixture = await seedResolved();
+    setNow(at(200));
+    const { status, body } = await answer(fixture.token, { score: 1, comment: '敷衍了事' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ outcome: 'reopened', complaint: { status: 'reopened' } });
+    const stored = await ctx.store.get(fixture.id);
+    expect(stored?.survey).toMatchObject({
+      score: 1,
+      comment: '敷衍了事',
+      outcome: 'reopened',
+      answeredAt: at(200),
+    });
+    expect(stored?.reopenCount).toBe(1);
+    expect(eventsOf(DETAIL_TYPES.surveyAnswered, fixture.id)[0]?.detail.data).toMatchObject({ score: 1 });
+    expect(JSON.stringify(eventsOf(DETAIL_TYPES.surveyAnswered, fixture.id))).not.toContain('敷衍了事');
+    expect(eventsOf(DETAIL_TYPES.reopened, fixture.id)).toHaveLength(1);
+    expect(eventsOf(DETAIL_TYPES.escalated, fixture.id)[0]?.detail.data).toMatchObject({
+      reason: 'reopened',
+      level: 1,
+      role: 'team_lead',
+      contact: 'lead.cs',
+      leadDepartment: 'customer_service',
+    });
+    expect(deleted()).toContain(`${fixture.id}-survey-send`);
+    expect(created().map((c) => c.Name)).toContain(`${fixture.id}-res-due`);
+
+    // The identical answer again (a double click) is the same answer; any other is refused.
+    published.length = 0;
+    const same = await answer(fixture.token, { score: 1, comment: '敷衍了事' });
+    expect(same).toMatchObject({ status: 200, body: { outcome: 'reopened' } });
+    expect(eventsOf(DETAIL_TYPES.surveyAnswered, fixture.id)[0]?.detail.metadata.eventId).toBe(
+      `${fixture.id}:survey-answer:${stored?.version}`,
+    );
+    expect((await ctx.store.get(fixture.id))?.version).toBe(stored?.version);
+    expect(await answer(fixture.token, { score: 5 })).toMatchObject({
+      status: 409,
+      body: { error: 'AlreadyAnswered' },
+    });
+  });
+
+  it('closes on a good score, before or after the survey request went out', async () => {
+    const fixture = await seedResolved();
+    const { body } = await answer(fixture.token, { score: 5 });
+    expect(body).toMatchObject({
+      outcome: 'satisfied',
+      complaint: { status: 'closed', survey: { answered: true, score: 5 } },
+    });
+    const stored = await ctx.store.get(fixture.id);
+    expect(stored?.survey).toMatchObject({ score: 5, outcome: 'satisfied' });
+    const [closed] = eventsOf(DETAIL_TYPES.closed, fixture.id);
+    expect(closed?.source).toBe('complaints.customer');
+    expect(closed?.detail.data).toMatchObject({ previousStatus: 'resolved', status: 'closed' });
+    expect(deleted()).toEqual([`${fixture.id}-survey-send`]);
+    expect(await answer(fixture.token, { score: 4 })).toMatchObject({
+      status: 409,
+      body: { error: 'AlreadyAnswered' },
+    });
+    const view = await track(fixture.token);
+    expect(view.body).toMatchObject({
+      status: 'closed',
+      canReply: false,
+      resolution: { solution: '已向您致歉并对客服进行培训' },
+    });
+    expect(JSON.stringify(view.body)).not.toContain('服务规范执行不到位');
+  });
+
+  it('refuses a survey answer while the complaint is not resolved, and validates the score', async () => {
+    const fixture = await seedAssigned();
+    expect(await answer(fixture.token, { score: 5 })).toMatchObject({
+      status: 409,
+      body: { error: 'SurveyNotOpen' },
+    });
+    const resolved = await seedResolved();
+    for (const bad of [
+      { score: 0 },
+      { score: 6 },
+      { score: 3.5 },
+      { score: '5' },
+      {},
+      { score: 5, extra: 1 },
+    ]) {
+      expect((await answer(resolved.token, bad)).status, JSON.stringify(bad)).toBe(400);
+    }
+    const invalid = await answer(resolved.token, { score: 9 });
+    expect(invalid.body.errors).toEqual([{ field: 'score', reason: expect.any(String) }]);
+  });
+
+  it('refuses an answer after the answer window, once the survey went out', async () => {
+    const fixture = await seedResolved();
+    const stored = await ctx.store.get(fixture.id);
+    if (stored?.survey === undefined) throw new Error('no survey');
+    // As the survey function records it when the request goes out (Survey Requested).
+    await ctx.store.update({
+      next: {
+        ...stored,
+        version: stored.version + 1,
+        survey: { ...stored.survey, requestedAt: at(60 * 24), closesAt: at(60 * 24 * 8) },
+      },
+      expectedVersion: stored.version,
+      timeline: [],
+    });
+    setNow(at(60 * 24 * 9));
+    expect(await answer(fixture.token, { score: 2 })).toMatchObject({
+      status: 409,
+      body: { error: 'SurveyNotOpen' },
+    });
+  });
+});
+
+describe('responses match the documented schemas (docs/openapi.json)', () => {
+  it('returns what the OpenAPI document promises', async () => {
+    const schemas = await import('../../shared/api/schemas');
+    const fixture = await seedResolved();
+    expect(schemas.CustomerViewSchema.safeParse((await track(fixture.token)).body).error).toBeUndefined();
+    const replied = await reply(fixture.token, '还有问题');
+    expect(schemas.CustomerWriteResultSchema.safeParse(replied.body).error).toBeUndefined();
+    const notOpen = await answer(fixture.token, { score: 3 });
+    expect(notOpen.status).toBe(409);
+    expect(schemas.CustomerConflictSchema.safeParse(notOpen.body).error).toBeUndefined();
+    expect(
+      schemas.ValidationErrorSchema.safeParse((await answer(fixture.token, { score: 0 })).body).error,
+    ).toBeUndefined();
+    expect(schemas.ErrorSchema.safeParse((await track(GUESSED)).body).error).toBeUndefined();
+  });
+});
+
+describe('approval is not the customer’s business', () => {
+  it('shows a complaint waiting for approval simply as in progress', async () => {
+    const fixture = await act(await seedAssigned(), { action: 'acknowledge' });
+    await act(fixture, { action: 'propose-solution', solution: 's', compensation: { amount: 2000 } });
+    expect((await track(fixture.token)).body.status).toBe('in_progress');
+    await act(fixture, { action: 'approve' }, SUPERVISOR);
+    expect((await track(fixture.token)).body.status).toBe('in_progress');
+  });
+});

@@ -155,6 +155,7 @@ async function postAction(event: APIGatewayProxyEventV2, principal: Principal): 
     status: done.complaint.status,
     version: done.complaint.version,
     replayed: done.replayed,
+    ...(done.routingSuggestion === undefined ? {} : { routingSuggestion: done.routingSuggestion }),
     complaint: await agentView(ctx, principal, done.complaint),
   };
   return json(200, result, { etag: `"${done.complaint.version}"` });

@@ -54,8 +54,7 @@ function summarize(resources: Record<string, Resource>): void {
   console.log(bold('\nA deployment would create:'));
   console.log('  Lambda functions:');
   for (const [id, r] of byType('AWS::Lambda::Function')) {
-    if (r.Properties?.Handler === undefined || !String(id).match(/Intake|Classification|Assignment/i))
-      continue;
+    if (r.Properties?.Handler === undefined) continue;
     console.log(
       `    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(`${r.Properties?.Runtime} ${r.Properties?.Architectures?.join(',')}`)}`,
     );

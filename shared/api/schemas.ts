@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { AGENT_ACTIONS } from '../auth/authorization';
 import { ClockLogEntrySchema, ComplaintSchema, DeadlineSchema, MoneySchema } from '../domain/complaint';
 import { COMPLAINT_STATUSES, ComplaintStatusSchema } from '../domain/lifecycle';
-import { LanguageSchema } from '../policy/schema';
+import { RoutingSuggestionSchema } from '../domain/routing';
+import { LanguageSchema, SeveritySchema } from '../policy/schema';
 
 /**
  * The HTTP contract of the agent and customer API: request bodies, query parameters,
@@ -197,6 +198,28 @@ export const CloseActionSchema = z
   .strict()
   .describe('Close a resolved or rejected complaint.');
 
+export const ReclassifyActionSchema = z
+  .object({
+    action: z.literal('reclassify'),
+    category: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('A category id of the policy; an unknown one is refused (400).'),
+    severity: SeveritySchema.optional(),
+    reason: text(2_000).describe('Internal: why the classification changes; kept on the timeline only.'),
+    ...base,
+  })
+  .strict()
+  .refine((b) => b.category !== undefined || b.severity !== undefined, {
+    message: 'give a category, a severity or both',
+    path: ['category'],
+  })
+  .describe(
+    'Supervisor or admin: change the category and/or severity. The priority follows the policy; the unmet SLA clocks are recomputed from when they started (the receipt, or the reopening), waiting time still excluded, met clocks stay met, paused clocks stay paused; a rise to a severity that alerts the top level at intake (major) alerts it now. The lead department is not changed: `routingSuggestion` in the result says where the routing rules would send it (use reassign).',
+  );
+
 /** The body of `POST /complaints/{id}/actions`: one shape per action, chosen by `action`. */
 export const ActionRequestSchema = z.discriminatedUnion('action', [
   AcknowledgeActionSchema,
@@ -209,6 +232,7 @@ export const ActionRequestSchema = z.discriminatedUnion('action', [
   ReassignActionSchema,
   AddCollaboratorActionSchema,
   CloseActionSchema,
+  ReclassifyActionSchema,
 ]);
 export type ActionRequest = z.infer<typeof ActionRequestSchema>;
 
@@ -312,6 +336,9 @@ export const ActionResultSchema = z.object({
   version: z.number().int(),
   /** True when this request had already been applied (a retry after a lost response). */
   replayed: z.boolean(),
+  routingSuggestion: RoutingSuggestionSchema.optional().describe(
+    'reclassify only: the routing rules send the new classification to another lead department than the current one. Nothing was moved; reassign to follow the suggestion.',
+  ),
   complaint: AgentComplaintViewSchema,
 });
 export type ActionResult = z.infer<typeof ActionResultSchema>;

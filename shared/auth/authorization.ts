@@ -12,8 +12,12 @@ import type { Principal, Role } from './principal';
  * - **Acting** — only on complaints whose *lead* department is the caller's (admins:
  *   all). A collaborating department contributes through the lead's owner.
  * - **Roles** — approving or rejecting a proposed solution needs a supervisor or an
- *   admin, and never the person who proposed it (four eyes); every other action is open
- *   to all three roles.
+ *   admin, and never the person who proposed it (four eyes). Reclassifying (category,
+ *   severity) also needs a supervisor or an admin: it moves the SLA targets, the
+ *   priority and possibly the approval duty and the executive alert, which an agent
+ *   should not be able to do to their own queue; an agent who disagrees with the
+ *   classification asks their supervisor. Every other action is open to all three
+ *   roles.
  * - **Not found over forbidden** — a complaint the caller may not see answers 404, the
  *   same as one that does not exist, so ids of other departments' complaints cannot be
  *   probed. 403 is only for a complaint the caller can see but may not change.
@@ -34,6 +38,7 @@ export const AGENT_ACTIONS = [
   'reassign',
   'add-collaborator',
   'close',
+  'reclassify',
 ] as const;
 export type AgentAction = (typeof AGENT_ACTIONS)[number];
 
@@ -52,6 +57,7 @@ export const ACTION_ROLES: Readonly<Record<AgentAction, readonly Role[]>> = {
   reassign: EVERYONE,
   'add-collaborator': EVERYONE,
   close: EVERYONE,
+  reclassify: SUPERVISORS,
 };
 
 /** Actions that decide on someone else's proposal. */

@@ -430,7 +430,10 @@ function decideSeverity(
 }
 
 /** Entries of `recent` that happened before this complaint (never the complaint itself). */
-function earlierComplaints(input: ClassificationInput, recent: readonly RecentComplaint[]) {
+function earlierComplaints(
+  input: Pick<ClassificationInput, 'now' | 'selfId' | 'receivedAt'>,
+  recent: readonly RecentComplaint[],
+) {
   const reference = (input.receivedAt ?? input.now).getTime();
   return recent
     .map((r) => ({ entry: r, at: Date.parse(r.receivedAt) }))
@@ -441,6 +444,32 @@ function earlierComplaints(input: ClassificationInput, recent: readonly RecentCo
       // Same instant: ids are time-ordered (ULID), the smaller one came first.
       return !(at === reference && input.selfId !== undefined && entry.id > input.selfId);
     });
+}
+
+/**
+ * The repeat rule: ids of the customer's complaints of `category` received within
+ * `repeat.windowDays` before this one (oldest first), not rejected ones and not
+ * `excludeId` (the complaint this one duplicates). Used by the classifier and again
+ * when a supervisor changes the category.
+ */
+export function repeatsOf(
+  policy: Policy,
+  input: Pick<ClassificationInput, 'now' | 'selfId' | 'receivedAt'>,
+  recent: readonly RecentComplaint[],
+  category: string,
+  excludeId?: string,
+): string[] {
+  const windowStart = (input.receivedAt ?? input.now).getTime() - policy.repeat.windowDays * DAY_MS;
+  return earlierComplaints(input, recent)
+    .filter(
+      ({ entry, at }) =>
+        at >= windowStart &&
+        entry.category === category &&
+        entry.status !== 'rejected' &&
+        entry.id !== excludeId,
+    )
+    .sort((a, b) => a.at - b.at)
+    .map(({ entry }) => entry.id);
 }
 
 /**
@@ -513,22 +542,10 @@ export function classify(
     }
   }
 
-  const windowStart = (input.receivedAt ?? input.now).getTime() - policy.repeat.windowDays * DAY_MS;
-  const previous = earlier
-    .filter(
-      ({ entry, at }) =>
-        at >= windowStart &&
-        entry.category === category &&
-        entry.status !== 'rejected' &&
-        entry.id !== duplicateOf,
-    )
-    .sort((a, b) => a.at - b.at)
-    .map(({ entry }) => entry.id);
+  const previous = repeatsOf(policy, input, context.recent, category, duplicateOf);
   const isRepeat = previous.length > 0;
 
-  const boost = policy.tiers.find((t) => t.id === input.tier)?.priorityBoost ?? 0;
-  const rawPriority = policy.priority.base[severity] - boost - (isRepeat ? policy.priority.repeatBoost : 0);
-  const priority = Math.min(4, Math.max(1, Math.round(rawPriority)));
+  const priority = priorityOf(policy, { severity, tier: input.tier, isRepeat });
 
   return {
     category,
@@ -542,6 +559,20 @@ export function classify(
     language,
     classifiedAt: input.now.toISOString(),
   };
+}
+
+/**
+ * The policy's priority rule: `base[severity] − tier boost − repeat boost`, clamped to
+ * 1 (highest) … 4. Shared by the classifier and a supervisor's reclassification.
+ */
+export function priorityOf(
+  policy: Policy,
+  input: { severity: Severity; tier: string; isRepeat: boolean },
+): number {
+  const boost = policy.tiers.find((t) => t.id === input.tier)?.priorityBoost ?? 0;
+  const raw =
+    policy.priority.base[input.severity] - boost - (input.isRepeat ? policy.priority.repeatBoost : 0);
+  return Math.min(4, Math.max(1, Math.round(raw)));
 }
 
 /** The verdicts that reject a complaint. */

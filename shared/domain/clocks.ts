@@ -211,6 +211,179 @@ export function restartClocks(
   return { deadlines, clockLog };
 }
 
+/** A wait on the customer recorded in the clock log: from its pause to its resume. */
+interface Wait {
+  from: number;
+  to: number;
+}
+
+/**
+ * The completed waits on the customer, from the clock log: each clock's `paused` entry
+ * up to its next `resumed` entry (a resume stamped before its pause counts as no
+ * pause, as in `resumeClocks`), merged over all clocks. Waiting is a fact about the
+ * complaint, not about one clock: a clock that was breached (so not paused) during a
+ * wait still has that wait found through the clocks that were running, and a
+ * `recomputed` entry that left a clock paused opens its pause at its `pausedAt`.
+ */
+function completedWaits(clockLog: readonly ClockLogEntry[]): Wait[] {
+  const open = new Map<ClockName, number>();
+  const waits: Wait[] = [];
+  for (const entry of clockLog) {
+    if (entry.event === 'paused') open.set(entry.clock, ms(entry.at));
+    else if (entry.event === 'recomputed' && typeof entry.detail?.pausedAt === 'string') {
+      // A clock a reclassification made paused (it was breached during the wait): paused since then.
+      if (!open.has(entry.clock)) open.set(entry.clock, ms(entry.detail.pausedAt));
+    } else if (entry.event === 'resumed') {
+      const from = open.get(entry.clock);
+      if (from === undefined) continue;
+      open.delete(entry.clock);
+      waits.push({ from, to: Math.max(from, ms(entry.at)) });
+    }
+  }
+  waits.sort((a, b) => a.from - b.from);
+  const merged: Wait[] = [];
+  for (const wait of waits) {
+    const last = merged.at(-1);
+    if (last !== undefined && wait.from <= last.to) last.to = Math.max(last.to, wait.to);
+    else merged.push({ ...wait });
+  }
+  return merged;
+}
+
+/**
+ * Recomputes the clocks after a reclassification. `c` already carries the new
+ * category and severity; `at` is the reclassification. The rule:
+ *
+ * - **Met and stopped clocks are kept** as they are: a met target stays met whatever
+ *   the new row says (unlike `restartClocks`, which restarts the first response).
+ * - **Targets are measured from when the clock started**, not from the
+ *   reclassification: the new SLA row's target from the clock's `startedAt` (the
+ *   receipt; the reopening for a reopened complaint; the receipt when absent), via
+ *   `computeDeadlines`. A first response started at receipt is capped at
+ *   `promisedResponseBy`, as at classification. The completed waits on the customer
+ *   since that start (paused → resumed in the clock log) are then added exactly as
+ *   `resumeClocks` added them, so the waiting time still does not count.
+ * - **Judged at `at`**, or at the start of the current wait when the complaint is
+ *   waiting on the customer (its clocks stopped counting then):
+ *   - new due time still ahead → the clock runs again, or stays paused (since the
+ *     wait began, not since the reclassification) when the complaint waits on the
+ *     customer; a breach under the old target is lifted (`breachedAt` and the pending
+ *     escalation dropped; the `breached` log entry remains as proof). The escalation
+ *     level is kept, so a later breach escalates above the levels already alerted;
+ *   - new due time already passed, clock breached → it **stays breached**
+ *     (`breachedAt`, `escalationLevel` kept) on the new due time, and its next
+ *     escalation is re-chained from the new due time, as the SLA check chains every
+ *     level from the stored `dueAt` (a level already due fires at once; levels
+ *     already alerted are not repeated);
+ *   - new due time already passed, clock running → it stays running on the passed due
+ *     time: its timer fires at once and the SLA function breaches and escalates it
+ *     like any missed deadline (one breach path, one `Complaint SLA Breached`);
+ *   - a paused clock stays paused whatever its new target (a target that fell before
+ *     the wait is kept by the resume and breached as soon as the clock runs again).
+ * - A warning already sent is kept only when the new warning time has passed too;
+ *   otherwise the owner is warned again at the new warning time.
+ * - Each changed clock logs `recomputed` with the previous and new due time and state
+ *   (`reason: reclassification`, and `pausedAt` for a paused one); a clock whose
+ *   target and state stay the same is left untouched and not logged.
+ */
+export function reclassifyClocks(
+  c: Complaint,
+  policy: Policy,
+  calendar: BusinessCalendar,
+  at: Date,
+): ClockPatch {
+  const deadlines: Deadlines = { ...c.deadlines };
+  const clockLog = [...c.clockLog];
+  const classification = c.classification;
+  if (classification === undefined) return { deadlines, clockLog };
+  const waits = completedWaits(c.clockLog);
+  const anyPausedAt = CLOCK_NAMES.map((clock) => c.deadlines[clock]?.pausedAt).find((p) => p !== undefined);
+  const waitStart =
+    c.status === 'waiting_on_customer' ? (c.work.waitingSince ?? anyPausedAt ?? at.toISOString()) : undefined;
+
+  for (const clock of CLOCK_NAMES) {
+    const d = c.deadlines[clock];
+    if (d === undefined || d.state === 'met' || d.state === 'stopped') continue;
+    const startedAt = d.startedAt ?? c.receivedAt;
+    const fresh = computeDeadlines(policy, calendar, {
+      category: classification.category,
+      severity: classification.severity,
+      tier: c.tier,
+      from: new Date(startedAt),
+      clocks: [clock],
+    })[clock];
+    if (fresh === undefined) continue;
+    let dueAt = ms(fresh.dueAt);
+    let warnAt = ms(fresh.warnAt);
+    const promised = ms(c.promisedResponseBy);
+    if (clock === 'firstResponse' && sameInstant(startedAt, c.receivedAt) && dueAt > promised) {
+      dueAt = promised;
+      warnAt = Math.min(warnAt, promised);
+    }
+    const shift = (target: number, wait: Wait): number => {
+      if (target < wait.from) return target;
+      if (fresh.basis === 'working') {
+        const remaining = calendar.workingSecondsBetween(new Date(wait.from), new Date(target));
+        return calendar
+          .add(new Date(wait.to), { value: remaining, unit: 'seconds', time: 'working' })
+          .getTime();
+      }
+      return target + (wait.to - wait.from);
+    };
+    for (const wait of waits) {
+      if (wait.from < ms(startedAt)) continue;
+      dueAt = shift(dueAt, wait);
+      warnAt = shift(warnAt, wait);
+    }
+
+    const pausedSince = d.state === 'paused' ? (d.pausedAt ?? waitStart) : waitStart;
+    const judgedAt = pausedSince === undefined ? at.getTime() : ms(pausedSince);
+    const target = {
+      dueAt: new Date(dueAt).toISOString(),
+      warnAt: new Date(warnAt).toISOString(),
+      basis: fresh.basis,
+      startedAt,
+      escalationLevel: d.escalationLevel,
+    };
+    const keepWarning = d.warnedAt !== undefined && warnAt <= judgedAt ? { warnedAt: d.warnedAt } : {};
+    let next: Deadline;
+    if (d.state === 'breached' && dueAt <= judgedAt) {
+      next = {
+        ...target,
+        state: 'breached',
+        ...(d.warnedAt === undefined ? {} : { warnedAt: d.warnedAt }),
+        ...(d.breachedAt === undefined ? {} : { breachedAt: d.breachedAt }),
+      };
+      const nextAt = escalationAt(policy, calendar, next, d.escalationLevel + 1);
+      if (nextAt !== undefined) next.nextEscalationAt = nextAt;
+    } else if (pausedSince !== undefined) {
+      next = { ...target, state: 'paused', pausedAt: pausedSince, ...keepWarning };
+    } else {
+      next = { ...target, state: 'running', ...keepWarning };
+    }
+    if (
+      next.state === d.state &&
+      sameInstant(d.dueAt, next.dueAt) &&
+      sameInstant(d.warnAt, next.warnAt) &&
+      next.basis === d.basis
+    ) {
+      continue;
+    }
+    deadlines[clock] = next;
+    clockLog.push(
+      logEntry(at, clock, 'recomputed', {
+        reason: 'reclassification',
+        dueAt: next.dueAt,
+        previousDueAt: d.dueAt,
+        state: next.state,
+        previousState: d.state,
+        ...(next.state === 'paused' && next.pausedAt !== undefined ? { pausedAt: next.pausedAt } : {}),
+      }),
+    );
+  }
+  return { deadlines, clockLog };
+}
+
 /** What an arriving timer (or the sweep) should do; applied by `applyClockDecisions`. */
 export type TimerDecision =
   | { kind: 'warn'; clock: ClockName }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Agent, Department, Language, Policy, Severity } from '../policy/schema';
 import { SEVERITIES } from '../policy/schema';
 
@@ -24,6 +25,18 @@ export interface DepartmentRoute {
   /** Why this route was chosen, for the timeline. */
   reason: string;
 }
+
+/**
+ * Where the routing rules would send a complaint whose classification changed, when
+ * that is not its current lead department. A suggestion only (API result and event):
+ * moving a complaint is the reassign action's job.
+ */
+export const RoutingSuggestionSchema = z.object({
+  leadDepartment: z.string(),
+  collaborators: z.array(z.string()),
+  reason: z.string().describe('The routing rule that decided it.'),
+});
+export type RoutingSuggestion = z.infer<typeof RoutingSuggestionSchema>;
 
 /** Lead department and collaborators for a classified complaint. First matching rule wins. */
 export function routeToDepartments(policy: Policy, input: RoutingInput): DepartmentRoute {

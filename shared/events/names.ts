@@ -43,6 +43,7 @@ export const DETAIL_TYPES = {
   collaboratorAdded: 'Complaint Collaborator Added',
   closed: 'Complaint Closed',
   reopened: 'Complaint Reopened',
+  reclassified: 'Complaint Reclassified',
   surveyRequested: 'Survey Requested',
   surveyAnswered: 'Survey Answered',
 } as const;

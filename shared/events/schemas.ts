@@ -5,6 +5,7 @@ import {
   DeadlineSchema,
   ValidityVerdictSchema,
 } from '../domain/complaint';
+import { RoutingSuggestionSchema } from '../domain/routing';
 import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
 import { DETAIL_TYPES, type DetailType, SOURCES } from './names';
 
@@ -131,6 +132,16 @@ export const ComplaintActionV1 = outbound({
   /** The survey score, for Survey Answered. */
   score: z.number().int().min(1).max(5).optional(),
   reopenCount: z.number().int().optional(),
+  /** The classification after the action (Complaint Reclassified). */
+  category: z.string().optional(),
+  severity: SeveritySchema.optional(),
+  priority: z.number().int().min(1).max(4).optional(),
+  /** The classification before a reclassification. */
+  previousClassification: z
+    .object({ category: z.string(), severity: SeveritySchema, priority: z.number().int().min(1).max(4) })
+    .optional(),
+  /** Reclassification: the lead department the routing rules name for the new classification, when it is not the current one (nothing was moved). */
+  routingSuggestion: RoutingSuggestionSchema.optional(),
   deadlines: Deadlines.optional(),
 });
 
@@ -154,7 +165,8 @@ export const ComplaintEscalatedV1 = outbound({
   role: z.enum(['team_lead', 'department_head', 'executive_on_duty']),
   /** The person to alert (directory id from the policy). */
   contact: z.string(),
-  reason: z.enum(['deadline_missed', 'reopened', 'major_at_intake']),
+  /** major_at_intake: assigned with a top-level severity; reclassified_major: raised to one later by a supervisor. */
+  reason: z.enum(['deadline_missed', 'reopened', 'major_at_intake', 'reclassified_major']),
   leadDepartment: z.string().optional(),
   assignee: z.string().optional(),
   detectedBy: z.enum(['timer', 'sweep', 'action']),
@@ -268,10 +280,10 @@ export const EVENT_CATALOG = {
   },
   escalated: {
     detailType: DETAIL_TYPES.escalated,
-    source: `${SOURCES.sla} | ${SOURCES.assignment} | ${SOURCES.customer}`,
+    source: `${SOURCES.sla} | ${SOURCES.assignment} | ${SOURCES.customer} | ${SOURCES.agent}`,
     direction: 'outbound',
     description:
-      'A complaint went one level up the escalation chain (team lead → department head → executive on duty): a missed deadline, a reopening, or a major complaint at intake.',
+      'A complaint went one level up the escalation chain (team lead → department head → executive on duty): a missed deadline, a reopening, a major complaint at intake, or one reclassified as major.',
     schema: ComplaintEscalatedV1,
   },
   surveyRequested: {
@@ -346,6 +358,11 @@ function actionEvents() {
       DETAIL_TYPES.reopened,
       SOURCES.customer,
       'The customer reopened the complaint (low survey score or a reply after resolution): clocks restart, escalation one level up.',
+    ],
+    reclassified: [
+      DETAIL_TYPES.reclassified,
+      SOURCES.agent,
+      'A supervisor or admin changed the category and/or severity: the priority and the unmet SLA clocks are recomputed (targets measured from when each clock started — the receipt, or the reopening — waiting time excluded, met clocks kept); routingSuggestion when the routing rules name another lead department (not moved automatically).',
     ],
     surveyAnswered: [
       DETAIL_TYPES.surveyAnswered,

@@ -10,8 +10,9 @@ import {
   permittedActions,
 } from '../auth/authorization';
 import type { Principal } from '../auth/principal';
-import { meetClock, pauseClocks, stopClocks } from '../domain/clocks';
-import type { Complaint } from '../domain/complaint';
+import { priorityOf, type RecentComplaint, repeatsOf } from '../domain/classification';
+import { escalationContact, meetClock, pauseClocks, reclassifyClocks, stopClocks } from '../domain/clocks';
+import type { ClockName, Complaint } from '../domain/complaint';
 import {
   type ComplaintStatus,
   canTransition,
@@ -19,7 +20,8 @@ import {
   type LifecycleAction,
   transition,
 } from '../domain/lifecycle';
-import { chooseAgent } from '../domain/routing';
+import { chooseAgent, type RoutingSuggestion, routeToDepartments } from '../domain/routing';
+import { CLOCK_NAMES } from '../domain/sla';
 import { DETAIL_TYPES, SOURCES } from '../events/names';
 import { type Actor, buildEvent, type EVENT_CATALOG, type OutboundEvent } from '../events/schemas';
 import type { Language, Policy, Severity } from '../policy/schema';
@@ -117,6 +119,7 @@ export const LIFECYCLE_OF: Readonly<Record<AgentAction, LifecycleAction>> = {
   reassign: 'reassign',
   'add-collaborator': 'reassign',
   close: 'close',
+  reclassify: 'reclassify',
 };
 
 export function scopeOf(c: Complaint): ComplaintScope {
@@ -191,6 +194,7 @@ type ActionEventKey = Extract<
   | 'reassigned'
   | 'collaboratorAdded'
   | 'closed'
+  | 'reclassified'
 >;
 
 const EVENT_OF: Readonly<Record<AgentAction, ActionEventKey>> = {
@@ -204,16 +208,39 @@ const EVENT_OF: Readonly<Record<AgentAction, ActionEventKey>> = {
   reassign: 'reassigned',
   'add-collaborator': 'collaboratorAdded',
   close: 'closed',
+  reclassify: 'reclassified',
 };
 
 export type NotificationTemplate = 'agent_message' | 'info_request' | 'resolution' | 'closed' | 'reopened';
 
+/** What an action event says beyond the complaint's state. */
+interface ActionExtras {
+  compensation?: Money;
+  needsApproval?: boolean;
+  score?: number;
+  category?: string;
+  severity?: Severity;
+  priority?: number;
+  previousClassification?: { category: string; severity: Severity; priority: number };
+  routingSuggestion?: RoutingSuggestion;
+}
+
 interface Plan {
   next: Complaint;
   entry: { type: string; summary: string; data?: Record<string, unknown> };
-  extras?: { compensation?: Money; needsApproval?: boolean };
+  extras?: ActionExtras;
   notification?: { template: NotificationTemplate; text: string };
   agentLoadChanges?: NonNullable<ComplaintUpdate['agentLoadChanges']>;
+  /** Further events after the action event and the notification, for the state written. */
+  events?: (after: Complaint) => OutboundEvent[];
+}
+
+/** What an action may need read from the store before it is planned. */
+export interface ActionLookups {
+  /** Open-complaint counts of the agents an automatic reassignment chooses from. */
+  loads?: ReadonlyMap<string, number>;
+  /** The customer's complaints around this one, to tell a repeat of a new category (reclassify). */
+  recent?: readonly RecentComplaint[];
 }
 
 /** An action command: the validated body with its expected version resolved (body or If-Match). */
@@ -277,8 +304,9 @@ export function planAction(
   c: Complaint,
   command: ActionCommand,
   now: Date,
-  loads: ReadonlyMap<string, number> = new Map(),
+  lookups: ActionLookups = {},
 ): Plan {
+  const loads = lookups.loads ?? new Map<string, number>();
   const at = now.toISOString();
   const by = principal.id;
   switch (command.action) {
@@ -318,8 +346,22 @@ export function planAction(
     }
     case 'request-info': {
       const status = move(principal, c, 'request-info');
+      // Asking the customer is a human reply: it meets the acknowledgement and first
+      // response (as first-reply time is measured elsewhere); what is left pauses.
+      const acknowledged = { ...c, ...meetClock(c, 'acknowledge', now) };
+      const answered = { ...acknowledged, ...meetClock(acknowledged, 'firstResponse', now) };
       return {
-        next: { ...c, ...pauseClocks(c, now), status, work: { ...c.work, waitingSince: at } },
+        next: {
+          ...answered,
+          ...pauseClocks(answered, now),
+          status,
+          work: {
+            ...c.work,
+            acknowledgedAt: c.work.acknowledgedAt ?? at,
+            firstResponseAt: c.work.firstResponseAt ?? at,
+            waitingSince: at,
+          },
+        },
         entry: {
           type: 'info_requested',
           summary: 'Information requested from the customer; clocks paused',
@@ -453,6 +495,8 @@ export function planAction(
         },
       };
     }
+    case 'reclassify':
+      return planReclassify(policy, calendar, principal, c, command, now, lookups.recent ?? []);
     case 'close': {
       const status = move(principal, c, 'close');
       return {
@@ -558,6 +602,167 @@ function planReassign(
   };
 }
 
+/**
+ * Where the routing rules send `c` as now classified, when that is not its current
+ * lead department; undefined when they agree, or before assignment (the assignment
+ * routes by the current classification anyway).
+ */
+export function routingSuggestionFor(policy: Policy, c: Complaint): RoutingSuggestion | undefined {
+  const classification = c.classification;
+  const lead = c.assignment?.leadDepartment;
+  if (classification === undefined || lead === undefined) return undefined;
+  const route = routeToDepartments(policy, {
+    category: classification.category,
+    severity: classification.severity,
+    tier: c.tier,
+    language: c.language,
+  });
+  return route.leadDepartment === lead ? undefined : route;
+}
+
+/**
+ * Reclassify (supervisor or admin): a new category and/or severity.
+ *
+ * - **Classification**: category and severity as given (an unknown category is 400;
+ *   a request that changes nothing is 400); the priority follows the policy's rule
+ *   (`priorityOf`: base[severity] − tier boost − repeat boost, 1…4). The repeat
+ *   status is kept when the category stays; for a new category it is decided again
+ *   from the customer's complaints of that category (`repeatsOf`, as the classifier
+ *   does). The keywords and severity rules of the automatic classification stay as
+ *   its audit trail; the timeline entry records the previous and new values and the
+ *   internal reason.
+ * - **Clocks**: `reclassifyClocks` — unmet clocks get the new row's targets measured
+ *   from when they started (receipt), waiting time still excluded, met clocks kept,
+ *   paused clocks stay paused; the timers follow (schedules created, moved, removed).
+ * - **Routing**: never moved automatically — moving a complaint changes its owner and
+ *   queue, which is reassign's decision. When the routing rules name another lead
+ *   department for the new classification, `routingSuggestion` says so (result,
+ *   timeline, event).
+ * - **Escalation**: a severity raised into `escalation.alertTopLevelAtIntake` (major)
+ *   alerts the top escalation level now (`Complaint Escalated`, reason
+ *   `reclassified_major`), as an assignment with that severity would have. Not before
+ *   assignment (status `classified`): the assignment then alerts it (major_at_intake).
+ * - The status does not change.
+ */
+function planReclassify(
+  policy: Policy,
+  calendar: ServiceContext['calendar'],
+  principal: Principal,
+  c: Complaint,
+  command: Extract<ActionCommand, { action: 'reclassify' }>,
+  now: Date,
+  recent: readonly RecentComplaint[],
+): Plan {
+  move(principal, c, 'reclassify');
+  const previous = c.classification;
+  if (previous === undefined) throw illegal(principal, c, 'reclassify');
+  if (command.category !== undefined && !policy.categories.some((k) => k.id === command.category)) {
+    throw new RequestValidationError([
+      {
+        field: 'category',
+        reason: `unknown category "${command.category}"; one of ${policy.categories.map((k) => k.id).join(', ')}`,
+      },
+    ]);
+  }
+  const category = command.category ?? previous.category;
+  const severity = command.severity ?? previous.severity;
+  if (category === previous.category && severity === previous.severity) {
+    throw new RequestValidationError([
+      {
+        field: command.category === undefined ? 'severity' : 'category',
+        reason: 'is already the classification: nothing to change',
+      },
+    ]);
+  }
+  const repeat =
+    category === previous.category
+      ? previous.repeat
+      : (() => {
+          const earlier = repeatsOf(
+            policy,
+            { now, selfId: c.id, receivedAt: new Date(c.receivedAt) },
+            recent,
+            category,
+            previous.duplicateOf,
+          );
+          return { isRepeat: earlier.length > 0, previous: earlier };
+        })();
+  const priority = priorityOf(policy, { severity, tier: c.tier, isRepeat: repeat.isRepeat });
+  const classified: Complaint = {
+    ...c,
+    classification: { ...previous, category, severity, priority, repeat },
+  };
+  const next: Complaint = { ...classified, ...reclassifyClocks(classified, policy, calendar, now) };
+
+  const clocks: Partial<Record<ClockName, Record<string, string>>> = {};
+  for (const clock of CLOCK_NAMES) {
+    const before = c.deadlines[clock];
+    const after = next.deadlines[clock];
+    if (before === undefined || after === undefined || before === after) continue;
+    clocks[clock] = {
+      previousDueAt: before.dueAt,
+      dueAt: after.dueAt,
+      previousState: before.state,
+      state: after.state,
+    };
+  }
+  const routingSuggestion = routingSuggestionFor(policy, next);
+  const topSeverities = policy.escalation.alertTopLevelAtIntake;
+  const top = [...policy.escalation.levels].sort((a, b) => a.level - b.level).at(-1);
+  const escalation =
+    top !== undefined &&
+    c.status !== 'classified' &&
+    topSeverities.includes(severity) &&
+    !topSeverities.includes(previous.severity)
+      ? { level: top.level, role: top.role, contact: escalationContact(policy, next, top.role) }
+      : undefined;
+  const was = { category: previous.category, severity: previous.severity, priority: previous.priority };
+  const becomes = { category, severity, priority };
+  return {
+    next,
+    entry: {
+      type: 'reclassified',
+      summary: `Reclassified from ${was.category} / ${was.severity} (P${was.priority}) to ${category} / ${severity} (P${priority})${
+        routingSuggestion === undefined ? '' : `; routing rules suggest ${routingSuggestion.leadDepartment}`
+      }${escalation === undefined ? '' : `; ${escalation.role} alerted`}`,
+      data: {
+        reason: command.reason,
+        previous: was,
+        classification: becomes,
+        ...(repeat === previous.repeat ? {} : { repeatOf: repeat.previous }),
+        clocks,
+        ...(routingSuggestion === undefined ? {} : { routingSuggestion }),
+        ...(escalation === undefined ? {} : { escalation }),
+      },
+    },
+    extras: { ...becomes, previousClassification: was, routingSuggestion },
+    events:
+      escalation === undefined
+        ? undefined
+        : (after) => [
+            buildEvent('escalated', SOURCES.agent, {
+              metadata: {
+                version: 1,
+                eventId: `${after.id}:escalated:reclassified:${after.version}`,
+                occurredAt: after.updatedAt,
+                correlationId: after.id,
+              },
+              data: {
+                complaintId: after.id,
+                number: after.number,
+                level: escalation.level,
+                role: escalation.role,
+                contact: escalation.contact,
+                reason: 'reclassified_major',
+                leadDepartment: after.assignment?.leadDepartment,
+                assignee: after.assignment?.assignee,
+                detectedBy: 'action',
+              },
+            }),
+          ],
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Events
 
@@ -575,13 +780,10 @@ export function actionEvent(
   key: keyof typeof EVENT_CATALOG & (ActionEventKey | 'customerReplied' | 'reopened' | 'surveyAnswered'),
   source: string,
   after: Complaint,
-  input: {
+  input: ActionExtras & {
     action: string;
     actor: Actor;
     previousStatus: ComplaintStatus;
-    compensation?: Money;
-    needsApproval?: boolean;
-    score?: number;
   },
 ): OutboundEvent {
   return buildEvent(key, source, {
@@ -605,6 +807,11 @@ export function actionEvent(
       needsApproval: input.needsApproval,
       score: input.score,
       reopenCount: after.reopenCount,
+      category: input.category,
+      severity: input.severity,
+      priority: input.priority,
+      previousClassification: input.previousClassification,
+      routingSuggestion: input.routingSuggestion,
       deadlines: after.deadlines,
     },
   });
@@ -648,6 +855,8 @@ export interface PerformedAction {
   replayed: boolean;
   /** Set when the schedules could not be changed after the write (the sweep is the backstop). */
   schedulingError?: unknown;
+  /** reclassify: where the routing rules would send the complaint now, when not its lead department. */
+  routingSuggestion?: RoutingSuggestion;
 }
 
 /** Loads a complaint the caller may see, or throws 404 (absent and invisible look the same). */
@@ -694,8 +903,8 @@ export async function performAction(
   }
 
   const now = ctx.now();
-  const loads = await loadsFor(ctx, current, command);
-  const plan = planAction(ctx.policy, ctx.calendar, principal, current, command, now, loads);
+  const lookups = await lookupsFor(ctx, current, command);
+  const plan = planAction(ctx.policy, ctx.calendar, principal, current, command, now, lookups);
   const next = withTimers(
     { ...plan.next, version: current.version + 1, updatedAt: now.toISOString() },
     ctx.policy,
@@ -710,6 +919,7 @@ export async function performAction(
     ...(plan.notification === undefined
       ? []
       : [notificationEvent(SOURCES.agent, next, plan.notification.template, plan.notification.text)]),
+    ...(plan.events?.(next) ?? []),
   ];
   const entry: TimelineEntry = {
     at: now.toISOString(),
@@ -757,20 +967,36 @@ export async function performAction(
     complaint: next,
     replayed: false,
     ...(schedulingError === undefined ? {} : { schedulingError }),
+    ...suggestionOf(ctx, command, next),
   };
 }
 
-async function loadsFor(
+/** The routing suggestion a reclassify result carries (also for a replay: it follows from the stored state). */
+function suggestionOf(
   ctx: ServiceContext,
-  c: Complaint,
   command: ActionCommand,
-): Promise<Map<string, number>> {
+  c: Complaint,
+): { routingSuggestion?: RoutingSuggestion } {
+  if (command.action !== 'reclassify') return {};
+  const routingSuggestion = routingSuggestionFor(ctx.policy, c);
+  return routingSuggestion === undefined ? {} : { routingSuggestion };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Reads what planning the action needs from the store: agent loads (automatic reassignment), the customer's complaints (a new category). */
+async function lookupsFor(ctx: ServiceContext, c: Complaint, command: ActionCommand): Promise<ActionLookups> {
+  if (command.action === 'reclassify') {
+    if (command.category === undefined || command.category === c.classification?.category) return {};
+    const since = new Date(Date.parse(c.receivedAt) - ctx.policy.repeat.windowDays * DAY_MS).toISOString();
+    return { recent: await ctx.store.recentByCustomer(c.submission.customer.id, since) };
+  }
   if (command.action !== 'reassign' || command.assignee !== undefined || command.department === undefined) {
-    return new Map();
+    return {};
   }
   const department = ctx.policy.routing.departments.find((d) => d.id === command.department);
-  if (department === undefined || department.id === c.assignment?.leadDepartment) return new Map();
-  return ctx.store.agentLoads(department.agents.map((a) => a.id));
+  if (department === undefined || department.id === c.assignment?.leadDepartment) return {};
+  return { loads: await ctx.store.agentLoads(department.agents.map((a) => a.id)) };
 }
 
 const OutboxSchema = z.array(
@@ -804,6 +1030,7 @@ async function replayIfApplied(
     previousStatus: replay.previousStatus,
     complaint: current,
     replayed: true,
+    ...suggestionOf(ctx, command, current),
   };
 }
 

@@ -1,24 +1,27 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
+  ConflictException,
   CreateScheduleCommand,
   type CreateScheduleCommandInput,
   DeleteScheduleCommand,
+  ResourceNotFoundException,
   SchedulerClient,
   UpdateScheduleCommand,
+  type UpdateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActionRequest } from '../../shared/api/schemas';
 import type { Principal } from '../../shared/auth/principal';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import type { ActionCommand } from '../../shared/services/actions';
 import type { ServiceContext } from '../../shared/services/context';
-import { DEFAULT_POLICY_PATH, submission } from '../support/fixtures';
+import { submission } from '../support/fixtures';
 import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
 import { createTestTable } from './support/dynamodb';
+import { setHandlerEnvironment, TEST_TIMERS } from './support/handler-env';
 
 /**
  * The agent API through its handler (middy, Powertools) against DynamoDB Local, with
@@ -28,9 +31,9 @@ import { createTestTable } from './support/dynamodb';
  * (only `Date` is faked), so deadlines and their shifts are exact.
  */
 
-const GROUP = 'complaint-timers';
-const SLA_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:complaints-sla';
-const SURVEY_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:complaints-survey';
+const GROUP = TEST_TIMERS.group;
+const _SLA_ARN = TEST_TIMERS.slaArn;
+const SURVEY_ARN = TEST_TIMERS.surveyArn;
 
 const published: PutEventsRequestEntry[] = [];
 const eventBridge = mockClient(EventBridgeClient);
@@ -79,6 +82,8 @@ const created = (): CreateScheduleCommandInput[] =>
   scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
 const deleted = (): string[] =>
   scheduler.commandCalls(DeleteScheduleCommand).map((c) => String(c.args[0].input.Name));
+const updated = (): UpdateScheduleCommandInput[] =>
+  scheduler.commandCalls(UpdateScheduleCommand).map((c) => c.args[0].input);
 
 const setNow = (iso: string) => vi.setSystemTime(new Date(iso));
 /** One second on: timeline entries written in the same millisecond have no defined order. */
@@ -89,25 +94,7 @@ const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toIS
 
 beforeAll(async () => {
   const tableName = await createTestTable('agent-api');
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    EVENT_BUS_NAME: 'complaints-test',
-    POLICY_FILE: DEFAULT_POLICY_PATH,
-    DEADLINE_SHARDS: '4',
-    SCHEDULE_GROUP_NAME: GROUP,
-    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/complaint-scheduler',
-    SLA_FUNCTION_ARN: SLA_ARN,
-    SURVEY_FUNCTION_ARN: SURVEY_ARN,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
-    POWERTOOLS_SERVICE_NAME: 'complaints-test',
-    POWERTOOLS_METRICS_NAMESPACE: 'ComplaintServiceTest',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  setHandlerEnvironment(tableName);
   vi.useFakeTimers({ toFake: ['Date'] });
   setNow(T0);
   resetMocks();
@@ -359,6 +346,20 @@ describe('authorization matrix: every route × every kind of caller', () => {
       route: 'POST /complaints/{id}/actions (approve)',
       fixture: seedPendingApproval,
       send: (who, fixture) => action(who, fixture as Fixture, { action: 'approve' }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 404,
+        agent: 403,
+        supervisor: 200,
+        admin: 200,
+      },
+    },
+    {
+      route: 'POST /complaints/{id}/actions (reclassify)',
+      fixture: seedAssigned,
+      send: (who, fixture) =>
+        action(who, fixture as Fixture, { action: 'reclassify', severity: 'urgent', reason: 'matrix' }),
       expected: {
         anonymous: 401,
         customerToken: 401,
@@ -704,6 +705,233 @@ describe('POST /complaints/{id}/actions', () => {
     // A different request on the old version is a conflict, not a replay.
     const other = await action('agent', fixture, { action: 'respond', message: 'another' });
     expect(other.body).toMatchObject({ error: 'VersionConflict', currentVersion: fixture.version + 1 });
+  });
+});
+
+describe('POST /complaints/{id}/actions: reclassify', () => {
+  /** The schedule group as Scheduler keeps it: create conflicts on an existing name, update needs one. */
+  const group = new Set<string>();
+  beforeEach(() => {
+    group.clear();
+    scheduler.on(CreateScheduleCommand).callsFake((input: CreateScheduleCommandInput) => {
+      const name = String(input.Name);
+      if (group.has(name))
+        throw new ConflictException({ message: 'exists', Message: 'exists', $metadata: {} });
+      group.add(name);
+      return { ScheduleArn: `arn:aws:scheduler:::schedule/${GROUP}/${name}` };
+    });
+    scheduler.on(UpdateScheduleCommand).callsFake((input: UpdateScheduleCommandInput) => {
+      const name = String(input.Name);
+      if (!group.has(name)) {
+        throw new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} });
+      }
+      return { ScheduleArn: `arn:aws:scheduler:::schedule/${GROUP}/${name}` };
+    });
+    scheduler.on(DeleteScheduleCommand).callsFake((input: { Name?: string }) => {
+      group.delete(String(input.Name));
+      return {};
+    });
+  });
+
+  const reclassify = (who: Who, fixture: Fixture, body: Record<string, unknown>) =>
+    action(who, fixture, { action: 'reclassify', reason: '多名用户反映同样问题，影响面大', ...body });
+
+  it('general → major: deadlines from receipt on the major row, timers moved, P1, Reclassified + Escalated', async () => {
+    const fixture = await seedAssigned();
+    const before = await ctx.store.get(fixture.id);
+    expect(before?.classification).toMatchObject({
+      category: 'service_quality',
+      severity: 'general',
+      priority: 4,
+    });
+    expect(before?.receivedAt).toBe(T0);
+    const scheduled = Object.keys(before?.timers ?? {});
+    expect(scheduled.sort()).toEqual(
+      ['ack-due', 'ack-warn', 'fr-due', 'fr-warn', 'res-due', 'res-warn']
+        .map((t) => `${fixture.id}-${t}`)
+        .sort(),
+    );
+
+    setNow(at(30));
+    const { status, body } = await reclassify('supervisor', fixture, { severity: 'major' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ action: 'reclassify', previousStatus: 'assigned', status: 'assigned' });
+    expect(body).not.toHaveProperty('routingSuggestion');
+    expect(body.complaint.classification).toMatchObject({
+      category: 'service_quality',
+      severity: 'major',
+      priority: 1,
+    });
+    // Major row (15 min / 1 h / 24 h, calendar time), measured from receipt — not from the reclassification.
+    const clocks = body.complaint.clocks;
+    expect(clocks.acknowledge).toMatchObject({ state: 'running', dueAt: at(15), startedAt: T0 });
+    expect(clocks.firstResponse).toMatchObject({ state: 'running', dueAt: at(60), warnAt: at(48) });
+    expect(clocks.resolution).toMatchObject({ state: 'running', dueAt: at(24 * 60) });
+    const recomputed = body.complaint.clockLog.filter((e: { event: string }) => e.event === 'recomputed');
+    expect(recomputed).toHaveLength(3);
+    expect(recomputed[1]).toEqual({
+      at: at(30),
+      clock: 'firstResponse',
+      event: 'recomputed',
+      detail: {
+        reason: 'reclassification',
+        previousDueAt: before?.deadlines.firstResponse?.dueAt,
+        dueAt: at(60),
+        previousState: 'running',
+        state: 'running',
+      },
+    });
+    const entry = body.complaint.timeline.at(-1);
+    expect(entry).toMatchObject({
+      type: 'reclassified',
+      actor: 'agent:sup_cs',
+      data: {
+        reason: '多名用户反映同样问题，影响面大',
+        previous: { category: 'service_quality', severity: 'general', priority: 4 },
+        classification: { category: 'service_quality', severity: 'major', priority: 1 },
+        escalation: { role: 'executive_on_duty', contact: 'exec.on_duty' },
+      },
+    });
+
+    // Every timer moved: the existing schedules are updated in place (create → conflict → update).
+    const moved = updated();
+    expect(moved.map((u) => u.Name).sort()).toEqual(scheduled.sort());
+    expect(deleted()).toEqual([]);
+    const frDue = moved.find((u) => u.Name === `${fixture.id}-fr-due`);
+    expect(frDue?.ScheduleExpression).toBe('at(2026-11-24T03:00:00)');
+    expect(JSON.parse(String(frDue?.Target?.Input))).toMatchObject({ kind: 'clock_due', at: at(60) });
+    // The acknowledgement is already overdue under the major row: its timer fires at once (the SLA
+    // function then breaches and escalates it), keeping the missed due time in the payload.
+    const ackDue = moved.find((u) => u.Name === `${fixture.id}-ack-due`);
+    expect(ackDue?.ScheduleExpression).toBe('at(2026-11-24T02:31:00)');
+    expect(JSON.parse(String(ackDue?.Target?.Input))).toMatchObject({ kind: 'clock_due', at: at(15) });
+    const stored = await ctx.store.get(fixture.id);
+    expect(stored?.timers[`${fixture.id}-fr-due`]).toBe(at(60));
+
+    const [reclassified] = eventsOf(DETAIL_TYPES.reclassified, fixture.id);
+    expect(reclassified?.source).toBe('complaints.agent');
+    expect(reclassified?.detail.metadata.eventId).toBe(`${fixture.id}:reclassify:${body.version}`);
+    expect(reclassified?.detail.data).toMatchObject({
+      action: 'reclassify',
+      actor: { id: 'sup_cs', role: 'supervisor' },
+      category: 'service_quality',
+      severity: 'major',
+      priority: 1,
+      previousClassification: { severity: 'general', priority: 4 },
+      deadlines: { firstResponse: { dueAt: at(60) } },
+    });
+    expect(JSON.stringify(reclassified?.detail)).not.toContain('多名用户');
+    const escalated = eventsOf(DETAIL_TYPES.escalated, fixture.id);
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.source).toBe('complaints.agent');
+    expect(escalated[0]?.detail.data).toMatchObject({
+      reason: 'reclassified_major',
+      level: 3,
+      role: 'executive_on_duty',
+      contact: 'exec.on_duty',
+      leadDepartment: 'customer_service',
+      detectedBy: 'action',
+    });
+
+    // The approval duty follows the new severity: a major complaint's solution always needs approval.
+    fixture.version = body.version;
+    await advance(fixture, PRINCIPALS.agent, { action: 'acknowledge' });
+    const proposed = await action('agent', fixture, { action: 'propose-solution', solution: '致歉并回访' });
+    expect(proposed.body.status).toBe('pending_approval');
+  });
+
+  it('answers an agent with 403 and changes nothing', async () => {
+    const fixture = await seedAssigned();
+    const refused = await reclassify('agent', fixture, { severity: 'major' });
+    expect(refused).toMatchObject({ status: 403, body: { error: 'Forbidden' } });
+    expect(refused.body.message).toContain('supervisor');
+    expect(published).toHaveLength(0);
+    expect(scheduler.calls()).toHaveLength(0);
+    expect((await ctx.store.get(fixture.id))?.version).toBe(fixture.version);
+    const view = await call(request('agent', 'GET /complaints/{id}', { fixture }));
+    expect(view.body.allowedActions).not.toContain('reclassify');
+    const supervisors = await call(request('supervisor', 'GET /complaints/{id}', { fixture }));
+    expect(supervisors.body.allowedActions).toContain('reclassify');
+  });
+
+  it('keeps the clocks paused while the complaint waits on the customer; the reply resumes them on the new targets', async () => {
+    const fixture = await seedInProgress();
+    setNow(at(10));
+    await advance(fixture, PRINCIPALS.agent, { action: 'request-info', message: '请提供通话时间' });
+    setNow(at(40));
+    const { status, body } = await reclassify('supervisor', fixture, { severity: 'major' });
+    expect(status).toBe(200);
+    expect(body.status).toBe('waiting_on_customer');
+    expect(body.complaint.clocks.acknowledge.state).toBe('met');
+    // The info request met the first response; the resolution clock takes the major
+    // row (24 h from receipt) and stays paused since the request, not since the reclassification.
+    expect(body.complaint.clocks.firstResponse).toMatchObject({ state: 'met', metAt: at(10) });
+    expect(body.complaint.clocks.resolution).toMatchObject({
+      state: 'paused',
+      pausedAt: at(10),
+      dueAt: at(24 * 60),
+    });
+    expect(scheduler.calls()).toHaveLength(0);
+    expect((await ctx.store.get(fixture.id))?.timers).toEqual({});
+    expect(eventsOf(DETAIL_TYPES.reclassified, fixture.id)).toHaveLength(1);
+    fixture.version = body.version;
+
+    // The customer answers at +120 min: the 1,430 minutes left at the pause remain.
+    setNow(at(120));
+    const { customerReply } = await import('../../shared/services/customer');
+    await customerReply(ctx, fixture.token, { message: '昨天下午三点左右' });
+    const resumed = await ctx.store.get(fixture.id);
+    expect(resumed?.status).toBe('in_progress');
+    expect(resumed?.deadlines.resolution).toMatchObject({ state: 'running', dueAt: at(120 + 24 * 60 - 10) });
+    expect(created().map((c) => c.Name)).toContain(`${fixture.id}-res-due`);
+  });
+
+  it('suggests the routing rules’ lead department for a new category without moving the complaint', async () => {
+    const fixture = await seedAssigned();
+    const { status, body } = await reclassify('supervisor', fixture, { category: 'billing_dispute' });
+    expect(status).toBe(200);
+    expect(body.routingSuggestion).toMatchObject({
+      leadDepartment: 'billing',
+      collaborators: ['customer_service'],
+    });
+    expect(body.complaint.assignment.leadDepartment).toBe('customer_service');
+    expect(body.complaint.classification).toMatchObject({ category: 'billing_dispute', severity: 'general' });
+    const schemas = await import('../../shared/api/schemas');
+    expect(schemas.ActionResultSchema.safeParse(body).error).toBeUndefined();
+    expect(eventsOf(DETAIL_TYPES.reclassified, fixture.id)[0]?.detail.data.routingSuggestion).toMatchObject({
+      leadDepartment: 'billing',
+    });
+    expect(eventsOf(DETAIL_TYPES.escalated, fixture.id)).toHaveLength(0);
+    // The supervisor follows the suggestion with reassign.
+    fixture.version = body.version;
+    const moved = await action('supervisor', fixture, { action: 'reassign', department: 'billing' });
+    expect(moved.body.complaint.assignment.leadDepartment).toBe('billing');
+  });
+
+  it('refuses an unknown category, an empty change and a missing reason with 400 and the field', async () => {
+    const fixture = await seedAssigned();
+    const unknown = await reclassify('supervisor', fixture, { category: 'weather' });
+    expect(unknown).toMatchObject({ status: 400, body: { error: 'ValidationError' } });
+    expect(unknown.body.errors).toEqual([
+      { field: 'category', reason: expect.stringContaining('unknown category "weather"') },
+    ]);
+    const neither = await reclassify('supervisor', fixture, {});
+    expect(neither.status).toBe(400);
+    expect(neither.body.errors).toEqual([
+      { field: 'category', reason: 'give a category, a severity or both' },
+    ]);
+    const same = await reclassify('supervisor', fixture, { severity: 'general' });
+    expect(same.status).toBe(400);
+    expect(same.body.errors).toEqual([
+      { field: 'severity', reason: expect.stringContaining('nothing to change') },
+    ]);
+    const noReason = await action('supervisor', fixture, { action: 'reclassify', severity: 'major' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.errors.map((e: { field: string }) => e.field)).toEqual(['reason']);
+    const badSeverity = await reclassify('supervisor', fixture, { severity: 'catastrophic' });
+    expect(badSeverity.body.errors.map((e: { field: string }) => e.field)).toEqual(['severity']);
+    expect(published).toHaveLength(0);
+    expect((await ctx.store.get(fixture.id))?.version).toBe(fixture.version);
   });
 });
 

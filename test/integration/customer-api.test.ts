@@ -8,17 +8,17 @@ import {
 } from '@aws-sdk/client-scheduler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActionRequest } from '../../shared/api/schemas';
 import type { Principal } from '../../shared/auth/principal';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import type { ActionCommand } from '../../shared/services/actions';
 import type { ServiceContext } from '../../shared/services/context';
-import { DEFAULT_POLICY_PATH, submission } from '../support/fixtures';
+import { submission } from '../support/fixtures';
 import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
 import { createTestTable } from './support/dynamodb';
+import { setHandlerEnvironment, TEST_TIMERS } from './support/handler-env';
 
 /**
  * The customer endpoints through their handler against DynamoDB Local: tracking,
@@ -27,7 +27,7 @@ import { createTestTable } from './support/dynamodb';
  * the agent service directly; time is set per step (only `Date` is faked).
  */
 
-const GROUP = 'complaint-timers';
+const _GROUP = TEST_TIMERS.group;
 const published: PutEventsRequestEntry[] = [];
 const eventBridge = mockClient(EventBridgeClient);
 const scheduler = mockClient(SchedulerClient);
@@ -82,26 +82,8 @@ let writeSpy: { mockRestore: () => void } | undefined;
 
 beforeAll(async () => {
   const tableName = await createTestTable('customer-api');
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    EVENT_BUS_NAME: 'complaints-test',
-    POLICY_FILE: DEFAULT_POLICY_PATH,
-    DEADLINE_SHARDS: '4',
-    SCHEDULE_GROUP_NAME: GROUP,
-    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/complaint-scheduler',
-    SLA_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:complaints-sla',
-    SURVEY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:complaints-survey',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
-    POWERTOOLS_SERVICE_NAME: 'complaints-test',
-    POWERTOOLS_METRICS_NAMESPACE: 'ComplaintServiceTest',
-    // Everything the handler logs is captured below, to check that tokens never reach the logs.
-    POWERTOOLS_LOG_LEVEL: 'DEBUG',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  // Everything the handler logs is captured below, to check that tokens never reach the logs.
+  setHandlerEnvironment(tableName, { POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   const write = process.stdout.write.bind(process.stdout);
   writeSpy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
     const text = String(chunk);
@@ -363,10 +345,9 @@ describe('GET /track/{token}', () => {
 });
 
 describe('POST /track/{token}/replies', () => {
-  it('pauses the clocks on request-info (timers deleted) and resumes them on the reply, shifted by the pause', async () => {
+  it('meets the first response and pauses the resolution clock on request-info; the reply resumes it, shifted by the pause', async () => {
     const fixture = await act(await seedAssigned(), { action: 'acknowledge' });
     const before = await ctx.store.get(fixture.id);
-    const frDue = String(before?.deadlines.firstResponse?.dueAt);
     const resDue = String(before?.deadlines.resolution?.dueAt);
 
     setNow(at(10));
@@ -398,25 +379,19 @@ describe('POST /track/{token}/replies', () => {
     const { status, body } = await reply(fixture.token, '昨天下午三点左右，尾号 1234。');
     expect(status).toBe(200);
     expect(body).toMatchObject({ outcome: 'replied', complaint: { status: 'in_progress' } });
-    // Calendar-time clocks: every target moves by exactly the hour spent waiting.
+    // A calendar-time clock: its target moves by exactly the hour spent waiting.
     const hour = 60 * 60_000;
-    expect(createdAt(`${fixture.id}-fr-due`)).toBe(new Date(Date.parse(frDue) + hour).toISOString());
     expect(createdAt(`${fixture.id}-res-due`)).toBe(new Date(Date.parse(resDue) + hour).toISOString());
     expect(
       created()
         .map((c) => c.Name)
         .sort(),
-    ).toEqual(
-      [
-        `${fixture.id}-fr-due`,
-        `${fixture.id}-fr-warn`,
-        `${fixture.id}-res-due`,
-        `${fixture.id}-res-warn`,
-      ].sort(),
-    );
+    ).toEqual([`${fixture.id}-res-due`, `${fixture.id}-res-warn`].sort());
     const after = await ctx.store.get(fixture.id);
+    // The info request was the first response: met, not paused.
+    expect(after?.deadlines.firstResponse).toMatchObject({ state: 'met', metAt: at(10) });
     expect(after?.clockLog.filter((e) => e.event === 'resumed').map((e) => e.detail?.pausedSeconds)).toEqual([
-      3600, 3600,
+      3600,
     ]);
     expect(after?.work.waitingSince).toBeUndefined();
     const [replied] = eventsOf(DETAIL_TYPES.customerReplied, fixture.id);

@@ -3,13 +3,12 @@ import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-schedule
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPLAINT_NUMBER_PATTERN } from '../../shared/domain/identifiers';
 import { DETAIL_TYPES } from '../../shared/events/names';
-import { DEFAULT_POLICY_PATH } from '../support/fixtures';
 import { apiRequest, lambdaContext, sqsRecord, sqsRecordForEvent, toEvents } from '../support/lambda';
 import { createTestTable } from './support/dynamodb';
+import { setHandlerEnvironment } from './support/handler-env';
 
 /**
  * The first half of the pipeline end to end through the real handlers (middy,
@@ -54,27 +53,7 @@ const eventsOf = (type: string) => toEvents(published).filter((e) => e.detailTyp
 
 beforeAll(async () => {
   const tableName = await createTestTable('pipeline');
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    EVENT_BUS_NAME: 'complaints-test',
-    POLICY_FILE: DEFAULT_POLICY_PATH,
-    DEADLINE_SHARDS: '4',
-    DEAD_LETTER_QUEUE_URL: DLQ_URL,
-    SCHEDULE_GROUP_NAME: 'complaints-test-timers',
-    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler',
-    SLA_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sla',
-    SURVEY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:survey',
-    TIMER_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:timers-dlq',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
-    POWERTOOLS_SERVICE_NAME: 'complaints-test',
-    POWERTOOLS_METRICS_NAMESPACE: 'ComplaintServiceTest',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  setHandlerEnvironment(tableName, { DEAD_LETTER_QUEUE_URL: DLQ_URL });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
   scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
   intakeApi = (await import('../../functions/intake/api-handler')).handler as never;

@@ -32,43 +32,78 @@ const decide = (p: Principal, op: 'view' | AgentAction, s: ComplaintScope = scop
   return d.allow ? 'allow' : d.status;
 };
 
-const ordinary = AGENT_ACTIONS.filter((a) => a !== 'approve' && a !== 'reject');
+/** Actions for supervisors and admins only: deciding on a proposal, and reclassifying (it moves the SLA targets). */
+const SUPERVISOR_ONLY: readonly AgentAction[] = ['approve', 'reject', 'reclassify'];
+const ordinary = AGENT_ACTIONS.filter((a) => !SUPERVISOR_ONLY.includes(a));
 
 describe('authorization matrix (pure)', () => {
-  const rows: Array<{ who: string; principal: Principal; view: Outcome; act: Outcome; approve: Outcome }> = [
-    { who: 'agent of the lead department', principal: agent, view: 'allow', act: 'allow', approve: 403 },
+  const rows: Array<{
+    who: string;
+    principal: Principal;
+    view: Outcome;
+    act: Outcome;
+    approve: Outcome;
+    reclassify: Outcome;
+  }> = [
+    {
+      who: 'agent of the lead department',
+      principal: agent,
+      view: 'allow',
+      act: 'allow',
+      approve: 403,
+      reclassify: 403,
+    },
     {
       who: 'supervisor of the lead department',
       principal: supervisor,
       view: 'allow',
       act: 'allow',
       approve: 'allow',
+      reclassify: 'allow',
     },
-    { who: 'admin', principal: admin, view: 'allow', act: 'allow', approve: 'allow' },
+    { who: 'admin', principal: admin, view: 'allow', act: 'allow', approve: 'allow', reclassify: 'allow' },
     {
       who: 'agent of a collaborating department',
       principal: collaborator,
       view: 'allow',
       act: 403,
       approve: 403,
+      reclassify: 403,
     },
-    { who: 'agent of another department', principal: otherAgent, view: 404, act: 404, approve: 404 },
+    {
+      who: 'supervisor of a collaborating department',
+      principal: { id: 'sup_tech', role: 'supervisor', department: 'technical_support' },
+      view: 'allow',
+      act: 403,
+      approve: 403,
+      reclassify: 403,
+    },
+    {
+      who: 'agent of another department',
+      principal: otherAgent,
+      view: 404,
+      act: 404,
+      approve: 404,
+      reclassify: 404,
+    },
     {
       who: 'supervisor of another department',
       principal: otherSupervisor,
       view: 404,
       act: 404,
       approve: 404,
+      reclassify: 404,
     },
   ];
 
   it.each(rows)(
-    '$who: view $view, act $act, approve/reject $approve',
-    ({ principal, view, act, approve }) => {
+    '$who: view $view, act $act, approve/reject $approve, reclassify $reclassify',
+    ({ principal, view, act, approve, reclassify }) => {
       expect(decide(principal, 'view')).toBe(view);
       for (const action of ordinary) expect(decide(principal, action), action).toBe(act);
       for (const action of ['approve', 'reject'] as const)
         expect(decide(principal, action), action).toBe(approve);
+      expect(decide(principal, 'reclassify'), 'reclassify').toBe(reclassify);
     },
   );
 
@@ -95,12 +130,17 @@ describe('authorization matrix (pure)', () => {
     expect(decide(supervisor, 'resolve', own)).toBe('allow');
   });
 
-  it('keeps the role table: approve and reject for supervisors and admins only', () => {
-    expect(ACTION_ROLES.approve).toEqual(['supervisor', 'admin']);
-    expect(ACTION_ROLES.reject).toEqual(['supervisor', 'admin']);
+  it('keeps the role table: approve, reject and reclassify for supervisors and admins only', () => {
+    for (const action of SUPERVISOR_ONLY)
+      expect(ACTION_ROLES[action], action).toEqual(['supervisor', 'admin']);
     for (const action of ordinary) expect(ACTION_ROLES[action]).toEqual(['agent', 'supervisor', 'admin']);
     expect(permittedActions(agent, scope)).toEqual(ordinary);
     expect(permittedActions(collaborator, scope)).toEqual([]);
+    expect(permittedActions(supervisor, scope)).toEqual([...AGENT_ACTIONS]);
+  });
+
+  it('lets a supervisor reclassify their own proposal’s complaint (four eyes is for approvals only)', () => {
+    expect(decide(supervisor, 'reclassify', { ...scope, proposedBy: 'sup_cs' })).toBe('allow');
   });
 });
 

@@ -12,6 +12,7 @@ import {
   nextTimerAt,
   pauseClocks,
   planTimers,
+  reclassifyClocks,
   restartClocks,
   resumeClocks,
   stopClocks,
@@ -745,6 +746,253 @@ describe('restartClocks', () => {
   });
 });
 
+describe('reclassifyClocks', () => {
+  /** `c` with a new category and/or severity (what the reclassify action does before the clocks). */
+  const as = (c: Complaint, shape: { category?: string; severity?: Severity }): Complaint => ({
+    ...c,
+    classification: { ...(c.classification as NonNullable<Complaint['classification']>), ...shape },
+  });
+  const receipt = sh('2026-11-23T10:00:00');
+  const sinceReceipt = (hours: number) => plus(iso(receipt), hours);
+
+  it('measures the new targets from receipt, keeps a met clock and logs the old and new due times', () => {
+    const c = makeComplaint();
+    const acked = merge(c, meetClock(c, 'acknowledge', sh('2026-11-23T10:10:00')));
+    const at = sh('2026-11-23T10:30:00');
+    const major = as(acked, { severity: 'major' });
+    const next = merge(major, reclassifyClocks(major, policy, calendar, at));
+
+    expect(next.deadlines.acknowledge).toEqual(acked.deadlines.acknowledge);
+    const expected = computeDeadlines(policy, calendar, {
+      category: 'other',
+      severity: 'major',
+      tier: 'standard',
+      from: receipt,
+    });
+    for (const clock of ['firstResponse', 'resolution'] as const) {
+      expect(clockOf(next, clock)).toEqual({ ...expected[clock], startedAt: iso(receipt) });
+    }
+    expect(clockOf(next, 'firstResponse').dueAt).toBe(iso(sinceReceipt(1)));
+    expect(next.clockLog.slice(acked.clockLog.length)).toEqual([
+      {
+        at: iso(at),
+        clock: 'firstResponse',
+        event: 'recomputed',
+        detail: {
+          reason: 'reclassification',
+          dueAt: iso(sinceReceipt(1)),
+          previousDueAt: clockOf(c, 'firstResponse').dueAt,
+          state: 'running',
+          previousState: 'running',
+        },
+      },
+      expect.objectContaining({ clock: 'resolution', event: 'recomputed' }),
+    ]);
+  });
+
+  it('leaves clocks whose target does not move untouched and unlogged', () => {
+    const c = makeComplaint();
+    // other → service_quality (general): same acknowledgement and first response, resolution 48 h instead of 72 h.
+    const sq = as(c, { category: 'service_quality' });
+    const patch = reclassifyClocks(sq, policy, calendar, sinceReceipt(1));
+    expect(patch.deadlines.acknowledge).toBe(c.deadlines.acknowledge);
+    expect(patch.deadlines.firstResponse).toBe(c.deadlines.firstResponse);
+    expect(clockOf(patch, 'resolution').dueAt).toBe(iso(sinceReceipt(48)));
+    expect(patch.clockLog.map((e) => e.clock)).toEqual(['resolution']);
+  });
+
+  it('keeps the first response within what the customer was promised at intake', () => {
+    const c = makeComplaint({ severity: 'urgent' }, { promisedResponseBy: iso(sinceReceipt(8)) });
+    const general = as(c, { severity: 'general' });
+    const fr = clockOf(reclassifyClocks(general, policy, calendar, sinceReceipt(1)), 'firstResponse');
+    expect(fr.dueAt).toBe(iso(sinceReceipt(8)));
+    expect(Date.parse(fr.warnAt)).toBeLessThanOrEqual(Date.parse(fr.dueAt));
+  });
+
+  it('gives the clocks the complaint would have had, classified so from the start, waits included', () => {
+    // Calendar rows (other → major) and working-time rows (other → billing_dispute): a wait of
+    // Friday 17:00 → Monday 10:00 and the reclassification on Monday 11:00.
+    for (const target of [{ severity: 'major' as const }, { category: 'billing_dispute' }]) {
+      const from = sh('2026-11-20T16:00:00');
+      const wait = (c: Complaint) => {
+        const paused = merge(c, pauseClocks(c, sh('2026-11-20T16:30:00')));
+        return merge(paused, resumeClocks(paused, sh('2026-11-23T10:00:00'), calendar));
+      };
+      // (No cap from the intake promise here: classification applies the same cap to both.)
+      const promise = { promisedResponseBy: iso(plus(iso(from), 24 * 7)) };
+      const actual = wait(makeComplaint({ from }, promise));
+      const reclassified = as(actual, target);
+      const next = reclassifyClocks(reclassified, policy, calendar, sh('2026-11-23T11:00:00'));
+      const ideal = wait(makeComplaint({ from, ...target }, promise));
+      for (const clock of ['acknowledge', 'firstResponse', 'resolution'] as const) {
+        const mine = clockOf(next, clock);
+        const theirs = clockOf(ideal, clock);
+        expect([mine.dueAt, mine.warnAt, mine.basis], `${JSON.stringify(target)} ${clock}`).toEqual([
+          theirs.dueAt,
+          theirs.warnAt,
+          theirs.basis,
+        ]);
+      }
+    }
+  });
+
+  it('keeps the clocks paused while waiting on the customer, from the start of the wait', () => {
+    const c = makeComplaint();
+    const acked = merge(c, meetClock(c, 'acknowledge', sh('2026-11-23T10:05:00')));
+    const waitStart = sh('2026-11-23T10:30:00');
+    const waiting: Complaint = {
+      ...merge(acked, pauseClocks(acked, waitStart)),
+      status: 'waiting_on_customer',
+      work: { waitingSince: iso(waitStart) },
+    };
+    const major = as(waiting, { severity: 'major' });
+    const next = merge(major, reclassifyClocks(major, policy, calendar, sh('2026-11-23T14:00:00')));
+    // Due 11:00 under the major row: still ahead when the wait began, so paused, not breached.
+    expect(clockOf(next, 'firstResponse')).toMatchObject({
+      state: 'paused',
+      pausedAt: iso(waitStart),
+      dueAt: iso(sinceReceipt(1)),
+    });
+    expect(clockOf(next, 'resolution')).toMatchObject({ state: 'paused', pausedAt: iso(waitStart) });
+    expect(planTimers(next, policy)).toEqual([]);
+    // The customer replies at 15:00: the 30 minutes left at the wait remain.
+    const resumed = merge(next, resumeClocks(next, sh('2026-11-23T15:00:00'), calendar));
+    expect(clockOf(resumed, 'firstResponse')).toMatchObject({
+      state: 'running',
+      dueAt: iso(sh('2026-11-23T15:30:00')),
+    });
+  });
+
+  it('a running clock whose new due time has passed stays running: its timer breaches and escalates at once', () => {
+    const c = makeComplaint();
+    const acked = merge(c, meetClock(c, 'acknowledge', sh('2026-11-23T10:10:00')));
+    const now = sinceReceipt(2);
+    const major = as(acked, { severity: 'major' });
+    const next = merge(major, reclassifyClocks(major, policy, calendar, now));
+    const fr = clockOf(next, 'firstResponse');
+    expect(fr).toMatchObject({ state: 'running', dueAt: iso(sinceReceipt(1)) });
+    const due = planTimers(next, policy).find(
+      (t) => t.payload.kind === 'clock_due' && t.payload.clock === 'firstResponse',
+    );
+    expect(due?.at).toBe(iso(sinceReceipt(1)));
+    if (due === undefined) throw new Error('no due timer');
+    const { decisions } = deliver(next, due.payload, now);
+    expect(decisions).toEqual([
+      { kind: 'breach', clock: 'firstResponse' },
+      { kind: 'escalate', clock: 'firstResponse', level: 1 },
+    ]);
+  });
+
+  it('a breached clock stays breached when the new due time has passed too, its escalation re-chained', () => {
+    const c = makeComplaint();
+    const fr = clockOf(c, 'firstResponse'); // due after 24 h
+    const breached = deliver(
+      c,
+      payload(c, 'clock_due', fr.dueAt, { clock: 'firstResponse' }),
+      sinceReceipt(24),
+    );
+    const level1 = breached.complaint;
+    expect(clockOf(level1, 'firstResponse')).toMatchObject({ state: 'breached', escalationLevel: 1 });
+    const urgent = as(level1, { severity: 'urgent' });
+    const next = merge(urgent, reclassifyClocks(urgent, policy, calendar, sinceReceipt(25)));
+    expect(clockOf(next, 'firstResponse')).toMatchObject({
+      state: 'breached',
+      dueAt: iso(sinceReceipt(4)),
+      breachedAt: iso(sinceReceipt(24)),
+      escalationLevel: 1,
+      // Level 2 is 4 hours after the (new) deadline: already due, so its timer fires at once.
+      nextEscalationAt: iso(sinceReceipt(8)),
+    });
+    expect(next.clockLog.at(-2)).toMatchObject({
+      clock: 'firstResponse',
+      event: 'recomputed',
+      detail: { previousState: 'breached', state: 'breached', previousDueAt: fr.dueAt },
+    });
+  });
+
+  it('lifts a breach when the new target is still ahead, keeping the levels already alerted', () => {
+    const c = makeComplaint({ severity: 'urgent' });
+    const fr = clockOf(c, 'firstResponse'); // due after 4 h
+    const level1 = deliver(
+      c,
+      payload(c, 'clock_due', fr.dueAt, { clock: 'firstResponse' }),
+      sinceReceipt(4),
+    ).complaint;
+    const general = as(level1, { severity: 'general' });
+    const next = merge(general, reclassifyClocks(general, policy, calendar, sinceReceipt(5)));
+    const lifted = clockOf(next, 'firstResponse');
+    expect(lifted).toMatchObject({ state: 'running', dueAt: iso(sinceReceipt(24)), escalationLevel: 1 });
+    expect(lifted.breachedAt).toBeUndefined();
+    expect(lifted.nextEscalationAt).toBeUndefined();
+    // The breach stays provable from the log.
+    expect(next.clockLog.some((e) => e.clock === 'firstResponse' && e.event === 'breached')).toBe(true);
+    // A new breach escalates above the level already alerted.
+    const again = deliver(
+      next,
+      payload(c, 'clock_due', lifted.dueAt, { clock: 'firstResponse' }),
+      sinceReceipt(24),
+    ).decisions;
+    expect(again).toEqual([{ kind: 'breach', clock: 'firstResponse' }]);
+  });
+
+  it('a breach lifted during a wait pauses the clock from the start of the wait, and that wait keeps counting', () => {
+    const c = makeComplaint({ severity: 'urgent' });
+    const fr = clockOf(c, 'firstResponse'); // due after 4 h
+    const level1 = deliver(
+      c,
+      payload(c, 'clock_due', fr.dueAt, { clock: 'firstResponse' }),
+      sinceReceipt(4),
+    ).complaint;
+    const waitStart = sinceReceipt(5);
+    const waiting: Complaint = {
+      ...merge(level1, pauseClocks(level1, waitStart)),
+      status: 'waiting_on_customer',
+      work: { waitingSince: iso(waitStart) },
+    };
+    expect(clockOf(waiting, 'firstResponse').state).toBe('breached');
+    const general = as(waiting, { severity: 'general' });
+    const lifted = merge(general, reclassifyClocks(general, policy, calendar, sinceReceipt(6)));
+    expect(clockOf(lifted, 'firstResponse')).toMatchObject({
+      state: 'paused',
+      pausedAt: iso(waitStart),
+      dueAt: iso(sinceReceipt(24)),
+    });
+    expect(lifted.clockLog.at(-2)?.detail).toMatchObject({ pausedAt: iso(waitStart), state: 'paused' });
+    // The customer replies 3 hours into the wait: both clocks move by those 3 hours.
+    const resumed = {
+      ...merge(lifted, resumeClocks(lifted, sinceReceipt(8), calendar)),
+      status: 'in_progress' as const,
+    };
+    expect(clockOf(resumed, 'firstResponse')).toMatchObject({
+      state: 'running',
+      dueAt: iso(sinceReceipt(27)),
+    });
+    // A later reclassification with the same first-response target still counts that wait: nothing moves.
+    const sq = as(resumed, { category: 'service_quality' });
+    const again = reclassifyClocks(sq, policy, calendar, sinceReceipt(9));
+    expect(again.deadlines.firstResponse).toBe(resumed.deadlines.firstResponse);
+    expect(clockOf(again, 'resolution').dueAt).toBe(iso(sinceReceipt(48 + 3)));
+  });
+
+  it('warns again at a new warning time still ahead, and keeps a warning whose new time has passed', () => {
+    const c = makeComplaint({ severity: 'urgent' });
+    const fr = clockOf(c, 'firstResponse'); // warned after 3.2 h
+    const warned = deliver(
+      c,
+      payload(c, 'clock_warning', fr.warnAt, { clock: 'firstResponse' }),
+      sinceReceipt(3.5),
+    );
+    expect(clockOf(warned.complaint, 'firstResponse').warnedAt).toBe(iso(sinceReceipt(3.5)));
+    const general = as(warned.complaint, { severity: 'general' });
+    const later = clockOf(reclassifyClocks(general, policy, calendar, sinceReceipt(3.6)), 'firstResponse');
+    expect(later.warnedAt).toBeUndefined();
+    expect(later.warnAt).toBe(iso(sinceReceipt(24 * 0.8)));
+    const major = as(warned.complaint, { severity: 'major' });
+    const earlier = clockOf(reclassifyClocks(major, policy, calendar, sinceReceipt(3.6)), 'firstResponse');
+    expect(earlier.warnedAt).toBe(iso(sinceReceipt(3.5)));
+  });
+});
+
 describe('escalation contacts', () => {
   const c = makeComplaint();
 
@@ -789,6 +1037,18 @@ describe('purity', () => {
     meetClock(c, 'acknowledge', at);
     stopClocks(c, at);
     restartClocks(c, policy, calendar, at, 2);
+    reclassifyClocks(
+      {
+        ...c,
+        classification: {
+          ...(c.classification as NonNullable<Complaint['classification']>),
+          severity: 'major',
+        },
+      },
+      policy,
+      calendar,
+      at,
+    );
     const decisions = dueDecisions(c, at, chain);
     expect(decisions.length).toBeGreaterThan(0);
     applyClockDecisions(c, decisions, policy, calendar, at);

@@ -17,6 +17,7 @@ import type { ActionCommand } from '../../shared/services/actions';
 import type { ServiceContext } from '../../shared/services/context';
 import { submission } from '../support/fixtures';
 import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
+import { CLAIMS, type Who } from './support/callers';
 import { createTestTable } from './support/dynamodb';
 import { setHandlerEnvironment, TEST_TIMERS } from './support/handler-env';
 
@@ -118,30 +119,6 @@ beforeEach(() => {
 
 // ---------------------------------------------------------------------------
 
-type Who = 'anonymous' | 'customerToken' | 'otherAgent' | 'agent' | 'supervisor' | 'admin';
-const CLAIMS: Record<Who, Record<string, unknown> | undefined> = {
-  anonymous: undefined,
-  customerToken: undefined,
-  otherAgent: {
-    sub: 'u-bill',
-    'cognito:username': 'bill_wu',
-    'cognito:groups': '[agent]',
-    'custom:department': 'billing',
-  },
-  agent: {
-    sub: 'u-wang',
-    'cognito:username': 'cs_wang',
-    'cognito:groups': '[agent]',
-    'custom:department': 'customer_service',
-  },
-  supervisor: {
-    sub: 'u-sup',
-    'cognito:username': 'sup_cs',
-    'cognito:groups': '[agent supervisor]',
-    'custom:department': 'customer_service',
-  },
-  admin: { sub: 'u-admin', 'cognito:username': 'admin_1', 'cognito:groups': '[admin]' },
-};
 const AGENT: Principal = { id: 'cs_wang', role: 'agent', department: 'customer_service' };
 const SUPERVISOR: Principal = { id: 'sup_cs', role: 'supervisor', department: 'customer_service' };
 

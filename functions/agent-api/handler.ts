@@ -9,10 +9,10 @@ import {
   StatusListSchema,
 } from '../../shared/api/schemas';
 import { jwtClaims, type Principal, principalFromClaims } from '../../shared/auth/principal';
+import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { errorSummary } from '../../shared/handlers/sqs-batch';
 import {
   ApprovalRequiredError,
   agentView,

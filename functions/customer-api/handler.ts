@@ -2,10 +2,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { CustomerReplySchema, type CustomerRouteKey, SurveyAnswerSchema } from '../../shared/api/schemas';
+import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { errorSummary } from '../../shared/handlers/sqs-batch';
 import {
   answerSurvey,
   CustomerConflictError,

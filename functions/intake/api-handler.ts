@@ -2,10 +2,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { newComplaintId } from '../../shared/domain/identifiers';
+import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { errorSummary } from '../../shared/handlers/sqs-batch';
 import { receiveComplaint, trackingPath } from '../../shared/services/intake';
 
 const { ctx } = createRuntime();

@@ -3,6 +3,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { PoisonMessageError } from '../services/context';
+import { errorSummary } from './errors';
 import { logger, metrics } from './observability';
 
 /** The envelope EventBridge writes into an SQS message body when a rule targets a queue. */
@@ -94,11 +95,4 @@ export function sqsBatchHandler(
     // A batch where every record failed still answers with the failed ids (not an
     // exception), so SQS retries exactly those and the redrive count stays per message.
     processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
-}
-
-/** Error name and message only: stack traces and causes may quote customer text. */
-export function errorSummary(error: unknown): { name: string; message: string } {
-  return error instanceof Error
-    ? { name: error.name, message: error.message }
-    : { name: 'Unknown', message: String(error) };
 }

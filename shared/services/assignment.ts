@@ -12,6 +12,7 @@ import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { Policy } from '../policy/schema';
 import { ComplaintNotFoundError, type TimelineEntry } from '../storage/ports';
 import { PoisonMessageError, type ServiceContext } from './context';
+import { retryOnConflict } from './retry';
 
 export type AssignmentOutcome = 'assigned' | 'republished' | 'skipped';
 
@@ -24,6 +25,12 @@ export type AssignmentOutcome = 'assigned' | 'republished' | 'skipped';
  * executive on duty for the severities the policy escalates at intake.
  */
 export async function assignComplaint(ctx: ServiceContext, complaintId: string): Promise<AssignmentOutcome> {
+  // Concurrent assignments race for the same least-loaded agent: the loser's
+  // capacity-guarded write conflicts, and it chooses again from fresh loads.
+  return retryOnConflict(() => assignOnce(ctx, complaintId));
+}
+
+async function assignOnce(ctx: ServiceContext, complaintId: string): Promise<AssignmentOutcome> {
   const { store, policy } = ctx;
   const complaint = await store.get(complaintId);
   if (complaint === undefined) throw new PoisonMessageError(new ComplaintNotFoundError(complaintId).message);

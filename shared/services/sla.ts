@@ -10,8 +10,8 @@ import type { Complaint } from '../domain/complaint';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { TimerPayload } from '../scheduling/timers';
-import { ConcurrencyConflictError } from '../storage/ports';
 import type { ServiceContext } from './context';
+import { retryOnConflict } from './retry';
 import { handleSurveyDecision } from './survey';
 import { syncTimers, withTimers } from './timers';
 
@@ -46,24 +46,6 @@ export async function handleSlaTimer(ctx: ServiceContext, payload: TimerPayload)
 /** The escalation chain, so a breach alerts every level already due at that moment (level 1 at the deadline). */
 function chainOf(ctx: ServiceContext): EscalationChain {
   return { policy: ctx.policy, calendar: ctx.calendar };
-}
-
-const CONFLICT_ATTEMPTS = 4;
-
-/**
- * Runs `attempt` again from a fresh read when another writer (a duplicate timer,
- * the sweep, an agent) changed the complaint in between. The next attempt decides
- * from the new state — usually that there is nothing left to do.
- */
-export async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof ConcurrencyConflictError) || i >= CONFLICT_ATTEMPTS) throw error;
-      await new Promise((r) => setTimeout(r, 10 * i + Math.random() * 20));
-    }
-  }
 }
 
 /**

@@ -5,7 +5,8 @@ import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { TimerPayload } from '../scheduling/timers';
 import type { ServiceContext } from './context';
-import { applyDecisions, retryOnConflict } from './sla';
+import { retryOnConflict } from './retry';
+import { applyDecisions } from './sla';
 import { syncTimers, withTimers } from './timers';
 
 /** A survey timer fired (EventBridge Scheduler → survey function). */

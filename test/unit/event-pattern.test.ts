@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import JSON5 from 'json5';
 import { describe, expect, it } from 'vitest';
 import { compileEventPattern, InvalidEventPatternError } from '../../infra/local/event-pattern';
@@ -6,6 +6,12 @@ import { compileEventPattern, InvalidEventPatternError } from '../../infra/local
 // The shared conformance cases were checked against AWS's TestEventPattern; the local EventBridge
 // must agree with every one of them, so each file is its own test.
 const casesDir = new URL('../../../shared/conformance/eventbridge-patterns/cases/', import.meta.url);
+if (!existsSync(casesDir)) {
+  throw new Error(
+    `The EventBridge conformance cases are missing at ${casesDir.pathname}: ` +
+      'the tests expect the workplace shared/ folder beside the project root (as CI provides it).',
+  );
+}
 const caseFiles = readdirSync(casesDir)
   .filter((name) => name.endsWith('.json5') || name.endsWith('.json'))
   .sort();

@@ -1,8 +1,15 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -10,42 +17,34 @@ import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
+import { type EventBridgeServer, startEventBridgeServer } from '../../infra/local/eventbridge-server';
+import { type SchedulerServer, startSchedulerServer } from '../../infra/local/scheduler-server';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { type CfnResource, resourcesOfType } from '../infra/template-helpers';
-import { apiRequest, lambdaContext, sqsRecord, sqsRecordForEvent } from '../support/lambda';
+import { apiRequest, lambdaContext, sqsRecord } from '../support/lambda';
 import { createTestTable } from './support/dynamodb';
 
 /**
  * The synthesized Lambda bundles (the `index.mjs` files `cdk deploy` would upload,
  * with the SDK and the policy inside) run against DynamoDB Local and a real
  * SQS-protocol server (local-aws-sqs), each with the environment its template
- * gives it — Refs resolved to the local table, bus and queues. EventBridge has no
- * local emulator yet (the local runtime will bring one), so a small endpoint
- * records PutEvents calls; the test feeds them to the next bundle as a rule would.
+ * gives it — Refs resolved to the local table, bus and queues — and the project's
+ * local EventBridge and EventBridge Scheduler endpoints. The template's own rules
+ * are loaded into the local bus, so an event a bundle publishes reaches the next
+ * bundle's queue on the SQS server exactly as the rule routes it; the test pulls
+ * the queue and invokes the consumer bundle with what it received.
  */
 
-interface PutEntry {
-  Source: string;
-  DetailType: string;
-  Detail: string;
-  EventBusName: string;
-}
-
-const published: PutEntry[] = [];
-/** Schedule calls the bundles made: `<METHOD> <name>` and the body. */
-const scheduleCalls: Array<{ method: string; name: string; body: Record<string, any> }> = [];
-let schedulerServer: Server;
-let eventsServer: Server;
+let events: EventBridgeServer;
+let scheduler: SchedulerServer;
 let sqsServer: Server;
 let sqs: SQSClient;
 let tableName: string;
 const handlers = new Map<string, (event: unknown, context: unknown) => Promise<unknown>>();
 const dlqUrls = new Map<string, string>();
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+/** Queue logical id → URL on the SQS server, and queue ARN (as resolved) → URL. */
+const queueUrls = new Map<string, string>();
+const queueUrlByArn = new Map<string, string>();
 
 /** Resolves a template value for the local run: Refs to the table, bus and queues, ARNs of other resources; plain strings as they are. */
 function resolveValue(
@@ -72,46 +71,25 @@ function resolveValue(
 
 beforeAll(async () => {
   tableName = await createTestTable('bundles');
-  eventsServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target']);
-      if (target !== 'AWSEvents.PutEvents') {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ __type: 'UnknownOperationException', message: target }));
-        return;
-      }
-      const entries = (JSON.parse(body) as { Entries: PutEntry[] }).Entries;
-      published.push(...entries);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(
-        JSON.stringify({ FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `evt-${i}` })) }),
-      );
-    });
-  });
-  const eventsEndpoint = await listen(eventsServer);
-  // EventBridge Scheduler speaks REST-JSON: POST (create) / PUT (update) / DELETE /schedules/{name}.
-  schedulerServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      const name = decodeURIComponent(String(req.url).split('?')[0]?.replace('/schedules/', '') ?? '');
-      scheduleCalls.push({ method: String(req.method), name, body: body ? JSON.parse(body) : {} });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({ ScheduleArn: `arn:aws:scheduler:${LOCAL_REGION}:123456789012:schedule/${name}` }),
-      );
-    });
-  });
-  const schedulerEndpoint = await listen(schedulerServer);
   sqsServer = await createSqsServer({ port: 0, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
   const sqsEndpoint = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
   sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  // Rule targets that are queues: EventBridge sends the event body to the queue.
+  events = await startEventBridgeServer({
+    log: () => undefined,
+    deliver: async (target, _event, body) => {
+      const url = queueUrlByArn.get(target.arn);
+      if (url !== undefined) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    },
+  });
+  events.addBus('complaints-bundle-test');
+  scheduler = await startSchedulerServer({ invoke: async () => undefined, tickMs: 0 });
+  const schedulerClient = new SchedulerClient({
+    endpoint: scheduler.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  await schedulerClient.send(new CreateScheduleGroupCommand({ Name: 'BundleTest-timers' }));
 
   // As `cdk synth` does: asset metadata names each function's bundle directory.
   const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
@@ -126,7 +104,23 @@ beforeAll(async () => {
     if (r.Type === 'AWS::SQS::Queue') {
       const created = await sqs.send(new CreateQueueCommand({ QueueName: id }));
       refs.set(id, String(created.QueueUrl));
+      queueUrls.set(id, String(created.QueueUrl));
+      queueUrlByArn.set(
+        resolveValue({ 'Fn::GetAtt': [id, 'Arn'] }, resources, refs),
+        String(created.QueueUrl),
+      );
     }
+  }
+  // The template's rules on the project bus, with their patterns and queue targets.
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Events::Rule' || r.Properties.EventPattern === undefined) continue;
+    events.putRule({ bus: 'complaints-bundle-test', name: id, eventPattern: r.Properties.EventPattern });
+    const targets = r.Properties.Targets as Array<{ Id: string; Arn: unknown }>;
+    events.putTargets(
+      'complaints-bundle-test',
+      id,
+      targets.map((t) => ({ id: t.Id, arn: resolveValue(t.Arn, resources, refs) })),
+    );
   }
   for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
     const assetPath = (fn as CfnResource & { Metadata?: Record<string, string> }).Metadata?.[
@@ -144,9 +138,9 @@ beforeAll(async () => {
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
-      AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-      AWS_ENDPOINT_URL_SCHEDULER: schedulerEndpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -163,8 +157,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await new Promise((r) => eventsServer?.close(r));
-  await new Promise((r) => schedulerServer?.close(r));
+  await events?.close();
+  await scheduler?.close();
   await new Promise((r) => sqsServer?.close(r));
 });
 
@@ -173,11 +167,48 @@ const run = <R>(name: string, event: unknown) => {
   if (handler === undefined) throw new Error(`no bundle for ${name}`);
   return handler(event, lambdaContext(name)) as Promise<R>;
 };
+/** The logical id of a queue, from the start of its construct path (ids end in a hash). */
+function queueIdOf(prefix: string): string {
+  const id = [...queueUrls.keys()].find((k) => k.startsWith(prefix));
+  if (id === undefined) throw new Error(`no queue ${prefix}* in the template`);
+  return id;
+}
+
 const lastOfType = (type: string) => {
-  const entry = published.filter((e) => e.DetailType === type).at(-1);
-  expect(entry, `published ${type}`).toBeDefined();
-  return { source: String(entry?.Source), detailType: type, detail: JSON.parse(String(entry?.Detail)) };
+  const accepted = events
+    .events()
+    .filter((e) => e.event['detail-type'] === type)
+    .at(-1);
+  expect(accepted, `published ${type}`).toBeDefined();
+  return { source: String(accepted?.event.source), detailType: type, detail: accepted?.event.detail as any };
 };
+
+/** Pulls the queue a rule fed (with a deadline) and runs the consumer bundle on what arrived, as Lambda's poller would. */
+async function consume(queueId: string, bundle: string): Promise<SQSBatchResponse> {
+  const url = queueUrls.get(queueId);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length > 0) {
+      const response = await run<SQSBatchResponse>(bundle, {
+        Records: messages.map((m) => ({
+          ...sqsRecord(String(m.Body), String(m.MessageId)),
+          receiptHandle: String(m.ReceiptHandle),
+        })),
+      });
+      for (const m of messages) {
+        if (!response.batchItemFailures.some((f) => f.itemIdentifier === m.MessageId)) {
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+        }
+      }
+      return response;
+    }
+    if (Date.now() > deadline) throw new Error(`nothing arrived in ${queueId}`);
+  }
+}
 
 describe('the synthesized bundles', () => {
   it('loads the pipeline and timer bundles, each with its template environment', () => {
@@ -205,32 +236,29 @@ describe('the synthesized bundles', () => {
     const { complaintId } = JSON.parse(String(response.body));
     const received = lastOfType(DETAIL_TYPES.complaintReceived);
     expect(received.detail.data.complaintId).toBe(complaintId);
-    expect(published.every((e) => e.EventBusName === 'complaints-bundle-test')).toBe(true);
-
-    const classified = await run<SQSBatchResponse>('Classification', {
-      Records: [sqsRecordForEvent(received)],
-    });
+    // The template's rule routed it to the classification queue on the SQS server.
+    const classified = await consume(queueIdOf('ClassificationReceivedQueue'), 'Classification');
     expect(classified.batchItemFailures).toEqual([]);
     const classifiedEvent = lastOfType(DETAIL_TYPES.complaintClassified);
     expect(classifiedEvent.detail.data).toMatchObject({ complaintId, category: 'billing_dispute' });
-    // Classification scheduled the SLA timers: one-time schedules aimed at the SLA function.
-    const due = scheduleCalls.find((c) => c.method === 'POST' && c.name === `${complaintId}-fr-due`);
-    expect(due?.body).toMatchObject({
-      GroupName: 'BundleTest-timers',
-      ActionAfterCompletion: 'DELETE',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: expect.stringContaining('SlaTimerFunction') },
+    // Classification scheduled the SLA timers on the Scheduler endpoint: one-time
+    // schedules in the stack's group, aimed at the SLA function.
+    const due = scheduler.schedules().find((t) => t.name === `${complaintId}-fr-due`);
+    expect(due).toMatchObject({
+      group: 'BundleTest-timers',
+      actionAfterCompletion: 'DELETE',
+      flexibleTimeWindow: { Mode: 'OFF' },
+      target: { Arn: expect.stringContaining('SlaTimerFunction') },
     });
-    expect(JSON.parse(due?.body.Target.Input)).toMatchObject({
+    expect(JSON.parse(String(due?.target.Input))).toMatchObject({
       complaintId,
       kind: 'clock_due',
       clock: 'firstResponse',
     });
-    expect(String(due?.body.ScheduleExpression)).toMatch(/^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\)$/);
+    expect(due?.expression).toMatch(/^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\)$/);
+    expect(due?.nextFireAt?.getTime()).toBeGreaterThan(Date.now());
 
-    const assigned = await run<SQSBatchResponse>('Assignment', {
-      Records: [sqsRecordForEvent(classifiedEvent)],
-    });
+    const assigned = await consume(queueIdOf('AssignmentClassifiedQueue'), 'Assignment');
     expect(assigned.batchItemFailures).toEqual([]);
     expect(lastOfType(DETAIL_TYPES.complaintAssigned).detail.data).toMatchObject({
       complaintId,
@@ -257,9 +285,9 @@ describe('the synthesized bundles', () => {
   });
 
   it('run the SLA timer target: a bad payload fails loudly, a timer not yet due does nothing', async () => {
-    const timer = scheduleCalls.find((c) => c.method === 'POST' && c.name.endsWith('-res-due'));
+    const timer = scheduler.schedules().find((t) => t.name.endsWith('-res-due'));
     expect(timer).toBeDefined();
-    const payload = JSON.parse(String(timer?.body.Target.Input));
+    const payload = JSON.parse(String(timer?.target.Input));
     await expect(run('SlaTimer', { ...payload, kind: 'bogus' })).rejects.toThrow(/Invalid timer payload/);
     await expect(run('SlaTimer', { ...payload, kind: 'survey_send' })).rejects.toThrow(/does not belong/);
     await expect(run('SlaTimer', payload)).resolves.toEqual({ applied: [] });

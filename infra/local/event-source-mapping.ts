@@ -1,0 +1,360 @@
+/**
+ * A local SQS event source mapping: the poller Lambda runs between a queue and a
+ * function, so queue-triggered functions run locally the way they do on AWS.
+ *
+ * What it honours, because the service's retry and DLQ behaviour depends on it:
+ * - **Batch size** (`BatchSize`): at most that many records per invocation.
+ * - **Batching window** (`MaximumBatchingWindowInSeconds`): after the first message
+ *   arrives, it keeps receiving until the batch is full or the window has passed.
+ *   As on AWS, the queue's visibility timeout must be longer than the
+ *   window (plus the function's timeout), or records reappear mid-batch.
+ * - **Partial batch responses** (`ReportBatchItemFailures`): records listed in
+ *   `batchItemFailures` are left on the queue, the rest are deleted. As on AWS, a
+ *   response naming an empty or unknown `itemIdentifier` fails the whole batch.
+ * - **Function errors and timeouts**: nothing is deleted, the whole batch becomes
+ *   visible again after the visibility timeout.
+ *
+ * Retries and dead-lettering are left to the SQS server: a record that is not deleted
+ * is received again, its `ApproximateReceiveCount` grows, and the queue's redrive
+ * policy (`maxReceiveCount`, implemented by local-aws-sqs) moves it to the DLQ. The
+ * mapping itself never sends anything to a DLQ, exactly like Lambda.
+ *
+ * Known differences from AWS: one poller per mapping and one batch in flight at a
+ * time (AWS scales pollers and concurrency up); FIFO queues are not special-cased
+ * (AWS stops a FIFO batch at the first failure to keep group order); no
+ * `ScalingConfig`, filter criteria or `FunctionResponseTypes` other than
+ * `ReportBatchItemFailures`.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import type { InvokeResult } from './lambda-runner';
+
+/** Pause after a failed poll (server restarting, queue missing) before trying again. */
+const POLL_ERROR_BACKOFF_MS = 500;
+/** SQS's own limit on messages per `ReceiveMessage` and per batch call. */
+const SQS_MAX_MESSAGES = 10;
+
+export interface SqsEventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** `BatchSize`; AWS's default for SQS is 10. */
+  batchSize?: number;
+  /** `MaximumBatchingWindowInSeconds`; 0 invokes with whatever one receive returned. */
+  maxBatchingWindowSeconds?: number;
+  /** `FunctionResponseTypes: ['ReportBatchItemFailures']`; on by default since our consumers use it. */
+  reportBatchItemFailures?: boolean;
+  /** The function: anything with the local runner's `invoke`. */
+  lambda: { invoke(event: unknown, options?: { requestId?: string }): Promise<InvokeResult> };
+  /** Overrides the queue's visibility timeout for received messages (the queue's own applies otherwise). */
+  visibilityTimeoutSeconds?: number;
+  /**
+   * Makes failed records visible again at once (`ChangeMessageVisibility` 0) instead of
+   * after the visibility timeout. Off by default: AWS waits for the timeout, and a
+   * quick retry loop would burn through `maxReceiveCount` in milliseconds. Useful for
+   * demos with long visibility timeouts.
+   */
+  releaseFailuresImmediately?: boolean;
+  /** Pause between short polls of an empty queue, in milliseconds (see `gatherBatch`). */
+  pollIntervalMs?: number;
+  /** Where poll and delete errors are reported; silent by default. */
+  log?: (message: string) => void;
+}
+
+export interface SqsEventSourceStats {
+  /** `ReceiveMessage` calls made. */
+  polls: number;
+  /** Messages received (a redelivered message counts every time). */
+  received: number;
+  invocations: number;
+  /** Invocations that returned an error or timed out (whole batch retried). */
+  failedInvocations: number;
+  /** Records the function reported in `batchItemFailures`. */
+  failedRecords: number;
+  /** Messages deleted after successful processing. */
+  deleted: number;
+  /** `ReceiveMessage` / `DeleteMessageBatch` calls that failed. */
+  sqsErrors: number;
+}
+
+export interface SqsEventSource {
+  /** Stops polling and waits for the batch in flight (its invocation and deletes) to finish. */
+  stop(): Promise<void>;
+  stats(): SqsEventSourceStats;
+}
+
+/** SQS message attributes in the shape Lambda puts in `SQSRecord.messageAttributes` (camelCase, base64 binary). */
+function toLambdaAttributes(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+): SQSMessageAttributes {
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  return Object.fromEntries(
+    Object.entries(attributes ?? {}).map(([name, value]) => [
+      name,
+      {
+        ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
+        ...(value.BinaryValue !== undefined && { binaryValue: base64(value.BinaryValue) }),
+        stringListValues: value.StringListValues ?? [],
+        binaryListValues: (value.BinaryListValues ?? []).map(base64),
+        dataType: value.DataType ?? 'String',
+      },
+    ]),
+  );
+}
+
+/** The ARN the event's `eventSourceARN` carries, from the URL `http://host/<account>/<name>` when the server cannot say. */
+function arnFromUrl(queueUrl: string, region: string): string {
+  const [account = '000000000000', name = 'queue'] = new URL(queueUrl).pathname.split('/').filter(Boolean);
+  return `arn:aws:sqs:${region}:${account}:${name}`;
+}
+
+const isAbort = (error: unknown) =>
+  error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+
+/**
+ * Starts polling `queueUrl` and invoking `lambda` with SQS events, until `stop()`.
+ * Never throws from the polling loop: SQS errors are counted, logged and retried.
+ */
+export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSource {
+  const {
+    sqs,
+    queueUrl,
+    batchSize = 10,
+    maxBatchingWindowSeconds = 0,
+    reportBatchItemFailures = true,
+    lambda,
+    visibilityTimeoutSeconds,
+    releaseFailuresImmediately = false,
+    pollIntervalMs = 100,
+    log = () => undefined,
+  } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    throw new Error(`batchSize must be an integer from 1 to 10000, got ${batchSize}`);
+  }
+  if (maxBatchingWindowSeconds < 0 || maxBatchingWindowSeconds > 300) {
+    throw new Error(`maxBatchingWindowSeconds must be from 0 to 300, got ${maxBatchingWindowSeconds}`);
+  }
+  const counters: SqsEventSourceStats = {
+    polls: 0,
+    received: 0,
+    invocations: 0,
+    failedInvocations: 0,
+    failedRecords: 0,
+    deleted: 0,
+    sqsErrors: 0,
+  };
+  const abort = new AbortController();
+  let stopped = false;
+  let invocationCounter = 0;
+
+  async function queueArnAndRegion(): Promise<{ arn: string; region: string }> {
+    const region = await sqs.config.region();
+    try {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+        { abortSignal: abort.signal },
+      );
+      return { arn: Attributes?.QueueArn ?? arnFromUrl(queueUrl, region), region };
+    } catch {
+      return { arn: arnFromUrl(queueUrl, region), region };
+    }
+  }
+
+  /** Waits `ms`, or less if the mapping stops meanwhile. */
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+  }
+
+  /**
+   * Receives until the batch is full, the batching window has passed, or the mapping
+   * stops. Short polls (`WaitTimeSeconds: 0`) every `pollIntervalMs` rather than long
+   * polls: local-aws-sqs holds a long poll for its whole wait time even when messages
+   * are available, and meanwhile re-receives messages whose visibility timeout expired,
+   * which would bump `ApproximateReceiveCount` behind the function's back.
+   */
+  async function gatherBatch(): Promise<Message[]> {
+    const batch: Message[] = [];
+    let windowEndsAt: number | undefined;
+    while (!stopped && batch.length < batchSize) {
+      counters.polls++;
+      let Messages: Message[];
+      try {
+        ({ Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: Math.min(SQS_MAX_MESSAGES, batchSize - batch.length),
+            WaitTimeSeconds: 0,
+            AttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+            ...(visibilityTimeoutSeconds !== undefined && { VisibilityTimeout: visibilityTimeoutSeconds }),
+          }),
+          { abortSignal: abort.signal },
+        ));
+      } catch (error) {
+        // Messages already gathered are in flight: invoke with them rather than let them time out.
+        if (batch.length > 0) break;
+        throw error;
+      }
+      counters.received += Messages.length;
+      for (const message of Messages) {
+        // A record whose visibility timeout ran out during the window comes back: keep the newest receipt handle.
+        const earlier = batch.findIndex((m) => m.MessageId === message.MessageId);
+        if (earlier >= 0) batch.splice(earlier, 1);
+        batch.push(message);
+      }
+      if (batch.length > 0) {
+        // No window: invoke with what the first receive returned, as Lambda does.
+        if (maxBatchingWindowSeconds === 0) break;
+        windowEndsAt ??= Date.now() + maxBatchingWindowSeconds * 1000;
+      }
+      const remainingMs = windowEndsAt === undefined ? pollIntervalMs : windowEndsAt - Date.now();
+      if (remainingMs <= 0 || batch.length >= batchSize) break;
+      // A full receive suggests more is waiting: ask again at once.
+      if (Messages.length < SQS_MAX_MESSAGES) await pause(Math.min(pollIntervalMs, remainingMs));
+    }
+    return batch;
+  }
+
+  function toEvent(messages: Message[], arn: string, region: string): SQSEvent {
+    return {
+      Records: messages.map(
+        (m): SQSRecord => ({
+          messageId: String(m.MessageId),
+          receiptHandle: String(m.ReceiptHandle),
+          body: m.Body ?? '',
+          attributes: (m.Attributes ?? {}) as unknown as SQSRecordAttributes,
+          messageAttributes: toLambdaAttributes(m.MessageAttributes),
+          md5OfBody: m.MD5OfBody ?? '',
+          ...(m.MD5OfMessageAttributes !== undefined && { md5OfMessageAttributes: m.MD5OfMessageAttributes }),
+          eventSource: 'aws:sqs',
+          eventSourceARN: arn,
+          awsRegion: region,
+        }),
+      ),
+    };
+  }
+
+  /**
+   * Which records succeeded, by Lambda's rules for a partial batch response: no
+   * response or an empty list means all succeeded; an identifier that is empty or not
+   * in the batch makes the whole batch a failure (`undefined`).
+   */
+  function succeededRecords(messages: Message[], result: unknown): Message[] | undefined {
+    if (!reportBatchItemFailures || result === null || typeof result !== 'object') return messages;
+    const failures = (result as { batchItemFailures?: unknown }).batchItemFailures;
+    if (failures === undefined || failures === null) return messages;
+    if (!Array.isArray(failures)) return undefined;
+    const ids = new Set(messages.map((m) => m.MessageId));
+    const failed = new Set<string>();
+    for (const failure of failures) {
+      const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+      if (typeof id !== 'string' || id === '' || !ids.has(id)) return undefined;
+      failed.add(id);
+    }
+    counters.failedRecords += failed.size;
+    return messages.filter((m) => !failed.has(String(m.MessageId)));
+  }
+
+  /** Runs a batch call in chunks of ten (SQS's limit), counting entries that failed. */
+  async function inChunks(
+    messages: Message[],
+    send: (entries: Array<{ Id: string; ReceiptHandle: string }>) => Promise<{ Failed?: unknown[] }>,
+  ): Promise<number> {
+    let succeeded = 0;
+    for (let i = 0; i < messages.length; i += SQS_MAX_MESSAGES) {
+      const entries = messages
+        .slice(i, i + SQS_MAX_MESSAGES)
+        .map((m, j) => ({ Id: String(j), ReceiptHandle: String(m.ReceiptHandle) }));
+      try {
+        const { Failed = [] } = await send(entries);
+        succeeded += entries.length - Failed.length;
+        if (Failed.length > 0) {
+          counters.sqsErrors++;
+          log(
+            `sqs event source ${queueUrl}: ${Failed.length} batch entries failed: ${JSON.stringify(Failed)}`,
+          );
+        }
+      } catch (error) {
+        counters.sqsErrors++;
+        log(`sqs event source ${queueUrl}: ${String(error)}`);
+      }
+    }
+    return succeeded;
+  }
+
+  async function settle(batch: Message[], outcome: InvokeResult): Promise<void> {
+    const succeeded = outcome.error === undefined ? succeededRecords(batch, outcome.result) : undefined;
+    if (outcome.error !== undefined) {
+      counters.failedInvocations++;
+      log(`sqs event source ${queueUrl}: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+    }
+    const toDelete = succeeded ?? [];
+    if (toDelete.length > 0) {
+      counters.deleted += await inChunks(toDelete, (Entries) =>
+        sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries })),
+      );
+    }
+    if (releaseFailuresImmediately) {
+      const kept = batch.filter((m) => !toDelete.includes(m));
+      if (kept.length > 0) {
+        await inChunks(kept, (entries) =>
+          sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: entries.map((e) => ({ ...e, VisibilityTimeout: 0 })),
+            }),
+          ),
+        );
+      }
+    }
+  }
+
+  async function loop(): Promise<void> {
+    const { arn, region } = await queueArnAndRegion();
+    while (!stopped) {
+      let batch: Message[];
+      try {
+        batch = await gatherBatch();
+      } catch (error) {
+        if (stopped && isAbort(error)) break;
+        counters.sqsErrors++;
+        log(`sqs event source ${queueUrl}: receive failed: ${String(error)}`);
+        await pause(POLL_ERROR_BACKOFF_MS);
+        continue;
+      }
+      // Messages received while stopping are still processed: they are already in flight.
+      if (batch.length === 0) continue;
+      counters.invocations++;
+      const outcome = await lambda
+        .invoke(toEvent(batch, arn, region), { requestId: `esm-${Date.now()}-${++invocationCounter}` })
+        .catch((error: unknown) => ({ error: { errorType: 'Error', errorMessage: String(error) } }));
+      await settle(batch, outcome);
+    }
+  }
+
+  const running = loop();
+
+  return {
+    async stop() {
+      stopped = true;
+      abort.abort();
+      await running;
+    },
+    stats: () => ({ ...counters }),
+  };
+}

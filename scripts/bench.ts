@@ -1,11 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  createTableFromSchema,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  startDynamoDbLocal,
-} from '../infra/local/dynamodb-local';
+import { startDynamoDbLocal } from '../infra/local/dynamodb-local';
+import { createLocalStore } from '../infra/local/local-store';
 import { BusinessCalendar } from '../shared/domain/business-calendar';
 import { classify } from '../shared/domain/classification';
 import { ComplaintSubmissionSchema } from '../shared/domain/complaint';
@@ -16,7 +10,6 @@ import { assignComplaint } from '../shared/services/assignment';
 import { classifyComplaint } from '../shared/services/classification';
 import type { ServiceContext } from '../shared/services/context';
 import { receiveComplaint } from '../shared/services/intake';
-import { DynamoDbComplaintStore } from '../shared/storage/dynamodb-store';
 
 /**
  * `npm run bench`: prints throughput and memory figures. Nothing here asserts a
@@ -85,12 +78,7 @@ async function pipeline(count: number, concurrency: number): Promise<void> {
   console.log(`\nPipeline: ${count} complaints, ${concurrency} in flight, DynamoDB Local`);
   const dynamo = await startDynamoDbLocal({ port: 0 });
   try {
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await createTableFromSchema(client, 'bench');
+    const store = await createLocalStore(dynamo.endpoint, 'bench');
     let events = 0;
     let timers = 0;
     const publisher: EventPublisher = {
@@ -106,10 +94,7 @@ async function pipeline(count: number, concurrency: number): Promise<void> {
     const ctx: ServiceContext = {
       policy,
       calendar,
-      store: new DynamoDbComplaintStore(
-        DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-        { tableName: 'bench', deadlineShards: 8 },
-      ),
+      store,
       publisher,
       scheduler,
       now: () => new Date(),

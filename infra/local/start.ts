@@ -3,8 +3,6 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BusinessCalendar } from '../../shared/domain/business-calendar';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import type { EventPublisher } from '../../shared/events/publisher';
@@ -15,8 +13,8 @@ import { assignComplaint } from '../../shared/services/assignment';
 import { classifyComplaint } from '../../shared/services/classification';
 import type { ServiceContext } from '../../shared/services/context';
 import { receiveComplaint } from '../../shared/services/intake';
-import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
-import { createTableFromSchema, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local';
+import { startDynamoDbLocal } from './dynamodb-local';
+import { createLocalStore } from './local-store';
 
 /**
  * `npm start` — a preview until the local runtime lands.
@@ -135,12 +133,7 @@ async function demo(): Promise<void> {
   );
   const dynamo = await startDynamoDbLocal({ port: 0 });
   try {
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await createTableFromSchema(client, 'complaints-demo');
+    const store = await createLocalStore(dynamo.endpoint, 'complaints-demo');
     console.log(dim(`  DynamoDB Local at ${dynamo.endpoint}, table complaints-demo`));
     const policy = loadPolicyFile(join(root, 'policy', 'default-policy.json'));
     const bus = new InProcessBus();
@@ -155,13 +148,7 @@ async function demo(): Promise<void> {
     const ctx: ServiceContext = {
       policy,
       calendar: new BusinessCalendar(policy.calendar),
-      store: new DynamoDbComplaintStore(
-        DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-        {
-          tableName: 'complaints-demo',
-          deadlineShards: 8,
-        },
-      ),
+      store,
       publisher: bus,
       scheduler,
       now: () => new Date(),

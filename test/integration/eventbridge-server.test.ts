@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -23,6 +22,7 @@ import JSON5 from 'json5';
 import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeServer, startEventBridgeServer } from '../../infra/local/eventbridge-server';
+import { BASE_EVENT as baseEvent, CASE_FILES as caseFiles, caseText } from '../support/conformance';
 
 /**
  * The local EventBridge endpoint, driven by the real AWS SDK: the shared pattern conformance cases
@@ -32,20 +32,6 @@ import { type EventBridgeServer, startEventBridgeServer } from '../../infra/loca
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
-
-const casesDir = new URL('../../../shared/conformance/eventbridge-patterns/cases/', import.meta.url);
-const caseFiles = readdirSync(casesDir)
-  .filter((name) => name.endsWith('.json5') || name.endsWith('.json'))
-  .sort();
-
-const baseEvent = {
-  id: '1',
-  source: 'test-source',
-  'detail-type': 'test-detail-type',
-  account: '123456789012',
-  region: 'us-east-2',
-  time: '2022-07-13T13:48:01Z',
-};
 
 let server: EventBridgeServer;
 let sqsServer: Server;
@@ -103,7 +89,7 @@ describe('TestEventPattern through the SDK: the shared conformance cases', () =>
   });
 
   it.each(caseFiles)('%s', async (name) => {
-    const text = readFileSync(new URL(name, casesDir), 'utf8');
+    const text = caseText(name);
     const doc = JSON5.parse(text) as Record<string, unknown>;
     if (!('EventPattern' in doc)) {
       // complex_multi_key_event_pattern.json is a bare pattern with a duplicated key (its event is not

@@ -1,32 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import JSON5 from 'json5';
 import { describe, expect, it } from 'vitest';
 import { compileEventPattern, InvalidEventPatternError } from '../../infra/local/event-pattern';
+import { BASE_EVENT as baseEvent, CASE_FILES as caseFiles, loadCase as load } from '../support/conformance';
 
-// The shared conformance cases were checked against AWS's TestEventPattern; the local EventBridge
-// must agree with every one of them, so each file is its own test.
-const casesDir = new URL('../../../shared/conformance/eventbridge-patterns/cases/', import.meta.url);
-if (!existsSync(casesDir)) {
-  throw new Error(
-    `The EventBridge conformance cases are missing at ${casesDir.pathname}: ` +
-      'the tests expect the workplace shared/ folder beside the project root (as CI provides it).',
-  );
-}
-const caseFiles = readdirSync(casesDir)
-  .filter((name) => name.endsWith('.json5') || name.endsWith('.json'))
-  .sort();
-
-const load = (name: string): Record<string, unknown> =>
-  JSON5.parse(readFileSync(new URL(name, casesDir), 'utf8')) as Record<string, unknown>;
-
-const baseEvent = {
-  id: '1',
-  source: 'test-source',
-  'detail-type': 'test-detail-type',
-  account: '123456789012',
-  region: 'us-east-2',
-  time: '2022-07-13T13:48:01Z',
-};
+// Each shared conformance case is its own test: the local EventBridge must agree with all of them.
 
 describe('EventBridge pattern conformance cases', () => {
   it('finds all the cases', () => {

@@ -41,6 +41,12 @@ export interface ComplaintServiceStackProps extends StackProps {
    * @default - a Cognito user pool created by the stack issues them
    */
   readonly jwtIssuer?: string;
+  /**
+   * Precision of the scheduler in seconds (timer times are rounded up to it). Falls back to the
+   * `timerPrecisionSeconds` context value. Only the local runtime sets it (to 1).
+   * @default - one minute, EventBridge Scheduler's precision
+   */
+  readonly timerPrecisionSeconds?: number;
   /** Accepted audiences of the external issuer. Falls back to the `jwtAudience` context value (comma-separated). */
   readonly jwtAudience?: string[];
 }
@@ -95,7 +101,10 @@ export class ComplaintServiceStack extends Stack {
 
     // Timer targets first, survey before SLA: a function only gets the ARNs of targets registered
     // before it, and the SLA function may need the survey function's ARN (not the reverse).
-    this.timers = new Timers(this, 'Timers');
+    const precision = props.timerPrecisionSeconds ?? this.node.tryGetContext('timerPrecisionSeconds');
+    this.timers = new Timers(this, 'Timers', {
+      ...(precision !== undefined ? { precisionSeconds: Number(precision) } : {}),
+    });
     const withTimers = { ...shared, timers: this.timers };
     this.survey = new SurveyService(this, 'Survey', withTimers);
     this.sla = new SlaService(this, 'Sla', withTimers);

@@ -28,6 +28,8 @@ export const RuntimeConfigSchema = z.object({
   SURVEY_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
   /** Where Scheduler puts a timer it could not deliver after its retries. */
   TIMER_DLQ_ARN: z.string().startsWith('arn:').optional(),
+  /** Precision of the scheduler in seconds (60 on AWS); timer times are rounded up to it. */
+  TIMER_PRECISION_SECONDS: z.coerce.number().int().min(1).max(60).optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
@@ -44,6 +46,7 @@ export const ENV = {
   slaFunctionArn: 'SLA_FUNCTION_ARN',
   surveyFunctionArn: 'SURVEY_FUNCTION_ARN',
   timerDlqArn: 'TIMER_DLQ_ARN',
+  timerPrecisionSeconds: 'TIMER_PRECISION_SECONDS',
 } as const satisfies Record<string, keyof RuntimeConfig>;
 
 export class ConfigurationError extends Error {

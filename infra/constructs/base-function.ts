@@ -214,6 +214,9 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
     this.function.addEnvironment(ENV.scheduleGroupName, timers.scheduleGroup.scheduleGroupName);
     this.function.addEnvironment(ENV.schedulerRoleArn, timers.schedulerRole.roleArn);
     this.function.addEnvironment(ENV.timerDlqArn, timers.deadLetterQueue.queueArn);
+    if (timers.precisionSeconds !== undefined) {
+      this.function.addEnvironment(ENV.timerPrecisionSeconds, String(timers.precisionSeconds));
+    }
     for (const [target, arn] of timers.targetArnsFor(this)) {
       this.function.addEnvironment(target === 'sla' ? ENV.slaFunctionArn : ENV.surveyFunctionArn, arn);
     }

@@ -23,6 +23,16 @@ export function scheduleGroupName(stackName: string): string {
  */
 export const TARGET_ASYNC_RETRIES = 2;
 
+export interface TimersProps {
+  /**
+   * Precision of the scheduler in seconds: timer times are rounded up to it. Leave unset for EventBridge
+   * Scheduler (one minute); the local runtime, whose scheduler fires to the second, synthesizes with 1
+   * so a demo policy with deadlines in seconds plays out in seconds.
+   * @default - one minute (EventBridge Scheduler)
+   */
+  readonly precisionSeconds?: number;
+}
+
 /**
  * Everything per-complaint timers need (spec: "Per-complaint timers, not polling"):
  *
@@ -42,13 +52,28 @@ export class Timers extends Construct {
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly schedulerRole: iam.Role;
   readonly deadLetterQueue: sqs.Queue;
+  /** Precision of the scheduler the functions are told about (`TIMER_PRECISION_SECONDS`); unset on AWS. */
+  readonly precisionSeconds: number | undefined;
   private readonly targets = new Map<TimerTarget, ComplaintFunction>();
   /** Function → the target functions whose ARN it holds in its environment (to refuse cycles). */
   private readonly references = new Map<ComplaintFunction, Set<ComplaintFunction>>();
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: TimersProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
+    if (
+      props.precisionSeconds !== undefined &&
+      !(
+        Number.isInteger(props.precisionSeconds) &&
+        props.precisionSeconds >= 1 &&
+        props.precisionSeconds <= 60
+      )
+    ) {
+      throw new Error(
+        `timer precision must be a whole number of seconds from 1 to 60, not ${props.precisionSeconds}`,
+      );
+    }
+    this.precisionSeconds = props.precisionSeconds;
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
       scheduleGroupName: scheduleGroupName(stack.stackName),

@@ -526,6 +526,70 @@ export async function createTableFromSchema(client: DynamoDBClient, tableName: s
   }
 }
 
+/** The parts of an `AWS::DynamoDB::Table`'s properties that DynamoDB Local can reproduce. */
+export interface TemplateTableProperties {
+  AttributeDefinitions: AttributeDefinition[];
+  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  GlobalSecondaryIndexes?: GlobalSecondaryIndex[];
+  LocalSecondaryIndexes?: { IndexName: string; KeySchema: unknown[]; Projection: unknown }[];
+  TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
+  StreamSpecification?: { StreamViewType: string };
+}
+
+/**
+ * Creates a table as an `AWS::DynamoDB::Table` resource of a synthesized template declares it (keys,
+ * GSIs and LSIs with their projections, TTL, streams), on demand, and waits until it is ACTIVE.
+ * Properties DynamoDB Local has no API for (PITR, SSE, tags, deletion protection) are left out.
+ */
+export async function createTableFromTemplate(
+  client: DynamoDBClient,
+  tableName: string,
+  properties: TemplateTableProperties,
+): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: properties.AttributeDefinitions,
+      KeySchema: properties.KeySchema,
+      ...(properties.GlobalSecondaryIndexes?.length
+        ? {
+            GlobalSecondaryIndexes: properties.GlobalSecondaryIndexes.map((g) => ({
+              IndexName: g.IndexName,
+              KeySchema: g.KeySchema,
+              Projection: g.Projection,
+            })),
+          }
+        : {}),
+      ...(properties.LocalSecondaryIndexes?.length
+        ? { LocalSecondaryIndexes: properties.LocalSecondaryIndexes as never }
+        : {}),
+      ...(properties.StreamSpecification
+        ? {
+            StreamSpecification: {
+              StreamEnabled: true,
+              StreamViewType: properties.StreamSpecification.StreamViewType as never,
+            },
+          }
+        : {}),
+    }),
+  );
+  await waitUntilActive(client, tableName);
+  const ttl = properties.TimeToLiveSpecification;
+  if (ttl?.Enabled) {
+    try {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+        }),
+      );
+    } catch (error) {
+      if (!isUnsupportedOperation(error)) throw error;
+    }
+  }
+}
+
 async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

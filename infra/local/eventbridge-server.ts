@@ -75,6 +75,8 @@ export interface EventBridgeServerOptions {
   region?: string;
   accountId?: string;
   deliver?: DeliverFn;
+  /** Called with every accepted event, after routing (a runtime's progress display, tests). */
+  onAccepted?: (accepted: AcceptedEvent) => void;
   /** Where delivery failures are reported; they never fail `PutEvents`, as in AWS. */
   log?: (message: string) => void;
 }
@@ -487,7 +489,9 @@ export async function startEventBridgeServer(
         resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
         detail,
       };
-      accepted.push({ bus: bus.name, event, matchedRules: route(bus, event) });
+      const record: AcceptedEvent = { bus: bus.name, event, matchedRules: route(bus, event) };
+      accepted.push(record);
+      options.onAccepted?.(record);
       results.push({ EventId: event.id });
     }
     return {

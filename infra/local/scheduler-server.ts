@@ -21,7 +21,7 @@ import { type ParsedSchedule, parseScheduleExpression, ScheduleExpressionError }
  * Known gaps (deliberate): `FlexibleTimeWindow` is validated but every invocation runs at its exact
  * scheduled time (no jitter); `ClientToken` idempotency is not implemented; no tags, KMS or IAM
  * checks; retries are a simplified exponential backoff in real time (capped), and dead-lettered
- * invocations are only recorded ({@link SchedulerServer.deadLetters}) — not yet sent to SQS; a one-time
+ * invocations are recorded ({@link SchedulerServer.deadLetters}) and handed to `sendToDeadLetter` (the runtime sends them to SQS); a one-time
  * schedule whose `at()` time has already passed is accepted and never fires (AWS's behaviour there
  * is undocumented); a paused clock (injected `now`) means recurring schedules only fire through
  * {@link SchedulerServer.fireDue} or the ticker reading that clock.
@@ -86,6 +86,11 @@ export interface SchedulerServerOptions {
   region?: string;
   accountId?: string;
   invoke: InvokeFn;
+  /**
+   * Sends an invocation that exhausted its retries to the target's `DeadLetterConfig.Arn` (an SQS
+   * queue), as Scheduler does; without it dead letters are only recorded ({@link SchedulerServer.deadLetters}).
+   */
+  sendToDeadLetter?: (arn: string, invocation: FiredInvocation, schedule: ScheduleView) => Promise<void>;
   /** Clock; injectable so tests decide when schedules are due. */
   now?: () => Date;
   /** Period of the firing engine in ms (default 1000); 0 or less disables it (tests use {@link SchedulerServer.fireDue}). */
@@ -523,7 +528,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
       `scheduler-server: ${schedule.group}/${schedule.name} at ${at.toISOString()} failed after ${attempts} attempt(s): ${lastError}` +
         (deadLetterArn ? ` (dead-lettered to ${deadLetterArn})` : ' (dropped: no DeadLetterConfig)'),
     );
-    return {
+    const deadLettered: FiredInvocation = {
       name: schedule.name,
       group: schedule.group,
       at,
@@ -533,6 +538,14 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
       error: lastError,
       ...(deadLetterArn ? { deadLetterArn } : {}),
     };
+    if (deadLetterArn && options.sendToDeadLetter) {
+      await options.sendToDeadLetter(deadLetterArn, deadLettered, schedule).catch((error: unknown) => {
+        log(
+          `scheduler-server: could not dead-letter ${schedule.name} to ${deadLetterArn}: ${errorMessage(error)}`,
+        );
+      });
+    }
+    return deadLettered;
   };
 
   /** Takes every due occurrence off the schedules (advancing or deleting them) in time order. */

@@ -1,203 +1,262 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { BusinessCalendar } from '../../shared/domain/business-calendar';
-import { DETAIL_TYPES } from '../../shared/events/names';
-import type { EventPublisher } from '../../shared/events/publisher';
-import type { OutboundEvent } from '../../shared/events/schemas';
-import { loadPolicyFile } from '../../shared/policy/load';
-import type { TimerScheduler } from '../../shared/scheduling/timers';
-import { assignComplaint } from '../../shared/services/assignment';
-import { classifyComplaint } from '../../shared/services/classification';
-import type { ServiceContext } from '../../shared/services/context';
-import { receiveComplaint } from '../../shared/services/intake';
-import { startDynamoDbLocal } from './dynamodb-local';
-import { createLocalStore } from './local-store';
-
 /**
- * `npm start` — a preview until the local runtime lands.
+ * `npm start` — runs the synthesized app on this machine (see `runtime.ts`).
  *
- * 1. Synthesizes the CDK app (validating the policy and running cdk-nag) and prints
- *    what a deployment would create.
- * 2. Unless `--no-demo`: starts DynamoDB Local and runs sample complaints through
- *    the real application services (intake → classification → assignment) in this
- *    process, printing each step. Rules, queues and Lambda bundles are NOT emulated
- *    here; that is the local runtime's job (next milestone).
+ * 1. Synthesizes the CDK app into `.local/cdk.out` with the demo policy (deadlines in seconds, same
+ *    schema), the local scheduler's one-second precision and the local JWT issuer; policy validation
+ *    and cdk-nag run as in any synth.
+ * 2. Starts the local runtime on that assembly, prints the endpoints and writes them to
+ *    `.local/endpoints.json`.
+ * 3. Plays the built-in scenario with a progress display and a summary (`--no-demo` skips it).
+ * 4. Serves until Ctrl-C (SIGINT) or SIGTERM, then stops every child process and server.
+ *
+ * Options: `--no-demo`, `--policy <file>` (default `policy/demo-policy.json`), `--assembly <dir>`
+ * (run an existing cloud assembly, no synth), `--state-dir <dir>` (default `.local`), `--port-base <n>`
+ * (fixed ports n…n+4 for HTTP API, EventBridge, Scheduler, SQS, DynamoDB), `--verbose` (function
+ * logs on the console instead of `<state-dir>/logs/functions.log`), `--no-iam` (no IAM checks).
  */
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL } from './jwt';
+import { type LocalRuntime, startLocalRuntime } from './runtime';
+import { runScenario, SCENARIO_STEP_COUNT, type ScenarioStep } from './scenario';
+import { resourcesOfType } from './template';
+
+// Every bundle carries its own AWS SDK, and each would print the SDK's notice that Node 22 will be
+// needed from 2027 (NOTES.md tracks the move); once is enough, in the README.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const run = promisify(execFile);
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
+const tty = process.stdout.isTTY;
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+const green = (s: string) => (tty ? `\x1b[32m${s}\x1b[0m` : s);
 
-interface Resource {
-  Type: string;
-  // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON; this only prints it.
-  Properties?: Record<string, any>;
-}
+/** Steps the scenario reports (for the progress count). */
+const SCENARIO_STEPS = SCENARIO_STEP_COUNT;
 
-async function synth(): Promise<Record<string, Resource>> {
-  console.log(bold('Synthesizing the CDK app (policy validation + cdk-nag)…'));
+const { values: args } = parseArgs({
+  options: {
+    'no-demo': { type: 'boolean' },
+    policy: { type: 'string' },
+    assembly: { type: 'string' },
+    'state-dir': { type: 'string' },
+    'port-base': { type: 'string' },
+    verbose: { type: 'boolean' },
+    'no-iam': { type: 'boolean' },
+  },
+});
+const stateDir = resolve(root, args['state-dir'] ?? '.local');
+
+async function synth(): Promise<string> {
+  const out = join(stateDir, 'cdk.out');
+  const policy = resolve(args.policy ?? join(root, 'policy', 'demo-policy.json'));
+  console.log(bold('Synthesizing the CDK app'), dim(`(policy ${policy.replace(`${root}/`, '')}, cdk-nag)…`));
   const started = Date.now();
-  await run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
-  console.log(dim(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s → cdk.out/`));
-  const template = JSON.parse(readFileSync(join(root, 'cdk.out', 'ComplaintService.template.json'), 'utf8'));
-  return template.Resources as Record<string, Resource>;
+  const context = {
+    policyFile: policy,
+    timerPrecisionSeconds: '1',
+    jwtIssuer: LOCAL_ISSUER_URL,
+    jwtAudience: LOCAL_AUDIENCE,
+  };
+  await run(
+    'npx',
+    [
+      'cdk',
+      'synth',
+      '--quiet',
+      '--no-notices',
+      '--output',
+      out,
+      ...Object.entries(context).flatMap(([k, v]) => ['--context', `${k}=${v}`]),
+    ],
+    { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+  );
+  console.log(
+    dim(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s → ${out.replace(`${root}/`, '')}`),
+  );
+  return out;
 }
 
-function summarize(resources: Record<string, Resource>): void {
-  const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-  console.log(bold('\nA deployment would create:'));
-  console.log('  Lambda functions:');
-  for (const [id, r] of byType('AWS::Lambda::Function')) {
-    if (r.Properties?.Handler === undefined) continue;
-    console.log(
-      `    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(`${r.Properties?.Runtime} ${r.Properties?.Architectures?.join(',')}`)}`,
-    );
+/**
+ * Function logs (Powertools JSON lines, EMF metrics) go to a file, as CloudWatch Logs would hold
+ * them, so the console shows the scenario. Everything the runtime itself prints stays on the console.
+ */
+function divertFunctionLogs(file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, '');
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+      if (text.startsWith('{') || text.startsWith('No application metrics')) {
+        appendFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+        const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+        callback?.();
+        return true;
+      }
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
   }
-  console.log('  SQS queues:');
-  for (const [id, r] of byType('AWS::SQS::Queue')) {
-    console.log(
-      `    ${id.replace(/[0-9A-F]{8}$/, '')}${r.Properties?.RedrivePolicy ? dim('  (with DLQ)') : ''}`,
-    );
-  }
-  console.log('  EventBridge rules:');
-  for (const [id, r] of byType('AWS::Events::Rule')) {
-    const pattern = r.Properties?.EventPattern ?? r.Properties?.ScheduleExpression;
-    console.log(
-      `    ${id.replace(/[0-9A-F]{8}$/, '')}  ${dim(JSON.stringify(pattern?.['detail-type'] ?? pattern))}`,
-    );
-  }
-  console.log('  HTTP API routes:');
-  for (const [, r] of byType('AWS::ApiGatewayV2::Route')) console.log(`    ${r.Properties?.RouteKey}`);
-  const tables = byType('AWS::DynamoDB::GlobalTable').concat(byType('AWS::DynamoDB::Table'));
-  for (const [id, r] of tables) {
-    const gsis = (r.Properties?.GlobalSecondaryIndexes ?? []).map((g: { IndexName: string }) => g.IndexName);
-    console.log(`  DynamoDB table: ${id.replace(/[0-9A-F]{8}$/, '')} ${dim(`(GSIs: ${gsis.join(', ')})`)}`);
-  }
+}
+
+function printEndpoints(runtime: LocalRuntime, file: string): void {
+  const e = runtime.endpoints;
+  console.log(bold('\nLocal endpoints'), dim(`(also in ${file.replace(`${root}/`, '')})`));
+  console.log(`  HTTP API      ${e.httpApi}`);
+  console.log(`  EventBridge   ${e.eventBridge}   bus ${e.eventBusName}`);
+  console.log(`  Scheduler     ${e.scheduler}   group ${e.scheduleGroups.join(', ')}`);
+  console.log(`  SQS           ${e.sqs}`);
+  console.log(`  DynamoDB      ${e.dynamodb}   table ${Object.values(e.tables).join(', ')}`);
+  const t = runtime.stack.template;
   console.log(
-    `  Alarms: ${byType('AWS::CloudWatch::Alarm').length}, dashboards: ${byType('AWS::CloudWatch::Dashboard').length}`,
+    dim(
+      `  ${runtime.functions.size} functions, ${runtime.queues.size} queues, ${resourcesOfType(t, 'AWS::Events::Rule').length} rules, ` +
+        `${resourcesOfType(t, 'AWS::ApiGatewayV2::Route').length} routes, ${resourcesOfType(t, 'AWS::Lambda::EventSourceMapping').length} event source mappings`,
+    ),
   );
 }
 
-/** Dispatches events straight to the next service, standing in for rules and queues. */
-class InProcessBus implements EventPublisher {
-  private readonly queue: OutboundEvent[] = [];
-  readonly seen: OutboundEvent[] = [];
-  ctx?: ServiceContext;
-  async publish(events: readonly OutboundEvent[]): Promise<void> {
-    this.queue.push(...events);
-    this.seen.push(...events);
-  }
-  async drain(onEvent: (e: OutboundEvent) => void): Promise<void> {
-    const ctx = this.ctx;
-    if (ctx === undefined) throw new Error('bus not wired');
-    for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
-      onEvent(e);
-      const id = String(e.detail.data.complaintId);
-      if (e.detailType === DETAIL_TYPES.complaintReceived) await classifyComplaint(ctx, id);
-      if (e.detailType === DETAIL_TYPES.complaintClassified) await assignComplaint(ctx, id);
-    }
-  }
+async function playScenario(runtime: LocalRuntime): Promise<void> {
+  console.log(
+    bold('\nScenario'),
+    dim('(two complaints, real HTTP and EventBridge clients; deadlines in seconds)'),
+  );
+  let count = 0;
+  const onStep = (s: ScenarioStep) => {
+    count += 1;
+    const progress = `${String(count).padStart(2)}/${SCENARIO_STEPS}`;
+    console.log(
+      `  ${dim(`[${s.elapsed.toFixed(1).padStart(5)} s ${progress}]`)} ${bold(s.complaint)} ${green(s.step.padEnd(17))} ${s.detail}`,
+    );
+  };
+  const summary = await runScenario(runtime, { onStep });
+  const n = (type: string) => summary.eventCounts[type] ?? 0;
+  const dlq = await deadLetterDepths(runtime);
+  console.log(bold(`\nSummary`), dim(`(${summary.seconds.toFixed(1)} s)`));
+  const rows: [string, number][] = [
+    ['received', n('Complaint Received')],
+    ['classified', n('Complaint Classified')],
+    ['assigned', n('Complaint Assigned')],
+    ['warned', n('Complaint SLA Warning')],
+    ['breached', n('Complaint SLA Breached')],
+    ['escalated', n('Complaint Escalated')],
+    ['resolved', n('Complaint Resolved')],
+    ['surveyed', n('Survey Requested')],
+    ['reopened', n('Complaint Reopened')],
+    ['closed', n('Complaint Closed')],
+    ['customer notifications', n('Customer Notification Requested')],
+    ['messages in dead-letter queues', dlq],
+  ];
+  for (const [label, value] of rows) console.log(`  ${label.padEnd(31)} ${value}`);
+  console.log(
+    dim(`  complaints ${summary.complaints.A.number} (API) and ${summary.complaints.B.number} (event)`),
+  );
 }
 
-const SAMPLES = [
-  {
-    channel: 'app',
-    customer: { id: 'demo-u1', tier: 'vip', language: 'zh' },
-    description: '今天早上开始APP一直闪退，登录不了，提示网络错误',
-  },
-  {
-    channel: 'email',
-    customer: { id: 'demo-u2', language: 'en' },
-    description: 'I was charged twice for my subscription this month and want a refund of 58 yuan',
-  },
-  {
-    channel: 'social_media',
-    customer: { id: 'demo-u3', language: 'zh' },
-    description: '我的个人信息被泄露了，最近陆续接到诈骗电话，对方知道我的身份证号！！！',
-  },
-  {
-    channel: 'web',
-    customer: { id: 'demo-u4', language: 'zh' },
-    description: '兼职日结，加微信领取 http://a.example http://b.example http://c.example http://d.example',
-  },
-] as const;
-
-async function demo(): Promise<void> {
-  console.log(bold('\nDemo: sample complaints through intake → classification → assignment'));
-  console.log(
-    dim('  (application services in this process, DynamoDB Local; rules/queues/Lambda are not emulated yet)'),
-  );
-  const dynamo = await startDynamoDbLocal({ port: 0 });
-  try {
-    const store = await createLocalStore(dynamo.endpoint, 'complaints-demo');
-    console.log(dim(`  DynamoDB Local at ${dynamo.endpoint}, table complaints-demo`));
-    const policy = loadPolicyFile(join(root, 'policy', 'default-policy.json'));
-    const bus = new InProcessBus();
-    // Timers are kept in memory here; the local runtime will run the Scheduler for real.
-    const scheduled = new Map<string, string>();
-    const scheduler: TimerScheduler = {
-      async apply({ upsert, remove }) {
-        for (const t of upsert) scheduled.set(t.name, t.at);
-        for (const name of remove) scheduled.delete(name);
-      },
-    };
-    const ctx: ServiceContext = {
-      policy,
-      calendar: new BusinessCalendar(policy.calendar),
-      store,
-      publisher: bus,
-      scheduler,
-      now: () => new Date(),
-    };
-    bus.ctx = ctx;
-    for (const [i, sample] of SAMPLES.entries()) {
-      const result = await receiveComplaint(ctx, {
-        submission: structuredClone(sample) as never,
-        sourceSystem: 'demo',
-        messageId: `demo-${i}`,
-      });
-      console.log(`\n  ${bold(result.number)} ${dim(`via ${sample.channel}`)}`);
-      console.log(`    ack: ${result.acknowledgement.text}`);
-      await bus.drain((e) => {
-        // biome-ignore lint/suspicious/noExplicitAny: printing validated event data; the schemas typed it on publish.
-        const d = e.detail.data as Record<string, any>;
-        if (e.detailType === DETAIL_TYPES.complaintClassified) {
-          console.log(
-            `    classified: ${d.category} / ${d.severity} / P${d.priority}; first response due ${d.deadlines.firstResponse?.dueAt}`,
-          );
-        } else if (e.detailType === DETAIL_TYPES.complaintRejected) {
-          console.log(`    rejected (${d.verdict}): ${d.reason}`);
-        } else if (e.detailType === DETAIL_TYPES.complaintAssigned) {
-          const alerted = d.alerted.map((a: { role: string }) => a.role).join(', ');
-          console.log(
-            `    assigned: ${d.leadDepartment} → ${d.assignee ?? '(nobody eligible)'}${d.collaborators.length ? `, with ${d.collaborators.join(', ')}` : ''}${alerted ? `; alerted: ${alerted}` : ''}`,
-          );
-        }
-      });
-    }
-    console.log(
-      dim(`\n  ${bus.seen.length} events published; ${scheduled.size} SLA timers would be scheduled.`),
+async function deadLetterDepths(runtime: LocalRuntime): Promise<number> {
+  let total = 0;
+  for (const queue of runtime.queues.values()) {
+    if (!/DeadLetter/i.test(queue.logicalId)) continue;
+    const { Attributes } = await runtime.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }),
     );
-  } finally {
-    await dynamo.stop();
+    total += Number(Attributes?.ApproximateNumberOfMessages ?? 0);
   }
+  return total;
+}
+
+function printTryIt(runtime: LocalRuntime): void {
+  const e = runtime.endpoints;
+  console.log(bold('\nServing until Ctrl-C. Try:'));
+  console.log(
+    `  curl -s -X POST ${e.httpApi}/complaints -H 'content-type: application/json' \\\n` +
+      `    -d '{"channel":"web","customer":{"id":"me","language":"en"},"description":"The app crashes when I pay"}'`,
+  );
+  console.log(
+    `  curl -s ${e.httpApi}/complaints -H "authorization: Bearer $(npm run -s token -- --role supervisor --department billing)"`,
+  );
+  console.log(
+    `  aws events put-events --endpoint-url ${e.eventBridge} --region ${e.region} --entries \\\n` +
+      `    '[{"EventBusName":"${e.eventBusName}","Source":"shop.orders","DetailType":"Complaint Reported",` +
+      `"Detail":"{\\"metadata\\":{\\"version\\":1,\\"messageId\\":\\"m-1\\"},\\"data\\":{\\"channel\\":\\"web\\",` +
+      `\\"customer\\":{\\"id\\":\\"c-1\\",\\"language\\":\\"zh\\"},\\"description\\":\\"订单一直没有发货\\"}}"}]'`,
+  );
+  console.log(dim('  (AWS CLI: any credentials, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)'));
 }
 
 async function main(): Promise<void> {
-  console.log(bold('Complaint service — preview'));
+  console.log(bold('Complaint service — local runtime\n'));
+  const assemblyDir = args.assembly ? resolve(args.assembly) : await synth();
+  const logFile = join(stateDir, 'logs', 'functions.log');
+  if (!args.verbose) divertFunctionLogs(logFile);
+  const base = args['port-base'] === undefined ? undefined : Number(args['port-base']);
+  if (base !== undefined && !(Number.isInteger(base) && base > 0 && base < 65_530)) {
+    throw new Error('--port-base must be a port number');
+  }
   console.log(
-    'The local runtime (the synthesized app on local services) is not built yet; this synthesizes the app and runs a demo.\n',
+    bold('Starting the local runtime'),
+    dim('(DynamoDB Local, SQS, EventBridge, Scheduler, Lambda, HTTP API)…'),
   );
-  summarize(await synth());
-  if (!process.argv.includes('--no-demo')) await demo();
-  console.log(bold('\nDone.'), 'Next: `npm test`, or deploy with `npx cdk deploy` (see README).');
+  const started = Date.now();
+  const runtime = await startLocalRuntime({
+    assemblyDir,
+    enforceIam: !args['no-iam'],
+    ...(base !== undefined
+      ? {
+          ports: {
+            httpApi: base,
+            eventBridge: base + 1,
+            scheduler: base + 2,
+            sqs: base + 3,
+            dynamodb: base + 4,
+          },
+        }
+      : {}),
+    functionEnv: { POWERTOOLS_LOG_LEVEL: args.verbose ? 'INFO' : 'WARN' },
+    log: (message) => console.warn(dim(message)),
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(dim(`\n${signal}: stopping…`));
+    await runtime.close();
+    console.log('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  console.log(
+    dim(
+      `  ready in ${((Date.now() - started) / 1000).toFixed(1)} s; function logs → ${args.verbose ? 'console' : logFile.replace(`${root}/`, '')}`,
+    ),
+  );
+
+  const endpointsFile = join(stateDir, 'endpoints.json');
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(
+    endpointsFile,
+    `${JSON.stringify({ ...runtime.endpoints, pid: process.pid, childPids: runtime.childPids, assembly: assemblyDir }, null, 2)}\n`,
+  );
+  printEndpoints(runtime, endpointsFile);
+  if (!args['no-demo']) {
+    try {
+      await playScenario(runtime);
+    } catch (error) {
+      console.error(`\nThe scenario failed: ${error instanceof Error ? error.message : error}`);
+      console.error(dim(`Function logs: ${logFile}`));
+      process.exitCode = 1;
+    }
+  }
+  printTryIt(runtime);
 }
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
+  process.exit(1);
 });

@@ -67,6 +67,9 @@ export function createScheduler(config: RuntimeConfig): TimerScheduler {
     roleArn,
     deadLetterArn: config.TIMER_DLQ_ARN,
     targets: { sla: config.SLA_FUNCTION_ARN, survey: config.SURVEY_FUNCTION_ARN },
+    ...(config.TIMER_PRECISION_SECONDS !== undefined
+      ? { precisionSeconds: config.TIMER_PRECISION_SECONDS }
+      : {}),
   });
 }
 

@@ -44,6 +44,7 @@ export class EventBridgeTimerScheduler implements TimerScheduler {
   private readonly now: () => Date;
   private readonly concurrency: number;
   private readonly minLeadMs: number;
+  private readonly precisionMs: number;
 
   constructor(
     private readonly client: SchedulerClient,
@@ -56,7 +57,10 @@ export class EventBridgeTimerScheduler implements TimerScheduler {
     }
     this.now = options.now ?? (() => new Date());
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
-    this.minLeadMs = (options.minLeadSeconds ?? DEFAULT_MIN_LEAD_SECONDS) * 1000;
+    this.precisionMs = (options.precisionSeconds ?? DEFAULT_PRECISION_SECONDS) * 1000;
+    // A finer scheduler needs less lead: the lead only has to cover the time to the scheduler's next look.
+    this.minLeadMs =
+      (options.minLeadSeconds ?? Math.min(DEFAULT_MIN_LEAD_SECONDS, this.precisionMs / 1000)) * 1000;
   }
 
   /**
@@ -131,7 +135,7 @@ export class EventBridgeTimerScheduler implements TimerScheduler {
       Name: timer.name,
       GroupName: this.options.groupName,
       Description: describe(timer),
-      ScheduleExpression: atExpression(scheduleTime(at, now.getTime(), this.minLeadMs)),
+      ScheduleExpression: atExpression(scheduleTime(at, now.getTime(), this.minLeadMs, this.precisionMs)),
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',
@@ -189,9 +193,18 @@ export interface EventBridgeTimerSchedulerOptions {
   readonly now?: () => Date;
   /** Schedule API calls in flight at once. @default {@link DEFAULT_CONCURRENCY} */
   readonly concurrency?: number;
-  /** A timer due before `now` plus this is scheduled at `now` plus this. @default {@link DEFAULT_MIN_LEAD_SECONDS} */
+  /** A timer due before `now` plus this is scheduled at `now` plus this. @default {@link DEFAULT_MIN_LEAD_SECONDS}, or the precision when finer */
   readonly minLeadSeconds?: number;
+  /**
+   * The precision of the scheduler (`TIMER_PRECISION_SECONDS`): schedule times are rounded up to a
+   * multiple of it. EventBridge Scheduler's is one minute; a scheduler that fires to the second (the
+   * local runtime's) may use 1. @default {@link DEFAULT_PRECISION_SECONDS}
+   */
+  readonly precisionSeconds?: number;
 }
+
+/** EventBridge Scheduler runs an `at()` schedule somewhere within its minute. */
+export const DEFAULT_PRECISION_SECONDS = 60;
 
 /** Schedule API calls in flight at once: well below Scheduler's default per-account request rates. */
 export const DEFAULT_CONCURRENCY = 5;
@@ -221,11 +234,11 @@ export class TimerTargetNotConfiguredError extends TimerSchedulingError {
 
 /**
  * When the schedule runs: `at`, or `now + minLead` when `at` is closer than that (or past), rounded up
- * to the next whole minute (Scheduler's precision), in epoch milliseconds.
+ * to the scheduler's precision (a whole minute on AWS), in epoch milliseconds.
  */
-export function scheduleTime(atMs: number, nowMs: number, minLeadMs: number): number {
+export function scheduleTime(atMs: number, nowMs: number, minLeadMs: number, precisionMs = 60_000): number {
   const earliest = Math.max(atMs, nowMs + minLeadMs);
-  return Math.ceil(earliest / 60_000) * 60_000;
+  return Math.ceil(earliest / precisionMs) * precisionMs;
 }
 
 /** `at(YYYY-MM-DDTHH:MM:SS)` in UTC (to be sent with `ScheduleExpressionTimezone: 'UTC'`). */

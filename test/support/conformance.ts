@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import JSON5 from 'json5';
+import { expect } from 'vitest';
 
 /**
  * The shared EventBridge pattern cases (checked against AWS's TestEventPattern),
@@ -36,3 +38,36 @@ export const BASE_EVENT = {
   region: 'us-east-2',
   time: '2022-07-13T13:48:01Z',
 };
+
+/**
+ * Runs one case through `TestEventPattern` on an EventBridge endpoint with the AWS SDK and expects
+ * what AWS answered: `_NEG` cases do not match, `_EXC` cases are invalid patterns, the rest match.
+ */
+export async function expectCaseThroughSdk(events: EventBridgeClient, name: string): Promise<void> {
+  const text = caseText(name);
+  const doc = JSON5.parse(text) as Record<string, unknown>;
+  if (!('EventPattern' in doc)) {
+    // complex_multi_key_event_pattern.json is a bare pattern with a duplicated key (its event is not
+    // shared); AWS accepts it and a JSON parser keeps the last key. Sent as written, duplicate included.
+    const { Result } = await events.send(
+      new TestEventPatternCommand({
+        EventPattern: text,
+        Event: JSON.stringify({ ...BASE_EVENT, detail: { location: 'us-west-2' } }),
+      }),
+    );
+    expect(Result, name).toBe(true);
+    return;
+  }
+  const stem = name.replace(/\.json5?$/, '');
+  const call = events.send(
+    new TestEventPatternCommand({
+      EventPattern: JSON.stringify(doc.EventPattern),
+      Event: JSON.stringify(doc.Event),
+    }),
+  );
+  if (stem.endsWith('_EXC')) {
+    await expect(call, name).rejects.toMatchObject({ name: 'InvalidEventPatternException' });
+    return;
+  }
+  expect((await call).Result, name).toBe(!stem.endsWith('_NEG'));
+}

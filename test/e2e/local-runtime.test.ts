@@ -1,0 +1,275 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import type { AcceptedEvent } from '../../infra/local/eventbridge-server';
+import { createLocalIssuer } from '../../infra/local/jwt';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
+import { runScenario, SCENARIO_STEP_COUNT, type ScenarioSummary } from '../../infra/local/scenario';
+import { DETAIL_TYPES } from '../../shared/events/names';
+import { CASE_FILES, expectCaseThroughSdk } from '../support/conformance';
+
+/**
+ * End to end through the local runtime: the app synthesized as `npm start` synthesizes it, run by
+ * `startLocalRuntime` — template tables, queues, rules, event source mappings, schedule groups,
+ * HTTP API routes and the Lambda bundles — and driven only through its endpoints with real clients.
+ */
+
+let runtime: LocalRuntime;
+const accepted: AcceptedEvent[] = [];
+const clientConfig = () => ({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    assemblyDir: inject('assemblyDir'),
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+    tableNameSuffix: `-${Date.now()}`,
+    issuer: createLocalIssuer({ dir: mkdtempSync(join(tmpdir(), 'e2e-jwt-')) }),
+    functionEnv: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+    asyncRetryDelayMs: 50,
+    log: () => undefined,
+  });
+  runtime.onEvent((e) => accepted.push(e));
+});
+
+afterAll(async () => {
+  await runtime?.close();
+});
+
+/** Polls `read` until `done` holds or the deadline passes (never a fixed sleep). */
+async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const eventsOf = (complaintId: string, type?: string) =>
+  accepted.filter(
+    (a) =>
+      (a.event.detail as { data?: { complaintId?: string } }).data?.complaintId === complaintId &&
+      (type === undefined || a.event['detail-type'] === type),
+  );
+const dataOf = (a: AcceptedEvent | undefined) => {
+  expect(a, 'the event was published').toBeDefined();
+  return (a?.event.detail as { data: Record<string, any> } | undefined)?.data ?? {};
+};
+
+async function supervisorView(id: string): Promise<any> {
+  const token = runtime.issuer.tokenFor({ role: 'admin' });
+  const response = await fetch(`${runtime.endpoints.httpApi}/complaints/${id}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+describe('the local runtime, end to end', () => {
+  let summary: ScenarioSummary;
+
+  it('plays the full lifecycle: HTTP and event intake, classification, assignment, escalation at the deadline, pause and resume, approval, resolution, survey, reopen, close', async () => {
+    summary = await runScenario(runtime, { stepTimeoutMs: 45_000 });
+    expect(summary.steps).toHaveLength(SCENARIO_STEP_COUNT);
+    const stepsOf = (c: 'A' | 'B') => summary.steps.filter((s) => s.complaint === c).map((s) => s.step);
+    expect(stepsOf('A')).toEqual([
+      'received',
+      'classified',
+      'assigned',
+      'warned',
+      'escalated',
+      'acknowledged',
+      'info requested',
+      'customer replied',
+      'solution proposed',
+      'approved',
+      'resolved',
+      'surveyed',
+      'reopened',
+      'resolved again',
+      'surveyed again',
+      'closed',
+    ]);
+    expect(stepsOf('B')).toEqual(['received', 'classified', 'assigned']);
+    expect(summary.eventCounts).toMatchObject({
+      [DETAIL_TYPES.complaintReceived]: 2,
+      [DETAIL_TYPES.complaintClassified]: 2,
+      [DETAIL_TYPES.complaintAssigned]: 2,
+      [DETAIL_TYPES.resolved]: 2,
+      [DETAIL_TYPES.surveyRequested]: 2,
+      [DETAIL_TYPES.surveyAnswered]: 2,
+      [DETAIL_TYPES.reopened]: 1,
+      [DETAIL_TYPES.closed]: 1,
+    });
+  });
+
+  it('escalated the missed acknowledgement at its deadline, through a Scheduler timer', () => {
+    const { id } = summary.complaints.A;
+    const breach = dataOf(
+      eventsOf(id, DETAIL_TYPES.slaBreached).find((e) => dataOf(e).clock === 'acknowledge'),
+    );
+    const escalation = eventsOf(id, DETAIL_TYPES.escalated).map(dataOf);
+    expect(escalation[0]).toMatchObject({
+      clock: 'acknowledge',
+      level: 1,
+      reason: 'deadline_missed',
+      detectedBy: 'timer',
+    });
+    expect(escalation.at(-1)).toMatchObject({ reason: 'reopened' });
+    // The timer fired within two seconds of the deadline (one-second precision locally, plus a tick).
+    const firing = runtime.scheduler.fired().find((f) => f.name === `${id}-ack-due`);
+    expect(firing?.outcome).toBe('succeeded');
+    const late = (firing?.at.getTime() ?? 0) - Date.parse(breach.dueAt);
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(2_000);
+  });
+
+  it('stored the closed complaint with its paused and resumed clocks, the approval and the survey answers', async () => {
+    const view = await supervisorView(summary.complaints.A.id);
+    expect(view.status).toBe('closed');
+    expect(view.reopenCount).toBe(1);
+    const log = view.clockLog.map((e: { clock: string; event: string }) => `${e.clock}:${e.event}`);
+    expect(log).toContain('acknowledge:breached');
+    expect(log).toContain('resolution:paused');
+    expect(log).toContain('resolution:resumed');
+    expect(log.indexOf('resolution:paused')).toBeLessThan(log.indexOf('resolution:resumed'));
+    const types = view.timeline.map((t: { type: string }) => t.type);
+    expect(types).toEqual(expect.arrayContaining(['solution_approved', 'reopened', 'closed']));
+    const b = await supervisorView(summary.complaints.B.id);
+    expect(b.status).toBe('assigned');
+    expect(b.submission.channel).toBe('web');
+    expect(b.source.system).toBe('shop.orders');
+  });
+
+  it('sends a poison inbound event to the intake DLQ with the reason, and loses nothing else of the batch', async () => {
+    const client = new EventBridgeClient({ endpoint: runtime.endpoints.eventBridge, ...clientConfig() });
+    const entry = (messageId: string, data: unknown) => ({
+      EventBusName: runtime.endpoints.eventBusName,
+      Source: 'shop.poison-test',
+      DetailType: DETAIL_TYPES.complaintReported,
+      Detail: JSON.stringify({ metadata: { version: 1, messageId }, data }),
+    });
+    const put = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          entry('poison-1', { channel: 'carrier-pigeon', customer: { id: 'p1' }, description: 'x' }),
+          entry('good-1', {
+            channel: 'web',
+            customer: { id: 'p2', language: 'en' },
+            description: 'My order never arrived',
+          }),
+        ],
+      }),
+    );
+    client.destroy();
+    expect(put.FailedEntryCount).toBe(0);
+    const dlq = runtime.queueNamed('IntakeInboundDeadLetterQueue');
+    const messages = await eventually(
+      async () =>
+        (
+          await runtime.sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: dlq.url,
+              MessageAttributeNames: ['All'],
+              MaxNumberOfMessages: 10,
+            }),
+          )
+        ).Messages ?? [],
+      (m) => m.length > 0,
+    );
+    expect(messages).toHaveLength(1);
+    expect(JSON.parse(String(messages[0]?.Body)).detail.metadata.messageId).toBe('poison-1');
+    expect(messages[0]?.MessageAttributes?.ErrorReason?.StringValue).toMatch(/channel/);
+    // The good record of the same batch went on: received, classified and assigned.
+    const good = await eventually(
+      async () =>
+        accepted.find(
+          (a) =>
+            a.event['detail-type'] === DETAIL_TYPES.complaintReceived &&
+            dataOf(a).sourceSystem === 'shop.poison-test',
+        ),
+      (a) => a !== undefined,
+    );
+    const id = dataOf(good).complaintId;
+    await eventually(
+      async () => eventsOf(id, DETAIL_TYPES.complaintAssigned).length,
+      (n) => n === 1,
+    );
+  });
+
+  it('sends a timer invocation that keeps failing to the timer DLQ, as Lambda does after its async retries', async () => {
+    const sla = runtime.functionNamed('SlaTimerFunction');
+    await runtime.invokeAsync(sla.arn, { kind: 'bogus' });
+    const dlq = runtime.queueNamed('TimersDeadLetterQueue');
+    const messages = await eventually(
+      async () => (await runtime.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url }))).Messages ?? [],
+      (m) => m.length > 0,
+    );
+    const record = JSON.parse(String(messages[0]?.Body));
+    expect(record).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      requestPayload: { kind: 'bogus' },
+      responsePayload: { errorMessage: expect.stringMatching(/Invalid timer payload/) },
+    });
+  });
+
+  it('runs the scheduled sweep rule from the template against the function it targets', async () => {
+    const sweep = runtime.functionNamed('SlaSweepFunction');
+    const before = accepted.length;
+    await runtime.fireScheduledRule('SlaSweepRule');
+    // A direct invocation with the same event succeeds: the sweep found nothing overdue to repair.
+    const result = await sweep.lambda.invoke({
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      detail: {},
+    });
+    expect(result.error).toBeUndefined();
+    expect(accepted.slice(before).filter((a) => a.event.source === 'complaints.sla')).toEqual([]);
+  });
+
+  it('answers TestEventPattern for every conformance case like AWS', async () => {
+    const client = new EventBridgeClient({ endpoint: runtime.endpoints.eventBridge, ...clientConfig() });
+    let checked = 0;
+    for (const name of CASE_FILES) {
+      await expectCaseThroughSdk(client, name);
+      checked++;
+    }
+    client.destroy();
+    expect(checked).toBe(CASE_FILES.length);
+  });
+
+  it('validates schedule expressions on its Scheduler endpoint like AWS', async () => {
+    const client = new SchedulerClient({ endpoint: runtime.endpoints.scheduler, ...clientConfig() });
+    const create = (expression: string) =>
+      client.send(
+        new CreateScheduleCommand({
+          Name: `e2e-${expression.length}-${Math.random().toString(36).slice(2, 8)}`,
+          GroupName: runtime.endpoints.scheduleGroups[0],
+          ScheduleExpression: expression,
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: {
+            Arn: runtime.functionNamed('SurveyFunction').arn,
+            RoleArn: 'arn:aws:iam::123456789012:role/x',
+          },
+        }),
+      );
+    await expect(create('rate(0 minutes)')).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(create('cron(0 9 * * * *)')).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(create('at(2026-02-30T10:00:00)')).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(create('cron(0 9 ? * MON-FRI *)')).resolves.toMatchObject({
+      ScheduleArn: expect.any(String),
+    });
+    client.destroy();
+  });
+});

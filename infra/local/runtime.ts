@@ -36,6 +36,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
+import type { AwsService } from './aws-request-actions';
 import {
   createTableFromTemplate,
   type DynamoDbLocalInstance,
@@ -52,6 +53,8 @@ import {
   startEventBridgeServer,
 } from './eventbridge-server';
 import { type HttpApi, type HttpApiRoute, startHttpApi } from './http-api';
+import { type AccessCheck, denialOf, type Principal, permissionsFromTemplate } from './iam-policy';
+import { startAuthorizingProxy } from './iam-proxy';
 import { createLocalIssuer, LOCAL_AUDIENCE, LOCAL_ISSUER_URL, type LocalIssuer } from './jwt';
 import { type InvokeResult, type LocalLambda, loadLambda } from './lambda-runner';
 import { parseScheduleExpression } from './schedule-expression';
@@ -133,6 +136,10 @@ export interface LocalRuntime {
   queueNamed(prefix: string): LocalQueue;
   /** Calls `listener` with every event a bus accepts from now on; returns the unsubscribe function. */
   onEvent(listener: (accepted: AcceptedEvent) => void): () => void;
+  /** The AWS calls refused so far for lack of a permission in the function's role (IAM checks on). */
+  denials(): readonly Denial[];
+  /** Endpoints the functions call (the authorizing proxies when IAM checks are on). */
+  readonly functionEndpoints: { dynamodb: string; sqs: string; eventBridge: string; scheduler: string };
   /** Process ids of the child processes it started (DynamoDB Local's Java process). */
   readonly childPids: readonly number[];
   /** A client for the local SQS server. */
@@ -445,13 +452,72 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     }
     schedulerClient.destroy();
 
-    // --- Lambda functions -------------------------------------------------------------------------
-    const localEndpoints = {
+    // --- IAM: each function signs with its own key and calls through an authorizing proxy ----------
+    let localEndpoints = {
       dynamodb: dynamodbEndpoint,
       sqs: sqsEndpoint,
       eventBridge: events.endpoint,
       scheduler: scheduler.endpoint,
     };
+    const principals = new Map<string, Principal>();
+    const denials: Denial[] = [];
+    const enforceIam = options.enforceIam ?? true;
+    if (enforceIam) {
+      const permissions = permissionsFromTemplate(template.Resources, (v) => resolver.resolve(v), {
+        warn: log,
+      });
+      for (const [id, resource] of resourcesOfType(template, FUNCTION_TYPE)) {
+        const roleId = (resource.Properties?.Role as { 'Fn::GetAtt'?: [string, string] })?.[
+          'Fn::GetAtt'
+        ]?.[0];
+        if (roleId === undefined) continue;
+        principals.set(accessKeyOf(id), {
+          roleName: resolver.ref(roleId),
+          sessionName: resolver.ref(id),
+          accountId: LOCAL_ACCOUNT_ID,
+          statements: permissions.get(roleId) ?? [],
+          context: { 'aws:RequestedRegion': LOCAL_REGION },
+        });
+      }
+      // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked.
+      const authorize = (key: string | undefined, checks: AccessCheck[]) => {
+        const principal = key === undefined ? undefined : principals.get(key);
+        return principal === undefined ? undefined : denialOf(principal, checks);
+      };
+      const proxy = async (service: AwsService, upstream: string) => {
+        const started = await startAuthorizingProxy({
+          upstream,
+          service,
+          region: LOCAL_REGION,
+          accountId: LOCAL_ACCOUNT_ID,
+          authorize,
+          onDenied: (denial) => {
+            const who = [...functions.values()].find((f) => accessKeyOf(f.logicalId) === denial.accessKeyId);
+            denials.push({ function: who?.logicalId ?? String(denial.accessKeyId), message: denial.message });
+            log(`local runtime: AccessDenied for ${who?.logicalId ?? denial.accessKeyId}: ${denial.message}`);
+          },
+        });
+        closers.push(() => started.close());
+        return started.endpoint;
+      };
+      localEndpoints = {
+        dynamodb: await proxy('dynamodb', dynamodbEndpoint),
+        sqs: await proxy('sqs', sqsEndpoint),
+        eventBridge: await proxy('events', events.endpoint),
+        scheduler: await proxy('scheduler', scheduler.endpoint),
+      };
+      // The SDK sends SQS calls to the host of the queue URL: functions get URLs on the proxy.
+      for (const queue of queues.values()) {
+        const viaProxy = queue.url.replace(sqsEndpoint, localEndpoints.sqs);
+        resolver.set(queue.logicalId, viaProxy, {
+          Arn: queue.arn,
+          QueueName: queue.name,
+          QueueUrl: viaProxy,
+        });
+      }
+    }
+
+    // --- Lambda functions -------------------------------------------------------------------------
     for (const [id, resource] of resourcesOfType(template, FUNCTION_TYPE)) {
       const bundleDir = stack.assetDir(id);
       const p = resource.Properties ?? {};
@@ -463,7 +529,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
         AWS_REGION: LOCAL_REGION,
         AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_ACCESS_KEY_ID: enforceIam ? accessKeyOf(id) : LOCAL_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
         AWS_ENDPOINT_URL_DYNAMODB: localEndpoints.dynamodb,
         AWS_ENDPOINT_URL_SQS: localEndpoints.sqs,
@@ -597,6 +663,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       queues,
       sqs,
       childPids,
+      denials: () => denials,
+      functionEndpoints: localEndpoints,
       onEvent: (listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
@@ -615,6 +683,19 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     await close();
     throw error;
   }
+}
+
+/** The local access key a function signs its AWS calls with (its identity for the IAM checks). */
+export function accessKeyOf(functionLogicalId: string): string {
+  return `LOCALFN${functionLogicalId}`;
+}
+
+/** An AWS call the local runtime refused because the function's role does not allow it. */
+export interface Denial {
+  /** Logical id of the function that made the call. */
+  function: string;
+  /** AWS's AccessDenied message, naming the action and the resource. */
+  message: string;
 }
 
 /** The local SQS attributes of an `AWS::SQS::Queue` (what local-aws-sqs understands). */

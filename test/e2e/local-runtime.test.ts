@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { AcceptedEvent } from '../../infra/local/eventbridge-server';
 import { createLocalIssuer } from '../../infra/local/jwt';
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
+import { accessKeyOf, type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioSummary } from '../../infra/local/scenario';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { CASE_FILES, expectCaseThroughSdk } from '../support/conformance';
@@ -236,6 +236,55 @@ describe('the local runtime, end to end', () => {
     });
     expect(result.error).toBeUndefined();
     expect(accepted.slice(before).filter((a) => a.event.source === 'complaints.sla')).toEqual([]);
+  });
+
+  it('played the whole scenario within the permissions the template grants each function', () => {
+    expect(runtime.denials()).toEqual([]);
+  });
+
+  it("refuses a function's call that its role does not allow, with AWS's AccessDenied naming action and resource", async () => {
+    const intake = runtime.functionNamed('IntakeApiFunction');
+    const asIntake = {
+      region: 'us-east-1',
+      credentials: { accessKeyId: accessKeyOf(intake.logicalId), secretAccessKey: 'x' },
+    };
+    const events = new EventBridgeClient({ endpoint: runtime.functionEndpoints.eventBridge, ...asIntake });
+    const entry = { Source: 'complaints.intake', DetailType: 'Probe', Detail: '{}' };
+    // Its own bus: allowed. The default bus: not in its policy.
+    const allowed = await events.send(
+      new PutEventsCommand({ Entries: [{ ...entry, EventBusName: runtime.endpoints.eventBusName }] }),
+    );
+    expect(allowed.FailedEntryCount).toBe(0);
+    await expect(
+      events.send(new PutEventsCommand({ Entries: [{ ...entry, EventBusName: 'default' }] })),
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /assumed-role\/.+\/.*IntakeApiFunction.* is not authorized to perform: events:PutEvents on resource: arn:aws:events:us-east-1:123456789012:event-bus\/default/,
+      ),
+    });
+    events.destroy();
+    // Intake never schedules timers: Scheduler refuses it.
+    const scheduler = new SchedulerClient({ endpoint: runtime.functionEndpoints.scheduler, ...asIntake });
+    await expect(
+      scheduler.send(
+        new CreateScheduleCommand({
+          Name: 'intake-probe',
+          GroupName: runtime.endpoints.scheduleGroups[0],
+          ScheduleExpression: 'rate(1 hour)',
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: {
+            Arn: runtime.functionNamed('SurveyFunction').arn,
+            RoleArn: 'arn:aws:iam::123456789012:role/x',
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining('scheduler:CreateSchedule'),
+    });
+    scheduler.destroy();
+    expect(runtime.denials().map((d) => d.function)).toEqual([intake.logicalId, intake.logicalId]);
   });
 
   it('answers TestEventPattern for every conformance case like AWS', async () => {

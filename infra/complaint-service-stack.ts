@@ -14,6 +14,7 @@ import { ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
 import { Messaging } from './constructs/messaging';
 import { Observability } from './constructs/observability';
+import { ReportingService } from './constructs/reporting-service';
 import { SlaService } from './constructs/sla-service';
 import { ComplaintStore } from './constructs/storage';
 import { SurveyService } from './constructs/survey-service';
@@ -73,6 +74,7 @@ export class ComplaintServiceStack extends Stack {
   readonly httpApi: ServiceApi;
   readonly agentApi: AgentApi;
   readonly customerApi: CustomerApi;
+  readonly reporting: ReportingService;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ComplaintServiceStackProps = {}) {
@@ -118,6 +120,12 @@ export class ComplaintServiceStack extends Stack {
       authorizer: this.auth.authorizer,
     });
     this.customerApi = new CustomerApi(this, 'CustomerApi', { ...withTimers, api: this.httpApi.api });
+    this.reporting = new ReportingService(this, 'Reporting', {
+      ...withTimers,
+      timeZone: this.policy.calendar.timeZone,
+      api: this.httpApi.api,
+      authorizer: this.auth.authorizer,
+    });
 
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
@@ -131,11 +139,15 @@ export class ComplaintServiceStack extends Stack {
         { label: 'SurveyTimer', fn: this.survey.function },
         { label: 'AgentApi', fn: this.agentApi.function },
         { label: 'CustomerApi', fn: this.customerApi.function },
+        { label: 'ReportAggregator', fn: this.reporting.aggregator },
+        { label: 'ReportGenerator', fn: this.reporting.generator },
+        { label: 'ReportsApi', fn: this.reporting.apiFunction },
       ],
       consumers: [
         { label: 'IntakeInbound', consumer: this.intake.inbound },
         { label: 'Classification', consumer: this.classification.consumer },
         { label: 'Assignment', consumer: this.assignment.consumer },
+        { label: 'ReportAggregator', consumer: this.reporting.consumer },
       ],
       otherDeadLetterQueues: [
         { label: 'EventDelivery', queue: this.messaging.deliveryDeadLetterQueue },

@@ -15,7 +15,9 @@
  *   its own environment, even with top-level `await`.
  * - **Concurrency.** Invocations of one function are serialized (reserved
  *   concurrency 1): one execution environment, like a single warm sandbox. Different
- *   functions run concurrently.
+ *   functions run concurrently unless loaded as `exclusive` (the local runtime does:
+ *   then one invocation runs at a time, so lazily resolved SDK credentials always come
+ *   from the right function's environment).
  * - **Timeouts.** A timed-out invocation is reported as `Sandbox.Timedout`, but its
  *   promise cannot be killed; it keeps running in the background. As Lambda does,
  *   the environment is discarded: the next invocation cold-starts a fresh module
@@ -42,6 +44,13 @@ export interface LoadLambdaOptions {
   env: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
+  /**
+   * Runs this function's invocations one at a time with every other exclusive function's, so that
+   * `process.env` holds only its environment while it runs. The AWS SDK resolves credentials and
+   * endpoints lazily, after an `await`: with two functions running at once, a client could pick up
+   * the other function's access key (and identity, when the runtime checks IAM). @default false
+   */
+  exclusive?: boolean;
 }
 
 export interface LambdaError {
@@ -115,6 +124,14 @@ function applyEnv(env: Record<string, string>): void {
     process.env[key] = value;
   }
   appliedKeys = new Set(Object.keys(env));
+}
+
+/** Serializes the invocations of all exclusive functions (see {@link LoadLambdaOptions.exclusive}). */
+let exclusiveChain: Promise<unknown> = Promise.resolve();
+function runExclusively<T>(work: () => Promise<T>): Promise<T> {
+  const result = exclusiveChain.then(work);
+  exclusiveChain = result.catch(() => undefined);
+  return result;
 }
 
 /** Serializes cold starts of all functions: module scope must see only its own environment. */
@@ -299,7 +316,8 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
     },
     invoke(event, invokeOptions = {}) {
       const requestId = invokeOptions.requestId ?? `${options.name}-${Date.now()}-${++requestCounter}`;
-      const result = queue.then(() => run(event, requestId));
+      const execute = () => run(event, requestId);
+      const result = queue.then(() => (options.exclusive ? runExclusively(execute) : execute()));
       queue = result.catch(() => undefined);
       return result.catch((error: unknown) => ({ error: toLambdaError(error) }));
     },

@@ -28,7 +28,11 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  CreateScheduleCommand,
+  CreateScheduleGroupCommand,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
 import {
   CreateQueueCommand,
   type MessageAttributeValue,
@@ -450,6 +454,24 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       await schedulerClient.send(new CreateScheduleGroupCommand({ Name: name }));
       scheduleGroups.push(name);
     }
+    // The template's own schedules (e.g. the periodic reports), with their time zones and targets.
+    for (const [id, resource] of resourcesOfType(template, 'AWS::Scheduler::Schedule')) {
+      const p = resolver.resolve(resource.Properties) as Props;
+      await schedulerClient.send(
+        new CreateScheduleCommand({
+          Name: p.Name ?? resolver.physicalName(id),
+          ...(p.GroupName ? { GroupName: p.GroupName } : {}),
+          ScheduleExpression: p.ScheduleExpression,
+          ...(p.ScheduleExpressionTimezone
+            ? { ScheduleExpressionTimezone: p.ScheduleExpressionTimezone }
+            : {}),
+          FlexibleTimeWindow: p.FlexibleTimeWindow,
+          ...(p.Description ? { Description: p.Description } : {}),
+          State: p.State ?? 'ENABLED',
+          Target: p.Target,
+        }),
+      );
+    }
     schedulerClient.destroy();
 
     // --- IAM: each function signs with its own key and calls through an authorizing proxy ----------
@@ -546,6 +568,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         env,
         timeoutSeconds: Number(p.Timeout ?? 3),
         memoryMb: Number(p.MemorySize ?? 128),
+        // One invocation at a time: functions share process.env, and each must sign as itself.
+        exclusive: true,
       });
       const fn: LocalFunction = { logicalId: id, name, arn: resolver.getAtt(id, 'Arn'), lambda };
       functions.set(id, fn);

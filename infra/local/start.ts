@@ -15,11 +15,13 @@
  * logs on the console instead of `<state-dir>/logs/functions.log`), `--no-iam` (no IAM checks).
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DateTime } from 'luxon';
+import type { Report } from '../../shared/domain/reporting/report';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL } from './jwt';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioStep } from './scenario';
@@ -104,6 +106,24 @@ function divertFunctionLogs(file: string): void {
   }
 }
 
+/** The business time zone of the policy the assembly was synthesized with (copied into every bundle). */
+function policyTimeZone(assemblyDir: string): string {
+  const manifest = JSON.parse(readFileSync(join(assemblyDir, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+  };
+  const stack = Object.values(manifest.artifacts).find((a) => a.type === 'aws:cloudformation:stack');
+  const template = JSON.parse(
+    readFileSync(join(assemblyDir, String(stack?.properties?.templateFile)), 'utf8'),
+  );
+  const fn = Object.values(
+    template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>,
+  ).find((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:asset:path']);
+  const policy = JSON.parse(
+    readFileSync(join(assemblyDir, String(fn?.Metadata?.['aws:asset:path']), 'policy.json'), 'utf8'),
+  );
+  return String(policy.calendar.timeZone);
+}
+
 function printEndpoints(runtime: LocalRuntime, file: string): void {
   const e = runtime.endpoints;
   console.log(bold('\nLocal endpoints'), dim(`(also in ${file.replace(`${root}/`, '')})`));
@@ -170,6 +190,49 @@ async function deadLetterDepths(runtime: LocalRuntime): Promise<number> {
   return total;
 }
 
+/**
+ * The report of the scenario's day (business time zone), as a supervisor reads it: the figures so far
+ * as JSON, and the HTML page saved under the state directory.
+ */
+async function showReport(runtime: LocalRuntime, timeZone: string): Promise<void> {
+  const day = DateTime.now().setZone(timeZone).toISODate() as string;
+  const path = `/reports/daily/${day}`;
+  const token = runtime.issuer.tokenFor({
+    role: 'supervisor',
+    department: 'billing',
+    agentId: 'lead.billing',
+  });
+  const get = (accept: string) =>
+    fetch(`${runtime.endpoints.httpApi}${path}`, { headers: { authorization: `Bearer ${token}`, accept } });
+  // The aggregator consumes the events asynchronously: wait until the closed complaint is counted.
+  const deadline = Date.now() + 20_000;
+  let report: Report | undefined;
+  while (Date.now() < deadline) {
+    const response = await get('application/json');
+    if (response.ok) {
+      report = (await response.json()) as Report;
+      if (report.figures.closed >= 1) break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (report === undefined) throw new Error(`GET ${path} did not answer`);
+  const f = report.figures;
+  const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)} %`);
+  console.log(bold(`\nReport ${path}`), dim(`(${report.partial ? 'the day so far' : 'final'}, ${timeZone})`));
+  console.log(
+    `  received ${f.volume.received} (valid ${f.volume.valid}), resolved ${f.reopen.resolved}, reopened ${f.reopen.reopened}, closed ${f.closed}, open ${f.backlog.open}`,
+  );
+  console.log(
+    `  SLA compliance: acknowledge ${pct(f.sla.acknowledge.compliance)}, first response ${pct(f.sla.firstResponse.compliance)}, resolution ${pct(f.sla.resolution.compliance)}; ` +
+      `satisfaction ${f.satisfaction.average ?? '—'} (${f.satisfaction.answers} answers); escalations ${f.escalations.total}`,
+  );
+  const html = await get('text/html');
+  const file = join(stateDir, 'reports', `daily-${day}.html`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, await html.text());
+  console.log(dim(`  HTML (self-contained, SVG charts): ${file.replace(`${root}/`, '')}`));
+}
+
 function printTryIt(runtime: LocalRuntime): void {
   const e = runtime.endpoints;
   console.log(bold('\nServing until Ctrl-C. Try:'));
@@ -179,6 +242,9 @@ function printTryIt(runtime: LocalRuntime): void {
   );
   console.log(
     `  curl -s ${e.httpApi}/complaints -H "authorization: Bearer $(npm run -s token -- --role supervisor --department billing)"`,
+  );
+  console.log(
+    `  curl -s -H 'accept: text/html' ${e.httpApi}/reports/weekly/$(date +%G-W%V) -H "authorization: Bearer $(npm run -s token -- --role admin)" > report.html`,
   );
   console.log(
     `  aws events put-events --endpoint-url ${e.eventBridge} --region ${e.region} --entries \\\n` +
@@ -247,6 +313,7 @@ async function main(): Promise<void> {
   if (!args['no-demo']) {
     try {
       await playScenario(runtime);
+      await showReport(runtime, policyTimeZone(assemblyDir));
     } catch (error) {
       console.error(`\nThe scenario failed: ${error instanceof Error ? error.message : error}`);
       console.error(dim(`Function logs: ${logFile}`));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ComplaintSubmissionSchema } from '../domain/complaint';
+import { ReportSchema } from '../domain/reporting/report';
 import {
   ActionConflictSchema,
   ActionRequestSchema,
@@ -66,6 +67,7 @@ const REQUESTS = {
 } as const;
 
 const RESPONSES = {
+  Report: ReportSchema,
   IntakeAccepted: IntakeAcceptedSchema,
   QueuePage: QueuePageSchema,
   AgentComplaintView: AgentComplaintViewSchema,
@@ -148,6 +150,38 @@ const AGENT_AUTHORIZATION =
 
 /** The operation object of each route. */
 const OPERATIONS: Record<ApiRoute['key'], Json> = {
+  'GET /reports/{period}/{id}': {
+    description:
+      'Supervisors and admins (agents get 403). Reports are generated shortly after each period ends (business time zone) and stored; a finished period without a report is generated on request, and the current period answers with its figures so far (`partial: true`, not stored). ' +
+      '`Accept: text/html` (or `?format=html`, `&lang=en`) returns a self-contained HTML page with SVG charts instead of JSON.',
+    parameters: [
+      {
+        name: 'period',
+        in: 'path',
+        required: true,
+        description: 'daily, weekly or monthly.',
+        schema: { type: 'string', enum: ['daily', 'weekly', 'monthly'] },
+      },
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'The period: 2026-11-24 (daily), 2026-W47 (ISO week), 2026-11 (monthly).',
+        schema: { type: 'string', pattern: '^\\d{4}-(\\d{2}-\\d{2}|W\\d{2}|\\d{2})$' },
+      },
+    ],
+    responses: {
+      200: {
+        description: 'The report: the period, its figures and the previous period’s for comparison.',
+        content: { ...content('Report'), 'text/html': { schema: { type: 'string' } } },
+      },
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: response('Not a supervisor or admin.', 'Error'),
+      404: response('The period has not started.', 'Error'),
+      503: COMMON.unavailable,
+    },
+  },
   'POST /complaints': {
     description:
       'Public: customers and services submit without an account (stage throttling and validation protect it). Send an Idempotency-Key to make retries safe.',
@@ -300,6 +334,7 @@ export function buildOpenApiDocument(): Json {
       { name: 'intake', description: 'Submitting complaints (public).' },
       { name: 'agent', description: 'The agent console: queues, complaint detail, lifecycle actions (JWT).' },
       { name: 'customer', description: 'Tracking, replies and the survey, by tracking token (public).' },
+      { name: 'reports', description: 'Periodic reports for managers (JWT: supervisors and admins).' },
     ],
     paths,
     components: {

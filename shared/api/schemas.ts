@@ -79,6 +79,16 @@ export const API_ROUTES = [
     operationId: 'answerSurvey',
     summary: 'The customer answers the satisfaction survey once (1–5 and an optional comment)',
   },
+  {
+    key: 'GET /reports/{period}/{id}',
+    method: 'get',
+    path: '/reports/{period}/{id}',
+    function: 'reports',
+    auth: 'jwt',
+    operationId: 'getReport',
+    summary:
+      'A daily, weekly or monthly report as JSON, or as a self-contained HTML page (supervisors, admins)',
+  },
 ] as const;
 export type ApiRoute = (typeof API_ROUTES)[number];
 export type RouteKey = ApiRoute['key'];

@@ -15,6 +15,8 @@ export const SOURCES = {
   /** The customer's replies and survey answers. */
   customer: 'complaints.customer',
   survey: 'complaints.survey',
+  /** Report aggregates and the periodic reports. */
+  reporting: 'complaints.reporting',
 } as const;
 
 /** Prefix of every source this service publishes; inbound rules exclude it. */
@@ -46,6 +48,7 @@ export const DETAIL_TYPES = {
   reclassified: 'Complaint Reclassified',
   surveyRequested: 'Survey Requested',
   surveyAnswered: 'Survey Answered',
+  reportGenerated: 'Complaint Report Generated',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];

@@ -202,6 +202,28 @@ export const CustomerNotificationRequestedV1 = outbound({
   trackingPath: z.string().optional(),
 });
 
+/** A periodic report was generated (or regenerated); supervisors and admins read it at `path`. */
+export const ComplaintReportGeneratedV1 = z.object({
+  metadata: OutboundMetadataSchema,
+  data: z.object({
+    kind: z.enum(['daily', 'weekly', 'monthly']),
+    /** `2026-11-24`, `2026-W47` or `2026-11`. */
+    periodId: z.string(),
+    timeZone: z.string(),
+    start: IsoTimestamp,
+    end: IsoTimestamp,
+    generatedAt: IsoTimestamp,
+    /** Relative API path of the report (JSON, or HTML with `Accept: text/html`). */
+    path: z.string(),
+    headline: z.object({
+      received: z.number(),
+      backlog: z.number(),
+      resolutionCompliance: z.number().nullable(),
+      satisfactionAverage: z.number().nullable(),
+    }),
+  }),
+});
+
 export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   detailType: DetailType;
   /** The source that publishes it; `*` for inbound events any producer may publish. */
@@ -293,6 +315,14 @@ export const EVENT_CATALOG = {
     description:
       'The satisfaction survey is due (policy sendAfter after resolution); the customer is asked for a 1–5 score.',
     schema: SurveyRequestedV1,
+  },
+  reportGenerated: {
+    detailType: DETAIL_TYPES.reportGenerated,
+    source: SOURCES.reporting,
+    direction: 'outbound',
+    description:
+      'A daily, weekly (ISO week) or monthly report was generated from the aggregates and stored; the detail carries its path and headline figures.',
+    schema: ComplaintReportGeneratedV1,
   },
 } as const satisfies Record<string, EventDefinition>;
 

@@ -50,6 +50,11 @@ export interface SqsBatchOptions {
   sqs: SQSClient;
   /** Where poison messages go at once; without it they are retried until the redrive policy moves them. */
   deadLetterQueueUrl?: string;
+  /**
+   * Process the records of a batch one after another, in order (default: in parallel). For consumers
+   * whose records often concern the same item, where parallel writes would only conflict.
+   */
+  processInParallel?: boolean;
 }
 
 /**
@@ -94,5 +99,9 @@ export function sqsBatchHandler(
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     // A batch where every record failed still answers with the failed ids (not an
     // exception), so SQS retries exactly those and the redrive count stays per message.
-    processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+    processPartialResponse(event, handleRecord, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+      processInParallel: options.processInParallel ?? true,
+    });
 }

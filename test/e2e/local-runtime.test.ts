@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { AcceptedEvent } from '../../infra/local/eventbridge-server';
 import { createLocalIssuer } from '../../infra/local/jwt';
 import { accessKeyOf, type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioSummary } from '../../infra/local/scenario';
+import type { Report } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { CASE_FILES, expectCaseThroughSdk } from '../support/conformance';
 
@@ -150,6 +152,66 @@ describe('the local runtime, end to end', () => {
     expect(b.status).toBe('assigned');
     expect(b.submission.channel).toBe('web');
     expect(b.source.system).toBe('shop.orders');
+  });
+
+  it("serves the report of the scenario's day from the aggregates: JSON and HTML for supervisors, not for agents", async () => {
+    // The business days (Asia/Shanghai) the two complaints' events fell on: usually one.
+    const ids = [summary.complaints.A.id, summary.complaints.B.id];
+    const days = new Set(
+      accepted
+        .filter((a) =>
+          ids.includes((a.event.detail as { data?: { complaintId?: string } }).data?.complaintId ?? ''),
+        )
+        .map((a) => DateTime.fromISO(a.event.time).setZone('Asia/Shanghai').toISODate() as string),
+    );
+    const supervisor = runtime.issuer.tokenFor({
+      role: 'supervisor',
+      department: 'billing',
+      agentId: 'lead.billing',
+    });
+    const get = (day: string, accept = 'application/json', token = supervisor) =>
+      fetch(`${runtime.endpoints.httpApi}/reports/daily/${day}`, {
+        headers: { authorization: `Bearer ${token}`, accept },
+      });
+    // The aggregator consumes the events asynchronously: poll until both complaints' stories are counted.
+    const figures = await eventually(
+      async () => {
+        const all = await Promise.all(
+          [...days].map(async (day) => ((await (await get(day)).json()) as Report).figures),
+        );
+        const sum = (f: (r: Report['figures']) => number) => all.reduce((n, r) => n + f(r), 0);
+        return {
+          received: sum((r) => r.volume.received),
+          resolved: sum((r) => r.reopen.resolved),
+          reopened: sum((r) => r.reopen.reopened),
+          closed: sum((r) => r.closed),
+          answers: sum((r) => r.satisfaction.answers),
+          scoreSum: sum((r) => (r.satisfaction.average ?? 0) * r.satisfaction.answers),
+          ackBreached: sum((r) => r.sla.acknowledge.breached),
+          escalations: sum((r) => r.escalations.total),
+        };
+      },
+      (f) => f.received === 2 && f.closed === 1 && f.answers === 2 && f.resolved === 2,
+    );
+    expect(figures).toMatchObject({
+      received: 2,
+      resolved: 2,
+      reopened: 1,
+      closed: 1,
+      answers: 2,
+      scoreSum: 6,
+    });
+    expect(figures.ackBreached).toBeGreaterThanOrEqual(1);
+    expect(figures.escalations).toBe(summary.eventCounts[DETAIL_TYPES.escalated]);
+    const day = [...days][0] as string;
+    const json = (await (await get(day)).json()) as Report;
+    expect(json.partial).toBe(true);
+    const html = await get(day, 'text/html');
+    expect(html.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await html.text()).toMatch(/<svg[^>]+data-chart=/);
+    const agent = runtime.issuer.tokenFor({ role: 'agent', department: 'billing', agentId: 'bill_wu' });
+    expect((await get(day, 'application/json', agent)).status).toBe(403);
+    expect((await get('2026-13-01')).status).toBe(400);
   });
 
   it('sends a poison inbound event to the intake DLQ with the reason, and loses nothing else of the batch', async () => {

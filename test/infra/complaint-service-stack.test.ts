@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_FILE } from '../../infra/complaint-service-stack';
 import { ESM_REQUIRE_BANNER, TABLE_DATA_ACTIONS } from '../../infra/constructs/base-function';
 import { MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from '../../infra/constructs/queue-consumer';
+import { REPORTED_DETAIL_TYPES } from '../../shared/domain/reporting/facts';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/storage/table-schema';
 import {
@@ -68,7 +69,7 @@ describe('functions', () => {
     .map((m) => Number(m[1]))
     .reduce((a, b) => Math.max(a, b));
 
-  it('defines the nine handlers: intake (API, inbound), classification, assignment, SLA (timer, sweep), survey, agent and customer APIs', () => {
+  it('defines the twelve handlers: intake (API, inbound), classification, assignment, SLA (timer, sweep), survey, agent and customer APIs, reporting (aggregator, generator, API)', () => {
     const services = [...functions.keys()].map((id) => envOf(id).POWERTOOLS_SERVICE_NAME).sort();
     expect(services).toEqual([
       'agent-api',
@@ -77,6 +78,9 @@ describe('functions', () => {
       'customer-api',
       'intake',
       'intake',
+      'reporting',
+      'reporting',
+      'reports-api',
       'sla',
       'sla',
       'survey',
@@ -151,8 +155,8 @@ describe('functions', () => {
 });
 
 describe('queues', () => {
-  it('has three work queues, each with a dead-letter queue after five receives', () => {
-    expect(workQueueIds()).toHaveLength(3);
+  it('has four work queues, each with a dead-letter queue after five receives', () => {
+    expect(workQueueIds()).toHaveLength(4);
     for (const id of workQueueIds()) {
       const redrive = queues.get(id)?.Properties.RedrivePolicy as
         | { deadLetterTargetArn: unknown; maxReceiveCount: number }
@@ -299,6 +303,7 @@ describe('event bus and rules', () => {
       },
       classification: { source: [SOURCES.intake], 'detail-type': [DETAIL_TYPES.complaintReceived] },
       assignment: { source: [SOURCES.classification], 'detail-type': [DETAIL_TYPES.complaintClassified] },
+      reporting: { source: [{ prefix: OWN_SOURCE_PREFIX }], 'detail-type': [...REPORTED_DETAIL_TYPES] },
     });
   });
 
@@ -383,11 +388,11 @@ describe('IAM', () => {
     }
   });
 
-  it('lets functions put events on the project bus only', () => {
+  it('lets functions put events on the project bus only (every function but the report aggregator)', () => {
     const statements = iamStatements(synthesized.template).filter((s) =>
       asArray(s.statement.Action).some((a) => a.startsWith('events:')),
     );
-    expect(statements.length).toBe(functions.size);
+    expect(statements.length).toBe(functions.size - 1);
     for (const { policyId, statement } of statements) {
       expect(asArray(statement.Action), policyId).toEqual(['events:PutEvents']);
       expect(statement.Resource, policyId).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
@@ -433,8 +438,8 @@ describe('alarms and dashboard', () => {
   const alarms = () => [...resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm').values()];
 
   it('alarms on any message in any dead-letter queue', () => {
-    // Three consumer DLQs, the EventBridge delivery DLQ and the timer DLQ.
-    expect(dlqIds.size).toBe(5);
+    // Four consumer DLQs, the EventBridge delivery DLQ and the timer DLQ.
+    expect(dlqIds.size).toBe(6);
     for (const dlqId of dlqIds) {
       const matching = alarms().filter(
         (a) =>

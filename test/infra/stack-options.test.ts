@@ -70,7 +70,12 @@ describe('external JWT issuer', () => {
       .filter((r) => r.Properties.AuthorizationType === 'JWT')
       .map((r) => r.Properties.RouteKey)
       .sort();
-    expect(jwtRoutes).toEqual(['GET /complaints', 'GET /complaints/{id}', 'POST /complaints/{id}/actions']);
+    expect(jwtRoutes).toEqual([
+      'GET /complaints',
+      'GET /complaints/{id}',
+      'GET /reports/{period}/{id}',
+      'POST /complaints/{id}/actions',
+    ]);
   });
 
   it('outputs the issuer and no user pool', () => {

@@ -5,6 +5,7 @@ import { AGENT_ROUTES } from '../../infra/constructs/agent-api';
 import { COGNITO_CLAIMS, CUSTOM_ATTRIBUTES, STAFF_ROLES } from '../../infra/constructs/auth';
 import { CUSTOMER_ROUTES } from '../../infra/constructs/customer-api';
 import { COMPLAINTS_ROUTE } from '../../infra/constructs/intake-service';
+import { REPORTS_ROUTE } from '../../infra/constructs/reporting-service';
 import { SWEEP_INTERVAL } from '../../infra/constructs/sla-service';
 import {
   SCHEDULER_SERVICE_PRINCIPAL,
@@ -35,6 +36,8 @@ let ids: {
   agentApi: string;
   customerApi: string;
   intakeApi: string;
+  reportGenerator: string;
+  reportsApi: string;
 };
 let schedulerRoleId: string;
 let timerDlqId: string;
@@ -54,6 +57,8 @@ beforeAll(() => {
     agentApi: logicalId(stack.agentApi.function.function),
     customerApi: logicalId(stack.customerApi.function.function),
     intakeApi: logicalId(stack.intake.apiFunction.function),
+    reportGenerator: logicalId(stack.reporting.generator.function),
+    reportsApi: logicalId(stack.reporting.apiFunction.function),
   };
   schedulerRoleId = logicalId(stack.timers.schedulerRole);
   timerDlqId = logicalId(stack.timers.deadLetterQueue);
@@ -114,11 +119,11 @@ describe('timers: schedule group and Scheduler role', () => {
     expect(trustingScheduler.map(([id]) => id)).toEqual([schedulerRoleId]);
   });
 
-  it('allows the Scheduler role to invoke the SLA and survey functions and nothing else', () => {
+  it('allows the Scheduler role to invoke the SLA, survey and report generator functions and nothing else', () => {
     const statements = iamStatements(synthesized.template).filter((s) => s.roles.includes(schedulerRoleId));
     const invoke = statements.filter((s) => asArray(s.statement.Action).includes('lambda:InvokeFunction'));
     const resources = invoke.flatMap((s) => asArray(s.statement.Resource as unknown[]));
-    const expected = [ids.slaTimer, ids.survey].flatMap((id) => [
+    const expected = [ids.slaTimer, ids.survey, ids.reportGenerator].flatMap((id) => [
       { 'Fn::GetAtt': [id, 'Arn'] },
       { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, ':$LATEST']] },
     ]);
@@ -273,24 +278,27 @@ describe('HTTP API routes and the JWT authorizer', () => {
     return getAttId(integration.Properties.IntegrationUri) as string;
   };
 
-  it('serves exactly the intake, customer and agent routes, each on its function, on one API', () => {
+  it('serves exactly the intake, customer, agent and reports routes, each on its function, on one API', () => {
     single(resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Api').values(), 'API');
     const byKey = new Map(routes().map((r) => [r.Properties.RouteKey as string, integrationFunction(r)]));
     expect([...byKey.keys()].sort()).toEqual(
-      [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES].map(routeKey).sort(),
+      [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES, REPORTS_ROUTE].map(routeKey).sort(),
     );
+    expect(byKey.get(routeKey(REPORTS_ROUTE))).toBe(ids.reportsApi);
     expect(byKey.get(routeKey(COMPLAINTS_ROUTE))).toBe(ids.intakeApi);
     for (const r of AGENT_ROUTES) expect(byKey.get(routeKey(r)), routeKey(r)).toBe(ids.agentApi);
     for (const r of CUSTOMER_ROUTES) expect(byKey.get(routeKey(r)), routeKey(r)).toBe(ids.customerApi);
   });
 
-  it('puts the JWT authorizer on exactly the three agent routes', () => {
+  it('puts the JWT authorizer on exactly the three agent routes and the reports route', () => {
     const authorizer = single(
       resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Authorizer'),
       'authorizer',
     );
     const authorized = routes().filter((r) => r.Properties.AuthorizationType === 'JWT');
-    expect(authorized.map((r) => r.Properties.RouteKey).sort()).toEqual(AGENT_ROUTES.map(routeKey).sort());
+    expect(authorized.map((r) => r.Properties.RouteKey).sort()).toEqual(
+      [...AGENT_ROUTES, REPORTS_ROUTE].map(routeKey).sort(),
+    );
     for (const r of authorized) expect(r.Properties.AuthorizerId).toEqual({ Ref: authorizer[0] });
     for (const r of routes().filter((x) => x.Properties.AuthorizationType !== 'JWT')) {
       expect(r.Properties.AuthorizationType ?? 'NONE', r.Properties.RouteKey as string).toBe('NONE');

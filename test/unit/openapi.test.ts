@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AGENT_ROUTES } from '../../infra/constructs/agent-api';
 import { CUSTOMER_ROUTES } from '../../infra/constructs/customer-api';
 import { COMPLAINTS_ROUTE } from '../../infra/constructs/intake-service';
+import { REPORTS_ROUTE } from '../../infra/constructs/reporting-service';
 import { buildOpenApiDocument } from '../../shared/api/openapi';
 import { API_ROUTES } from '../../shared/api/schemas';
 import { AGENT_ACTIONS } from '../../shared/auth/authorization';
@@ -18,7 +19,7 @@ describe('OpenAPI document', () => {
   });
 
   it('documents every route the stack deploys, and nothing else', () => {
-    const deployed = [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES].map(
+    const deployed = [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES, REPORTS_ROUTE].map(
       (r) => `${String(r.method).toUpperCase()} ${r.path}`,
     );
     const listed = API_ROUTES.map((r) => r.key);

@@ -162,6 +162,8 @@ export const ReportSchema = z.object({
   }),
   previousPeriodId: z.string(),
   generatedAt: z.string(),
+  /** Set while the period is not over: the figures so far (such a report is never stored). */
+  partial: z.boolean().optional(),
   figures: ReportFiguresSchema,
   previous: ReportFiguresSchema,
 });

@@ -1,0 +1,41 @@
+import type { SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { documentClient, sqsClient } from '../../shared/clients/aws';
+import { logger, withObservability } from '../../shared/handlers/observability';
+import { createRuntime } from '../../shared/handlers/runtime';
+import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
+import { recordLifecycleEvent } from '../../shared/services/reporting';
+import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
+
+const { ctx, config } = createRuntime();
+const reporting = {
+  store: new DynamoDbReportingStore(documentClient, config.TABLE_NAME),
+  timeZone: ctx.policy.calendar.timeZone,
+  now: ctx.now,
+};
+
+/** What the aggregates read of any lifecycle event: its deterministic id, time and complaint. */
+const LifecycleDetailSchema = z.object({
+  metadata: z.object({ eventId: z.string().min(1), occurredAt: z.iso.datetime({ offset: true }) }),
+  data: z.looseObject({ complaintId: z.string().min(1) }),
+});
+
+/** A lifecycle event → the complaint's report facts and the period aggregates (idempotent, order-free). */
+export async function handleLifecycleEvent(record: SQSRecord): Promise<void> {
+  const { envelope, detail } = parseEventRecord(record, LifecycleDetailSchema);
+  const outcome = await recordLifecycleEvent(reporting, { detailType: envelope['detail-type'], detail });
+  logger.debug('Aggregated', {
+    complaintId: detail.data.complaintId,
+    detailType: envelope['detail-type'],
+    outcome,
+  });
+}
+
+export const handler = withObservability(
+  // In order: a batch usually holds several events of the same complaint, whose facts item they all update.
+  sqsBatchHandler(handleLifecycleEvent, {
+    sqs: sqsClient,
+    deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL,
+    processInParallel: false,
+  }),
+);

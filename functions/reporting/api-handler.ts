@@ -1,0 +1,78 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { jwtClaims, principalFromClaims } from '../../shared/auth/principal';
+import { documentClient } from '../../shared/clients/aws';
+import { InvalidPeriodError, type PeriodKind } from '../../shared/domain/reporting/report';
+import { errorSummary } from '../../shared/handlers/errors';
+import { badRequest, json } from '../../shared/handlers/http';
+import { logger, withObservability } from '../../shared/handlers/observability';
+import { createRuntime } from '../../shared/handlers/runtime';
+import { renderReportHtml } from '../../shared/reporting/render-html';
+import { getReport, ReportNotAvailableError } from '../../shared/services/reporting';
+import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
+
+const { ctx, config } = createRuntime();
+const reporting = {
+  store: new DynamoDbReportingStore(documentClient, config.TABLE_NAME),
+  timeZone: ctx.policy.calendar.timeZone,
+  publisher: ctx.publisher,
+  now: ctx.now,
+};
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+/** Whether the client asked for HTML (`Accept: text/html` before JSON, or `?format=html`). */
+export function wantsHtml(event: APIGatewayProxyEventV2): boolean {
+  const format = event.queryStringParameters?.format;
+  if (format !== undefined) return format === 'html';
+  const accept = (event.headers?.accept ?? '').toLowerCase();
+  const html = accept.indexOf('text/html');
+  const jsonAt = accept.indexOf('application/json');
+  return html !== -1 && (jsonAt === -1 || html < jsonAt);
+}
+
+/**
+ * `GET /reports/{period}/{id}` (JWT; supervisors and admins): a stored report as JSON, or as a
+ * self-contained HTML page. A finished period without a report yet is generated on the spot.
+ */
+export async function reportsApi(event: APIGatewayProxyEventV2): Promise<Result> {
+  const who = principalFromClaims(jwtClaims(event));
+  if (!who.ok) {
+    return who.status === 401
+      ? json(401, { error: 'Unauthorized', message: who.reason }, { 'www-authenticate': 'Bearer' })
+      : json(403, { error: 'Forbidden', message: who.reason });
+  }
+  if (who.principal.role === 'agent') {
+    return json(403, { error: 'Forbidden', message: 'Reports are for supervisors and admins' });
+  }
+  const kind = event.pathParameters?.period ?? '';
+  const id = event.pathParameters?.id ?? '';
+  try {
+    const report = await getReport(reporting, kind as PeriodKind, id);
+    if (wantsHtml(event)) {
+      // `?lang=zh|en`, else the browser's Accept-Language (Chinese first), else English.
+      const wanted = event.queryStringParameters?.lang ?? event.headers?.['accept-language'] ?? '';
+      const lang = wanted.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+      return {
+        statusCode: 200,
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        },
+        body: renderReportHtml(report, { lang }),
+      };
+    }
+    return json(200, report);
+  } catch (error) {
+    if (error instanceof InvalidPeriodError) {
+      const field = /period must be/.test(error.message) ? 'period' : 'id';
+      return badRequest([{ field, reason: error.message }]);
+    }
+    if (error instanceof ReportNotAvailableError)
+      return json(404, { error: 'NotFound', message: error.message });
+    logger.error('Report request failed', { kind, id, error: errorSummary(error) });
+    return json(500, { error: 'InternalError', message: 'The report could not be produced' });
+  }
+}
+
+export const handler = withObservability(reportsApi);

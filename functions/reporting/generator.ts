@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { documentClient } from '../../shared/clients/aws';
+import { lastCompletedPeriod, PERIOD_KINDS } from '../../shared/domain/reporting/report';
+import { logger, withObservability } from '../../shared/handlers/observability';
+import { createRuntime } from '../../shared/handlers/runtime';
+import { generateReport } from '../../shared/services/reporting';
+import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
+
+const { ctx, config } = createRuntime();
+const reporting = {
+  store: new DynamoDbReportingStore(documentClient, config.TABLE_NAME),
+  timeZone: ctx.policy.calendar.timeZone,
+  publisher: ctx.publisher,
+  now: ctx.now,
+};
+
+/** `{ kind }` (the schedules: the period that just ended) or `{ kind, id }` (regenerate one period). */
+const GenerateRequestSchema = z.object({ kind: z.enum(PERIOD_KINDS), id: z.string().min(1).optional() });
+
+export async function generate(event: unknown): Promise<{ kind: string; id: string; received: number }> {
+  const request = GenerateRequestSchema.safeParse(event);
+  if (!request.success) {
+    throw new Error(
+      `Invalid report request: ${request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const { kind } = request.data;
+  const id = request.data.id ?? lastCompletedPeriod(kind, ctx.now(), reporting.timeZone).id;
+  const report = await generateReport(reporting, kind, id);
+  logger.info('Report generated', { kind, id, received: report.figures.volume.received });
+  return { kind, id, received: report.figures.volume.received };
+}
+
+export const handler = withObservability(generate);

@@ -1,0 +1,126 @@
+import { Duration } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../../shared/config';
+import { REPORTED_DETAIL_TYPES } from '../../shared/domain/reporting/facts';
+import type { PeriodKind } from '../../shared/domain/reporting/report';
+import { OWN_SOURCE_PREFIX } from '../../shared/events/names';
+import { ComplaintFunction } from './base-function';
+import { QueueConsumer } from './queue-consumer';
+import type { Timers } from './timers';
+
+/** The reports route (behind the JWT authorizer). */
+export const REPORTS_ROUTE = { method: apigw.HttpMethod.GET, path: '/reports/{period}/{id}' } as const;
+
+/** When each report is generated, in the business time zone: shortly after its period ended. */
+export const REPORT_SCHEDULES: ReadonlyArray<{ kind: PeriodKind; cron: string }> = [
+  { kind: 'daily', cron: 'cron(10 0 * * ? *)' },
+  { kind: 'weekly', cron: 'cron(20 0 ? * MON *)' },
+  { kind: 'monthly', cron: 'cron(30 0 1 * ? *)' },
+];
+
+export interface ReportingServiceProps {
+  readonly table: dynamodb.Table;
+  readonly bus: events.IEventBus;
+  readonly deliveryDeadLetterQueue: sqs.IQueue;
+  readonly policyFile: string;
+  /** The business time zone (policy calendar): the schedules run there. */
+  readonly timeZone: string;
+  /** Its Scheduler role invokes the generator; its DLQ takes failed generations. */
+  readonly timers: Timers;
+  readonly api: apigw.HttpApi;
+  readonly authorizer: apigw.IHttpRouteAuthorizer;
+}
+
+/**
+ * Reports: the **aggregator** folds every lifecycle event into per-complaint report facts and
+ * day/month aggregates (exact under duplicates and reordering, see `shared/domain/reporting`); the
+ * **generator** computes the daily, weekly and monthly reports from the aggregates on EventBridge
+ * Scheduler schedules in the business time zone, stores them and publishes `Complaint Report
+ * Generated`; the **reports API** serves them at `GET /reports/{period}/{id}` (supervisors and admins)
+ * as JSON or HTML.
+ */
+export class ReportingService extends Construct {
+  readonly aggregator: ComplaintFunction;
+  readonly consumer: QueueConsumer;
+  readonly generator: ComplaintFunction;
+  readonly apiFunction: ComplaintFunction;
+  readonly schedules: scheduler.CfnSchedule[];
+
+  constructor(scope: Construct, id: string, props: ReportingServiceProps) {
+    super(scope, id);
+    this.aggregator = new ComplaintFunction(this, 'AggregatorFunction', {
+      entry: 'functions/reporting/aggregator.ts',
+      serviceName: 'reporting',
+      description: 'Report aggregates: lifecycle events into complaint facts and day/month counters',
+      policyFile: props.policyFile,
+    }).useTable(props.table);
+    // It reads the bus name from its configuration but never publishes: no PutEvents grant.
+    this.aggregator.function.addEnvironment(ENV.eventBusName, props.bus.eventBusName);
+    this.consumer = new QueueConsumer(this, 'Lifecycle', {
+      consumer: this.aggregator,
+      bus: props.bus,
+      deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,
+      ruleDescription: 'Lifecycle events of this service, for the report aggregates',
+      eventPattern: {
+        source: events.Match.prefix(OWN_SOURCE_PREFIX),
+        detailType: [...REPORTED_DETAIL_TYPES],
+      },
+    });
+
+    this.generator = new ComplaintFunction(this, 'GeneratorFunction', {
+      entry: 'functions/reporting/generator.ts',
+      serviceName: 'reporting',
+      description: 'Periodic reports (daily, ISO weekly, monthly) from the aggregates',
+      policyFile: props.policyFile,
+      timeout: Duration.minutes(1),
+    })
+      .useTable(props.table)
+      .useEventBus(props.bus);
+    this.generator.function.grantInvokeLatestVersion(props.timers.schedulerRole);
+    this.generator.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new SqsDestination(props.timers.deadLetterQueue),
+    });
+    this.schedules = REPORT_SCHEDULES.map(
+      ({ kind, cron }) =>
+        new scheduler.CfnSchedule(this, `${kind[0]?.toUpperCase()}${kind.slice(1)}Report`, {
+          description: `The ${kind} complaint report, after the period ended (${props.timeZone})`,
+          scheduleExpression: cron,
+          scheduleExpressionTimezone: props.timeZone,
+          flexibleTimeWindow: { mode: 'OFF' },
+          state: 'ENABLED',
+          target: {
+            arn: this.generator.function.functionArn,
+            roleArn: props.timers.schedulerRole.roleArn,
+            input: JSON.stringify({ kind }),
+            retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
+            deadLetterConfig: { arn: props.timers.deadLetterQueue.queueArn },
+          },
+        }),
+    );
+
+    this.apiFunction = new ComplaintFunction(this, 'ApiFunction', {
+      entry: 'functions/reporting/api-handler.ts',
+      serviceName: 'reports-api',
+      description:
+        'Reports API: a period report as JSON or HTML (generated on demand once the period is over)',
+      policyFile: props.policyFile,
+      timeout: Duration.seconds(29),
+    })
+      .useTable(props.table)
+      .useEventBus(props.bus);
+    props.api.addRoutes({
+      path: REPORTS_ROUTE.path,
+      methods: [REPORTS_ROUTE.method],
+      integration: new HttpLambdaIntegration('ReportsIntegration', this.apiFunction.function),
+      authorizer: props.authorizer,
+    });
+  }
+}

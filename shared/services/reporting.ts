@@ -1,0 +1,146 @@
+import {
+  type Contributions,
+  contributions,
+  DEFAULT_AGGREGATE_SHARDS,
+  dayOf,
+  diffContributions,
+} from '../domain/reporting/contributions';
+import { emptyFacts, type LifecycleEvent, mergeEvent, sameFacts } from '../domain/reporting/facts';
+import {
+  bucketKeysFor,
+  computeFigures,
+  type Period,
+  type PeriodKind,
+  parsePeriod,
+  previousPeriod,
+  type Report,
+  sumCounters,
+} from '../domain/reporting/report';
+import { SOURCES } from '../events/names';
+import type { EventPublisher } from '../events/publisher';
+import { buildEvent } from '../events/schemas';
+import type { ReportingStore } from '../storage/reporting-store';
+import { retryOnConflict } from './retry';
+
+/** Attempts of one event against concurrent writers of the same complaint's facts. */
+const CONFLICT_ATTEMPTS = 12;
+
+export interface ReportingContext {
+  store: ReportingStore;
+  /** The business time zone (policy calendar): days, weeks and months are cut there. */
+  timeZone: string;
+  shards?: number;
+  publisher?: EventPublisher;
+  now: () => Date;
+}
+
+/**
+ * Folds one lifecycle event into the complaint's report facts and the aggregates. Safe to call any
+ * number of times, in any order: a duplicate changes nothing (`unchanged`).
+ */
+export async function recordLifecycleEvent(
+  ctx: ReportingContext,
+  event: LifecycleEvent,
+): Promise<'changed' | 'unchanged'> {
+  const id = event.detail.data.complaintId;
+  const options = { timeZone: ctx.timeZone, shards: ctx.shards ?? DEFAULT_AGGREGATE_SHARDS };
+  return retryOnConflict(async () => {
+    const stored = await ctx.store.getFacts(id);
+    const before = stored?.facts ?? emptyFacts(id);
+    const after = mergeEvent(before, event);
+    if (sameFacts(before, after)) return 'unchanged' as const;
+    const delta: Contributions = diffContributions(
+      contributions(before, options),
+      contributions(after, options),
+    );
+    await ctx.store.saveFacts(after, stored?.version ?? 0, delta);
+    if (after.received && !before.received)
+      await ctx.store.noteFirstDay(dayOf(after.received.at, ctx.timeZone));
+    return 'changed' as const;
+    // The events of one complaint come in bursts (a whole batch at once): expect contention.
+  }, CONFLICT_ATTEMPTS);
+}
+
+/**
+ * Computes a period's report from the aggregates (and the previous period's, for comparison), stores it
+ * and announces it. A period that is not over yet gets a `partial` report that is neither stored nor
+ * announced.
+ */
+export async function generateReport(ctx: ReportingContext, kind: PeriodKind, id: string): Promise<Report> {
+  const period = parsePeriod(kind, id, ctx.timeZone);
+  const partial = Date.parse(period.end) > ctx.now().getTime();
+  const previous = previousPeriod(period);
+  const shards = ctx.shards ?? DEFAULT_AGGREGATE_SHARDS;
+  const since = (await ctx.store.firstDay()) ?? previous.firstDay;
+  const figuresOf = async (p: Period) => {
+    const keys = bucketKeysFor(p, shards, [since, p.firstDay].sort()[0] as string);
+    const buckets = await ctx.store.getBuckets([...keys.days, ...keys.backlogMonths, ...keys.backlogDays]);
+    const read = (list: string[]) => sumCounters(list.map((k) => buckets.get(k) ?? {}));
+    return computeFigures(
+      p,
+      read(keys.days),
+      sumCounters([read(keys.backlogMonths), read(keys.backlogDays)]),
+    );
+  };
+  const { days: _days, ...periodView } = period;
+  const report: Report = {
+    period: periodView,
+    previousPeriodId: previous.id,
+    generatedAt: ctx.now().toISOString(),
+    figures: await figuresOf(period),
+    previous: await figuresOf(previous),
+    ...(partial ? { partial } : {}),
+  };
+  if (partial) return report;
+  await ctx.store.putReport(report);
+  if (ctx.publisher) {
+    await ctx.publisher.publish([
+      buildEvent('reportGenerated', SOURCES.reporting, {
+        metadata: {
+          version: 1,
+          eventId: `report:${kind}:${id}:${report.generatedAt}`,
+          occurredAt: report.generatedAt,
+          correlationId: `report:${kind}:${id}`,
+        },
+        data: {
+          kind,
+          periodId: id,
+          timeZone: period.timeZone,
+          start: period.start,
+          end: period.end,
+          generatedAt: report.generatedAt,
+          path: reportPath(kind, id),
+          headline: {
+            received: report.figures.volume.received,
+            backlog: report.figures.backlog.open,
+            resolutionCompliance: report.figures.sla.resolution.compliance,
+            satisfactionAverage: report.figures.satisfaction.average,
+          },
+        },
+      }),
+    ]);
+  }
+  return report;
+}
+
+export const reportPath = (kind: string, id: string) => `/reports/${kind}/${id}`;
+
+export class ReportNotAvailableError extends Error {
+  override name = 'ReportNotAvailableError';
+}
+
+/**
+ * The stored report of a period; a period that is over but has no report yet (e.g. right after a
+ * history import) is generated now; the current period gives its figures so far (`partial`). A period
+ * that has not started has no report.
+ */
+export async function getReport(ctx: ReportingContext, kind: PeriodKind, id: string): Promise<Report> {
+  const period = parsePeriod(kind, id, ctx.timeZone);
+  if (Date.parse(period.start) > ctx.now().getTime()) {
+    throw new ReportNotAvailableError(
+      `The ${kind} period ${id} has not started (it starts at ${period.start})`,
+    );
+  }
+  const stored = await ctx.store.getReport(kind, id);
+  return stored ?? generateReport(ctx, kind, id);
+}

@@ -148,7 +148,6 @@ async function postAction(event: APIGatewayProxyEventV2, principal: Principal): 
     replayed: done.replayed,
     role: principal.role,
   });
-  metrics.addMetric('AgentActions', MetricUnit.Count, 1);
   const result: ActionResult = {
     action: done.action,
     previousStatus: done.previousStatus,

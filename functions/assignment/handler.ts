@@ -1,8 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
 import { ComplaintClassifiedV1 } from '../../shared/events/schemas';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
 import { assignComplaint } from '../../shared/services/assignment';
@@ -13,7 +12,6 @@ const { ctx, config } = createRuntime();
 export async function handleClassified(record: SQSRecord): Promise<void> {
   const { detail } = parseEventRecord(record, ComplaintClassifiedV1);
   const outcome = await assignComplaint(ctx, detail.data.complaintId);
-  if (outcome === 'assigned') metrics.addMetric('ComplaintsAssigned', MetricUnit.Count, 1);
   logger.info('Assignment done', { complaintId: detail.data.complaintId, outcome });
 }
 

@@ -1,8 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
 import { ComplaintReceivedV1 } from '../../shared/events/schemas';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
 import { classifyComplaint } from '../../shared/services/classification';
@@ -13,13 +12,6 @@ const { ctx, config } = createRuntime();
 export async function handleReceived(record: SQSRecord): Promise<void> {
   const { detail } = parseEventRecord(record, ComplaintReceivedV1);
   const outcome = await classifyComplaint(ctx, detail.data.complaintId);
-  if (outcome !== 'republished') {
-    metrics.addMetric(
-      outcome === 'classified' ? 'ComplaintsClassified' : 'ComplaintsRejected',
-      MetricUnit.Count,
-      1,
-    );
-  }
   logger.info('Classification done', { complaintId: detail.data.complaintId, outcome });
 }
 

@@ -30,12 +30,12 @@ const ROUTES: Record<CustomerRouteKey, (event: APIGatewayProxyEventV2, token: st
   'POST /track/{token}/replies': async (event, token) => {
     const body = parseBody(event, CustomerReplySchema);
     if (!body.ok) return body.response;
-    return written('CustomerReplies', await customerReply(ctx, token, body.value));
+    return written(await customerReply(ctx, token, body.value));
   },
   'POST /surveys/{token}': async (event, token) => {
     const body = parseBody(event, SurveyAnswerSchema);
     if (!body.ok) return body.response;
-    return written('SurveyAnswers', await answerSurvey(ctx, token, body.value));
+    return written(await answerSurvey(ctx, token, body.value));
   },
 };
 
@@ -77,7 +77,7 @@ function parseBody<T extends z.ZodType>(
   return { ok: false, response: badRequest(errors) };
 }
 
-function written(metric: string, result: CustomerResult): Result {
+function written(result: CustomerResult): Result {
   if (result.schedulingError !== undefined) {
     logger.warn('Timers not synchronised after a customer request', {
       error: errorSummary(result.schedulingError),
@@ -85,7 +85,6 @@ function written(metric: string, result: CustomerResult): Result {
     metrics.addMetric('TimerSyncFailures', MetricUnit.Count, 1);
   }
   logger.info('Customer request handled', { outcome: result.outcome, replayed: result.replayed });
-  if (!result.replayed) metrics.addMetric(metric, MetricUnit.Count, 1);
   return json(200, { outcome: result.outcome, complaint: result.view });
 }
 

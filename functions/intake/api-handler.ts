@@ -57,10 +57,6 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
       { 'retry-after': '2' },
     );
   }
-  if (!result.replayed) {
-    metrics.addDimension('channel', parsed.data.channel);
-    metrics.addMetric('ComplaintsReceived', MetricUnit.Count, 1);
-  }
   logger.info('Complaint accepted', { complaintId: result.complaintId, replayed: result.replayed });
   return json(202, {
     complaintId: result.complaintId,

@@ -1,8 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
 import { ComplaintReportedV1 } from '../../shared/events/schemas';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
 import { receiveComplaint } from '../../shared/services/intake';
@@ -21,9 +20,6 @@ export async function handleReported(record: SQSRecord): Promise<void> {
     sourceSystem: envelope.source,
     messageId: detail.metadata.messageId,
   });
-  if (!result.replayed) {
-    metrics.addMetric('ComplaintsReceived', MetricUnit.Count, 1);
-  }
   logger.info('Complaint accepted', {
     complaintId: result.complaintId,
     replayed: result.replayed,

@@ -1,6 +1,5 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseTimerEvent, registerSelf } from '../../shared/handlers/timer-event';
 import { handleSlaTimer } from '../../shared/services/sla';
@@ -15,13 +14,6 @@ export async function slaTimer(event: unknown, context: Context): Promise<{ appl
   registerSelf(ctx, 'sla', context);
   const payload = parseTimerEvent(event, 'sla');
   const outcome = await handleSlaTimer(ctx, payload);
-  for (const kind of outcome.applied) {
-    metrics.addMetric(
-      kind === 'warn' ? 'SlaWarnings' : kind === 'breach' ? 'SlaBreaches' : 'Escalations',
-      MetricUnit.Count,
-      1,
-    );
-  }
   logger.info('SLA timer handled', {
     complaintId: payload.complaintId,
     kind: payload.kind,

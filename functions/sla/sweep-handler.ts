@@ -1,8 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { errorSummary } from '../../shared/handlers/errors';
+import { businessMetrics, logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { type SweepResult, sweepDueDeadlines } from '../../shared/services/sla';
+import { backlogMetrics } from '../../shared/metrics/lifecycle-metrics';
+import { measureBacklog, type SweepResult, sweepDueDeadlines } from '../../shared/services/sla';
 
 const { ctx, config } = createRuntime();
 
@@ -10,12 +12,29 @@ const { ctx, config } = createRuntime();
  * The backstop sweep, run by a scheduled rule every few minutes: finds deadlines a
  * lost timer should have handled (one query per shard of the sparse index, never a
  * scan) and applies them. Anything it applies is counted: a non-zero
- * `SweepRecoveredDeadlines` means timers are being lost.
+ * `SweepRecoveredDeadlines` means timers are being lost. Then it measures the open
+ * backlog and its age for the dashboard (`OpenComplaints`, `OldestOpenComplaintAge`); a
+ * failed measurement is logged and does not fail the sweep.
  */
 export async function sweep(_event: unknown, _context: Context): Promise<SweepResult> {
-  const result = await sweepDueDeadlines(ctx, { shards: config.DEADLINE_SHARDS });
+  // Independent reads: the backlog is measured while the sweep repairs (repairs change no status).
+  const [result, backlog] = await Promise.all([
+    sweepDueDeadlines(ctx, { shards: config.DEADLINE_SHARDS }),
+    measureBacklog(ctx).then(
+      (groups) => ({ groups }),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
   metrics.addMetric('SweepRecoveredDeadlines', MetricUnit.Count, result.applied);
-  logger.info('Sweep done', { ...result });
+  let open: number | undefined;
+  if ('groups' in backlog) {
+    open = backlog.groups.reduce((n, g) => n + g.count, 0);
+    const departments = ctx.policy.routing.departments.map((d) => d.id);
+    businessMetrics.emit(backlogMetrics(backlog.groups, departments, ctx.now()));
+  } else {
+    logger.warn('Backlog not measured', { error: errorSummary(backlog.error) });
+  }
+  logger.info('Sweep done', { ...result, open });
   return result;
 }
 

@@ -1,6 +1,5 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseTimerEvent, registerSelf } from '../../shared/handlers/timer-event';
 import { handleSurveyTimer } from '../../shared/services/survey';
@@ -12,8 +11,6 @@ export async function surveyTimer(event: unknown, context: Context): Promise<{ a
   registerSelf(ctx, 'survey', context);
   const payload = parseTimerEvent(event, 'survey');
   const outcome = await handleSurveyTimer(ctx, payload);
-  if (outcome.applied.includes('survey_send')) metrics.addMetric('SurveysRequested', MetricUnit.Count, 1);
-  if (outcome.applied.includes('survey_close')) metrics.addMetric('SurveysUnanswered', MetricUnit.Count, 1);
   logger.info('Survey timer handled', {
     complaintId: payload.complaintId,
     kind: payload.kind,

@@ -4,17 +4,20 @@ import { documentClient, eventBridgeClient, schedulerClient } from '../clients/a
 import { ConfigurationError, type RuntimeConfig, readRuntimeConfig } from '../config';
 import { BusinessCalendar } from '../domain/business-calendar';
 import { EventBridgePublisher } from '../events/publisher';
+import { MeteredPublisher } from '../metrics/metered-publisher';
 import { loadPolicyFile } from '../policy/load';
 import { EventBridgeTimerScheduler } from '../scheduling/eventbridge-scheduler';
 import type { Timer, TimerScheduler } from '../scheduling/timers';
 import type { ServiceContext } from '../services/context';
 import { DynamoDbComplaintStore } from '../storage/dynamodb-store';
-import { logger } from './observability';
+import { errorSummary } from './errors';
+import { businessMetrics, logger } from './observability';
 
 /**
  * Builds the service context once per cold start: configuration from the
  * environment (failing fast on a bad one), the policy validated again, and the
- * adapters. A relative POLICY_FILE is resolved against the bundle directory.
+ * adapters (the publisher measures the business metrics of what it publishes). A relative
+ * POLICY_FILE is resolved against the bundle directory.
  */
 export function createRuntime(
   env: NodeJS.ProcessEnv = process.env,
@@ -44,7 +47,12 @@ export function createRuntime(
       tableName: config.TABLE_NAME,
       deadlineShards: config.DEADLINE_SHARDS,
     }),
-    publisher: new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME),
+    // Every state change publishes its events here: the live business metrics are measured from them.
+    publisher: new MeteredPublisher(
+      new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME),
+      businessMetrics,
+      { onError: (error) => logger.warn('Business metrics not emitted', { error: errorSummary(error) }) },
+    ),
     scheduler: createScheduler(config),
     now: () => new Date(),
   };

@@ -10,6 +10,7 @@ import type { Complaint } from '../domain/complaint';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { TimerPayload } from '../scheduling/timers';
+import type { BacklogGroup } from '../storage/ports';
 import type { ServiceContext } from './context';
 import { retryOnConflict } from './retry';
 import { handleSurveyDecision } from './survey';
@@ -151,6 +152,16 @@ export async function sweepDueDeadlines(
     }
   }
   return result;
+}
+
+/**
+ * The open backlog for the live gauge, run by the sweep after its repairs: every open complaint
+ * per lead department (the policy's departments and the not yet routed ones) and status, with the
+ * oldest receipt of each group. The deadline index cannot give it: a complaint waiting on the
+ * customer (paused clocks) or past its last escalation has no pending timer and is not in it.
+ */
+export async function measureBacklog(ctx: ServiceContext): Promise<BacklogGroup[]> {
+  return ctx.store.openBacklog(ctx.policy.routing.departments.map((d) => d.id));
 }
 
 function alertSummary(alert: Alert): string {

@@ -11,8 +11,9 @@ import {
 import { ulid } from 'ulid';
 import { type Complaint, ComplaintSchema } from '../domain/complaint';
 import { customerKey, deadlineShard } from '../domain/identifiers';
-import { type ComplaintStatus, isOpen } from '../domain/lifecycle';
+import { type ComplaintStatus, isOpen, OPEN_STATUSES } from '../domain/lifecycle';
 import type {
+  BacklogGroup,
   ComplaintStore,
   ComplaintUpdate,
   CreateResult,
@@ -45,6 +46,8 @@ const CONFLICT_RETRIES = 4;
 const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
 /** Sort-key value for "no deadline": sorts after every ISO timestamp. */
 const NO_DUE = '9999-12-31T23:59:59.999Z';
+/** Department-queue key of a complaint without a lead department yet. */
+const UNROUTED = '_unrouted';
 
 const complaintPk = (id: string) => `C#${id}`;
 
@@ -77,7 +80,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
               sk: 'IDEMP',
               complaintId: complaint.id,
               trackingToken: input.trackingToken,
-              [TTL_ATTRIBUTE]: nowSeconds + IDEMPOTENCY_TTL_SECONDS,
+              ...(input.idempotencyExpires === false
+                ? {}
+                : { [TTL_ATTRIBUTE]: nowSeconds + IDEMPOTENCY_TTL_SECONDS }),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -161,6 +166,17 @@ export class DynamoDbComplaintStore implements ComplaintStore {
 
   async getByNumber(number: string): Promise<Complaint | undefined> {
     return this.getViaPointer(`NUM#${number}`, 'NUM');
+  }
+
+  async idempotencyTarget(idempotencyKey: string): Promise<string | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `IDEMP#${idempotencyKey}`, sk: 'IDEMP' },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.complaintId === 'string' ? Item.complaintId : undefined;
   }
 
   async getByTrackingTokenHash(hash: string): Promise<Complaint | undefined> {
@@ -337,6 +353,47 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     }));
   }
 
+  /**
+   * The department index (gsi1) is keyed by `DEPT#<department>#<status>` and covers every
+   * complaint, so the open backlog is one query per (department, open status), reading only the
+   * projected `receivedAt`: (departments + 1) × 7 queries whose cost grows with the open backlog
+   * (about 0.05 read units per open complaint), never with the closed history.
+   */
+  async openBacklog(departments: readonly string[]): Promise<BacklogGroup[]> {
+    const keys: { key: string; department?: string }[] = [
+      ...[...new Set(departments)].map((department) => ({ key: department, department })),
+      { key: UNROUTED },
+    ];
+    return Promise.all(
+      keys.flatMap(({ key, department }) =>
+        OPEN_STATUSES.map(async (status): Promise<BacklogGroup> => {
+          const items = await this.queryAll({
+            TableName: this.table,
+            IndexName: INDEXES.byDepartment.name,
+            KeyConditionExpression: '#pk = :pk',
+            ProjectionExpression: '#receivedAt',
+            ExpressionAttributeNames: {
+              '#pk': INDEXES.byDepartment.partitionKey,
+              '#receivedAt': 'receivedAt',
+            },
+            ExpressionAttributeValues: { ':pk': `DEPT#${key}#${status}` },
+          });
+          let oldest: number | undefined;
+          for (const item of items) {
+            const at = typeof item.receivedAt === 'string' ? Date.parse(item.receivedAt) : Number.NaN;
+            if (!Number.isNaN(at) && (oldest === undefined || at < oldest)) oldest = at;
+          }
+          return {
+            ...(department === undefined ? {} : { department }),
+            status,
+            count: items.length,
+            ...(oldest === undefined ? {} : { oldestReceivedAt: new Date(oldest).toISOString() }),
+          };
+        }),
+      ),
+    );
+  }
+
   private async page(input: QueryCommandInput, limit: number, cursor?: string): Promise<Page<QueueItem>> {
     const result = await this.db.send(
       new QueryCommand({
@@ -366,7 +423,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
   private toItem(c: Complaint): Record<string, unknown> {
     const next = nextDeadline(c);
     const nextDueAt = next?.dueAt;
-    const department = c.assignment?.leadDepartment ?? '_unrouted';
+    const department = c.assignment?.leadDepartment ?? UNROUTED;
     const item: Record<string, unknown> = {
       pk: complaintPk(c.id),
       sk: META,

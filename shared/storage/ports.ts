@@ -26,6 +26,11 @@ export interface NewComplaint {
   trackingToken: string;
   trackingTokenHash: string;
   timeline: TimelineEntry[];
+  /**
+   * Whether the idempotency record expires (TTL: 30 days after `receivedAt`; the default). The history
+   * import passes `false`: its `receivedAt` lies in the past, and its keys must outlive every re-run.
+   */
+  idempotencyExpires?: boolean;
 }
 
 export type CreateResult =
@@ -101,11 +106,22 @@ export class ComplaintNotFoundError extends Error {
   }
 }
 
+/** Open complaints of one lead department (undefined: not routed yet) in one status: the backlog gauge. */
+export interface BacklogGroup {
+  readonly department?: string;
+  readonly status: ComplaintStatus;
+  readonly count: number;
+  /** Receipt of the oldest complaint of the group (absent when the group is empty). */
+  readonly oldestReceivedAt?: string;
+}
+
 export interface ComplaintStore {
   create(input: NewComplaint): Promise<CreateResult>;
   get(id: string): Promise<Complaint | undefined>;
   getByNumber(number: string): Promise<Complaint | undefined>;
   getByTrackingTokenHash(hash: string): Promise<Complaint | undefined>;
+  /** The id of the complaint an idempotency key was claimed for, if any (the history import checks before intake). */
+  idempotencyTarget(idempotencyKey: string): Promise<string | undefined>;
   /** Conditional on `expectedVersion`; throws `ConcurrencyConflictError` when the record moved on. */
   update(update: ComplaintUpdate): Promise<void>;
   timeline(id: string): Promise<TimelineEntry[]>;
@@ -129,4 +145,9 @@ export interface ComplaintStore {
   ): Promise<Page<QueueItem>>;
   /** Deadlines due at or before `until` in one shard of the sparse index (backstop sweep). */
   dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]>;
+  /**
+   * Every open complaint counted per (lead department, status), with its oldest receipt: the
+   * given departments and the not yet routed ones, one group per open status each.
+   */
+  openBacklog(departments: readonly string[]): Promise<BacklogGroup[]>;
 }

@@ -1,0 +1,181 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OPEN_STATUSES } from '../../shared/domain/lifecycle';
+import { DEFAULT_POLICY_PATH, defaultPolicy } from '../support/fixtures';
+import { apiRequest, lambdaContext } from '../support/lambda';
+
+/**
+ * The business metrics as deployed functions emit them, through the handlers with the AWS clients
+ * mocked and stdout captured: the intake API (lifecycle metrics measured by the runtime's
+ * publisher) and the SLA sweep (the backlog gauge).
+ */
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const events = mockClient(EventBridgeClient);
+let lines: string[] = [];
+let restoreStdout: (() => void) | undefined;
+
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+let intakeApi: Handler;
+let sweep: Handler;
+
+interface EmfDocument {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  [key: string]: unknown;
+}
+const documents = (): EmfDocument[] => lines.map((l) => JSON.parse(l) as EmfDocument);
+const named = (name: string) =>
+  documents().filter((d) => d._aws.CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === name));
+
+beforeAll(async () => {
+  vi.stubEnv('TABLE_NAME', 'complaints');
+  vi.stubEnv('EVENT_BUS_NAME', 'complaints-bus');
+  vi.stubEnv('POLICY_FILE', DEFAULT_POLICY_PATH);
+  vi.stubEnv('DEADLINE_SHARDS', '2');
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'intake');
+  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'ComplaintService');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
+  const write = process.stdout.write.bind(process.stdout);
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+    const text = String(chunk);
+    if (text.includes('"_aws"')) {
+      lines.push(...text.split('\n').filter((l) => l.trim() !== ''));
+      return true;
+    }
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write);
+  restoreStdout = () => spy.mockRestore();
+  intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
+  sweep = (await import('../../functions/sla/sweep-handler')).handler as never;
+});
+
+afterAll(() => {
+  restoreStdout?.();
+  vi.unstubAllEnvs();
+});
+
+beforeEach(() => {
+  lines = [];
+  dynamo.reset();
+  events.reset();
+});
+
+describe('intake API: lifecycle metrics from what the runtime publishes', () => {
+  it('emits ComplaintsReceived per channel and in total, without the service dimension, once published', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
+    const response = (await intakeApi(
+      apiRequest('POST', '/complaints', {
+        channel: 'hotline',
+        customer: { id: 'cust-m1' },
+        description: 'The page fails to load after login',
+      }),
+      lambdaContext(),
+    )) as { statusCode: number };
+    expect(response.statusCode).toBe(202);
+    const [doc, ...others] = named('ComplaintsReceived');
+    expect(others).toEqual([]);
+    expect(doc?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'ComplaintService',
+        Dimensions: [['channel'], []],
+        Metrics: [{ Name: 'ComplaintsReceived', Unit: 'Count' }],
+      },
+    ]);
+    expect(doc).toMatchObject({ channel: 'hotline', ComplaintsReceived: 1 });
+    expect(doc).not.toHaveProperty('service');
+  });
+
+  it('emits nothing when the events could not be published (the retry measures)', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    events.on(PutEventsCommand).rejects(new Error('EventBridge unavailable'));
+    const response = (await intakeApi(
+      apiRequest('POST', '/complaints', {
+        channel: 'web',
+        customer: { id: 'cust-m2' },
+        description: 'The page fails to load after login',
+      }),
+      lambdaContext(),
+    )) as { statusCode: number };
+    expect(response.statusCode).toBe(503);
+    expect(named('ComplaintsReceived')).toEqual([]);
+    // The failure itself is an operational metric of the function, with its service dimension.
+    expect(named('IntakeFailures')[0]).toMatchObject({ service: 'intake', IntakeFailures: 1 });
+  });
+});
+
+describe('SLA sweep: the backlog gauge', () => {
+  const departments = defaultPolicy.routing.departments.map((d) => d.id);
+
+  function backlogQueries(items: Record<string, { receivedAt: string }[]>) {
+    dynamo
+      .on(QueryCommand)
+      .callsFake((input: { IndexName?: string; ExpressionAttributeValues?: Record<string, string> }) => {
+        if (input.IndexName === 'gsi4') return { Items: [] };
+        const pk = input.ExpressionAttributeValues?.[':pk'] ?? '';
+        return { Items: items[pk] ?? [] };
+      });
+  }
+
+  it('queries every (department, open status) of the department index and emits the gauges', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-11-24T12:00:00.000Z'));
+    try {
+      backlogQueries({
+        'DEPT#billing#in_progress': [
+          { receivedAt: '2026-11-24T10:00:00.000Z' },
+          { receivedAt: '2026-11-23T12:00:00.000Z' },
+        ],
+        'DEPT#_unrouted#received': [{ receivedAt: '2026-11-24T11:59:00.000Z' }],
+      });
+      await sweep({}, lambdaContext('sweep'));
+    } finally {
+      vi.useRealTimers();
+    }
+    const gsi1 = dynamo
+      .commandCalls(QueryCommand)
+      .map((c) => c.args[0].input)
+      .filter((i) => i.IndexName === 'gsi1');
+    expect(gsi1).toHaveLength((departments.length + 1) * OPEN_STATUSES.length);
+    expect(gsi1.every((i) => i.ProjectionExpression === '#receivedAt')).toBe(true);
+
+    const open = named('OpenComplaints');
+    const value = (dimensions: string[], key?: string, val?: string) =>
+      open.find(
+        (d) =>
+          JSON.stringify(d._aws.CloudWatchMetrics[0]?.Dimensions) === JSON.stringify([dimensions]) &&
+          (key === undefined || d[key] === val),
+      )?.OpenComplaints;
+    expect(value([])).toBe(3);
+    expect(value(['status'], 'status', 'in_progress')).toBe(2);
+    expect(value(['status'], 'status', 'received')).toBe(1);
+    expect(value(['department'], 'department', 'billing')).toBe(2);
+    expect(value(['department'], 'department', 'security')).toBe(0);
+    expect(open.every((d) => !('service' in d))).toBe(true);
+    const oldest = named('OldestOpenComplaintAge');
+    expect(
+      oldest.map((d) => [d._aws.CloudWatchMetrics[0]?.Dimensions, d.department, d.OldestOpenComplaintAge]),
+    ).toEqual([
+      [[[]], undefined, 24 * 3600],
+      [[['department']], 'billing', 24 * 3600],
+    ]);
+    expect(named('SweepRecoveredDeadlines')[0]).toMatchObject({ SweepRecoveredDeadlines: 0 });
+  });
+
+  it('still sweeps, without the gauge, when the backlog cannot be read', async () => {
+    dynamo.on(QueryCommand).callsFake((input: { IndexName?: string }) => {
+      if (input.IndexName === 'gsi4') return { Items: [] };
+      throw new Error('ProvisionedThroughputExceededException');
+    });
+    await expect(sweep({}, lambdaContext('sweep'))).resolves.toMatchObject({ applied: 0 });
+    expect(named('OpenComplaints')).toEqual([]);
+    expect(named('SweepRecoveredDeadlines')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,243 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE } from '../../infra/constructs/base-function';
+import { BREACH_RATE_DEFAULTS, Observability } from '../../infra/constructs/observability';
+import { METRICS, type MetricDefinition } from '../../shared/metrics/lifecycle-metrics';
+import {
+  type CfnResource,
+  deadLetterQueueIds,
+  resourcesOfType,
+  type SynthesizedStack,
+  single,
+  synthesizeStack,
+} from './template-helpers';
+
+const topicArn = 'arn:aws:sns:eu-west-1:123456789012:complaint-alarms';
+let synthesized: SynthesizedStack;
+let alarms: Map<string, CfnResource>;
+let widgets: Widget[];
+
+interface Widget {
+  type: string;
+  properties: { title?: string; markdown?: string; metrics?: unknown[][]; alarms?: unknown[] };
+}
+
+/**
+ * The dashboard body is a `Fn::Join` of JSON text and CloudFormation references; each reference is
+ * put back in place of a placeholder, so widgets can be inspected as objects.
+ */
+function dashboardWidgets(dashboard: CfnResource): Widget[] {
+  const body = dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const tokens = new Map<string, unknown>();
+  const text = body['Fn::Join'][1]
+    .map((part, i) => {
+      if (typeof part === 'string') return part;
+      tokens.set(`@@${i}@@`, part);
+      return `@@${i}@@`;
+    })
+    .join('');
+  const restore = (value: unknown): unknown => {
+    if (typeof value === 'string') return tokens.has(value) ? tokens.get(value) : value;
+    if (Array.isArray(value)) return value.map(restore);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restore(v)]));
+    }
+    return value;
+  };
+  return (restore(JSON.parse(text)) as { widgets: Widget[] }).widgets;
+}
+
+const widget = (title: string): Widget => {
+  const found = widgets.filter((w) => w.properties.title === title);
+  if (found.length !== 1) throw new Error(`expected one widget "${title}", found ${found.length}`);
+  return found[0] as Widget;
+};
+const json = (value: unknown) => JSON.stringify(value);
+
+beforeAll(() => {
+  synthesized = synthesizeStack({ alarmTopicArn: topicArn }, { bundle: false });
+  alarms = resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm');
+  widgets = dashboardWidgets(
+    single(resourcesOfType(synthesized.template, 'AWS::CloudWatch::Dashboard').values(), 'dashboard'),
+  );
+}, 90_000);
+
+describe('dashboard: the live complaint metrics', () => {
+  it('has the sections volume, SLA compliance, backlog and ageing, satisfaction, escalations and operations', () => {
+    const sections = widgets.filter((w) => w.type === 'text').map((w) => w.properties.markdown);
+    expect(sections).toEqual(
+      expect.arrayContaining([
+        '## Volume',
+        '## SLA compliance',
+        '## Backlog and ageing',
+        '## Satisfaction',
+        '## Escalations',
+        '## Operations',
+      ]),
+    );
+  });
+
+  it('graphs every metric of the catalogue from the service namespace', () => {
+    const graphs = json(widgets.filter((w) => w.type === 'metric'));
+    for (const definition of Object.values(METRICS) as MetricDefinition[]) {
+      const direct = graphs.includes(`["${METRICS_NAMESPACE}","${definition.name}"`);
+      const searched = graphs.includes(`MetricName=\\"${definition.name}\\"`);
+      expect(direct || searched, definition.name).toBe(true);
+    }
+  });
+
+  it('searches the per-value series under the dimension sets the functions emit', () => {
+    const search = (title: string) => json(widget(title).properties.metrics);
+    expect(search('Complaints received per channel')).toContain(
+      `SEARCH('{${METRICS_NAMESPACE},channel} MetricName=\\"ComplaintsReceived\\"', 'Sum', 300)`,
+    );
+    expect(search('Open complaints per status')).toContain(
+      `{${METRICS_NAMESPACE},status} MetricName=\\"OpenComplaints\\"', 'Maximum'`,
+    );
+    expect(
+      search('Escalations per level of the chain (team lead → department head → executive on duty)'),
+    ).toContain(`{${METRICS_NAMESPACE},level} MetricName=\\"Escalations\\"`);
+    expect(search('SLA breaches per department')).toContain(
+      `{${METRICS_NAMESPACE},department} MetricName=\\"SlaBreaches\\"`,
+    );
+  });
+
+  it('shows SLA compliance per clock as the on-time share in percent', () => {
+    const metrics = widget('Clocks met on time (%)').properties.metrics ?? [];
+    for (const clock of ['acknowledge', 'firstResponse', 'resolution']) {
+      const row = metrics.find((m) => m[1] === 'SlaMetOnTime' && m[3] === clock);
+      expect(row, clock).toBeDefined();
+      const id = (row?.at(-1) as { id?: string } | undefined)?.id;
+      expect(id, clock).toBeDefined();
+      expect(json(metrics)).toContain(`"expression":"100 * ${id}"`);
+    }
+  });
+
+  it('shows durations in hours at p50 and p90, and the satisfaction average and share', () => {
+    const durations = json(widget('Time to acknowledge, first response, resolution (hours: p50, p90)'));
+    for (const name of ['TimeToAcknowledge', 'TimeToFirstResponse', 'TimeToResolution']) {
+      expect(durations).toContain(`"${name}",{"id"`);
+    }
+    expect(durations.match(/"stat":"p90"/g)).toHaveLength(3);
+    expect(durations).toContain('/ 3600');
+    const satisfaction = json(widget('Survey score (average, 1–5) and satisfied (%)'));
+    expect(satisfaction).toContain('"SurveyScore",{"label":"average score"}');
+    expect(satisfaction).toContain('"SurveySatisfied"');
+  });
+
+  it('puts the breach rate on the dashboard with the alarm threshold', () => {
+    const rate = widget('Breach rate (per 100 classified; the alarm)');
+    expect(json(rate)).toContain('IF(breaches >= 3, 100 * breaches / classified, 0)');
+    expect(json(rate)).toContain(`"value":${BREACH_RATE_DEFAULTS.thresholdPercent}`);
+  });
+});
+
+describe('dashboard: operations', () => {
+  it('graphs the depth of every dead-letter queue in one widget', () => {
+    const dlqIds = deadLetterQueueIds(synthesized.template);
+    expect(dlqIds.size).toBeGreaterThanOrEqual(5);
+    const graph = json(widget('Dead-letter queues: messages (any is an alarm)').properties.metrics);
+    for (const id of dlqIds) expect(graph, id).toContain(json({ 'Fn::GetAtt': [id, 'QueueName'] }));
+  });
+
+  it('graphs the errors of every function in one widget', () => {
+    const graph = json(widget('Function errors (all functions)').properties.metrics);
+    for (const id of resourcesOfType(synthesized.template, 'AWS::Lambda::Function').keys()) {
+      expect(graph, id).toContain(json({ Ref: id }));
+    }
+    expect(graph).toContain('"AWS/Lambda","Errors"');
+  });
+
+  it('opens with the state of every alarm', () => {
+    const status = widgets.filter((w) => w.type === 'alarm');
+    expect(status).toHaveLength(1);
+    expect(widgets.indexOf(status[0] as Widget)).toBe(1);
+    const listed = json(status[0]?.properties.alarms);
+    for (const id of alarms.keys()) expect(listed, id).toContain(json({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect(status[0]?.properties.alarms).toHaveLength(alarms.size);
+  });
+});
+
+describe('alarms', () => {
+  const breachRateAlarms = () =>
+    [...alarms.values()].filter((a) =>
+      (json(a.Properties.Metrics) ?? '').includes('"MetricName":"SlaBreaches"'),
+    );
+
+  it('alarms when SLA breaches per 100 classified complaints exceed the threshold within an hour', () => {
+    const alarm = single(breachRateAlarms(), 'breach-rate alarm');
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const metrics = alarm.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: {
+        Metric: { MetricName: string; Namespace: string; Dimensions?: unknown };
+        Period: number;
+        Stat: string;
+      };
+    }[];
+    expect(metrics.find((m) => m.ReturnData)?.Expression).toBe(
+      'IF(breaches >= 3, 100 * breaches / classified, 0)',
+    );
+    const stat = (id: string) => metrics.find((m) => m.Id === id)?.MetricStat;
+    // Totals (no dimensions), as the functions emit them, summed over the hour.
+    expect(stat('breaches')).toEqual({
+      Metric: { MetricName: 'SlaBreaches', Namespace: METRICS_NAMESPACE },
+      Period: 3600,
+      Stat: 'Sum',
+    });
+    expect(stat('classified')).toEqual({
+      Metric: { MetricName: 'ComplaintsClassified', Namespace: METRICS_NAMESPACE },
+      Period: 3600,
+      Stat: 'Sum',
+    });
+  });
+
+  it('notifies the SNS topic on alarm and on recovery, like every alarm', () => {
+    for (const [id, alarm] of alarms) {
+      expect(alarm.Properties.AlarmActions, id).toEqual([topicArn]);
+      expect(alarm.Properties.OKActions, id).toEqual([topicArn]);
+    }
+    expect(breachRateAlarms()).toHaveLength(1);
+  });
+});
+
+describe('the construct on its own', () => {
+  const alone = (props: Partial<ConstructorParameters<typeof Observability>[2]> = {}) => {
+    const stack = new Stack(new App(), 'Alone');
+    const observability = new Observability(stack, 'Observability', {
+      functions: [],
+      consumers: [],
+      otherDeadLetterQueues: [],
+      ...props,
+    });
+    return { observability, template: Template.fromStack(stack) };
+  };
+
+  it('takes the breach-rate threshold, period and minimum from its props', () => {
+    const { template, observability } = alone({
+      breachRate: { thresholdPercent: 25, period: Duration.minutes(30), minimumBreaches: 5 },
+      metricsNamespace: 'Complaints/Staging',
+    });
+    const alarm = single(resourcesOfType(template, 'AWS::CloudWatch::Alarm').values(), 'alarm');
+    expect(alarm.Properties.Threshold).toBe(25);
+    expect(json(alarm.Properties.Metrics)).toContain('IF(breaches >= 5, 100 * breaches / classified, 0)');
+    expect(json(alarm.Properties.Metrics)).toContain('"Period":1800');
+    expect(json(alarm.Properties.Metrics)).toContain('"Namespace":"Complaints/Staging"');
+    // Without a topic, the alarm only changes state.
+    expect(alarm.Properties.AlarmActions).toBeUndefined();
+    expect(observability.alarms).toEqual([observability.breachRateAlarm]);
+  });
+
+  it('refuses a breach-rate threshold or minimum that cannot work', () => {
+    expect(() => alone({ breachRate: { thresholdPercent: 0 } })).toThrow(/thresholdPercent/);
+    expect(() => alone({ breachRate: { minimumBreaches: 0.5 } })).toThrow(/minimumBreaches/);
+  });
+});

@@ -16,12 +16,12 @@ afterAll(() => {
   if (child?.exitCode === null) child.kill('SIGKILL');
 });
 
-async function until<T>(read: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+async function until<T>(read: () => T | undefined, what: () => string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = read();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -66,7 +66,8 @@ describe('npm start', () => {
         existsSync(file) && output.includes('Serving until Ctrl-C')
           ? JSON.parse(readFileSync(file, 'utf8'))
           : undefined,
-      `the endpoints in ${file} (output so far: ${output})`,
+      () => `the endpoints in ${file} (output so far: ${output})`,
+      150_000,
     );
     expect(Object.keys(endpoints)).toEqual(
       expect.arrayContaining([
@@ -96,9 +97,13 @@ describe('npm start', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(output).toContain('Stopped.');
-    await until(() => (alive(endpoints.childPids[0]) ? undefined : true), 'DynamoDB Local to exit', 10_000);
+    await until(
+      () => (alive(endpoints.childPids[0]) ? undefined : true),
+      () => 'DynamoDB Local to exit',
+      10_000,
+    );
     for (const url of [endpoints.httpApi, endpoints.eventBridge, endpoints.scheduler, endpoints.sqs]) {
       await expect(fetch(url), url).rejects.toThrow();
     }
-  });
+  }, 240_000);
 });

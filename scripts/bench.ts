@@ -1,15 +1,54 @@
-import { startDynamoDbLocal } from '../infra/local/dynamodb-local';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../infra/local/dynamodb-local';
 import { createLocalStore } from '../infra/local/local-store';
 import { BusinessCalendar } from '../shared/domain/business-calendar';
 import { classify } from '../shared/domain/classification';
 import { ComplaintSubmissionSchema } from '../shared/domain/complaint';
+import { parseMapping } from '../shared/domain/history-import';
+import {
+  addCounters,
+  type Counters,
+  contributions,
+  DEFAULT_AGGREGATE_SHARDS,
+  diffContributions,
+} from '../shared/domain/reporting/contributions';
+import {
+  type ComplaintFacts,
+  emptyFacts,
+  type LifecycleEvent,
+  mergeEvent,
+  sameFacts,
+} from '../shared/domain/reporting/facts';
+import {
+  bucketKeysFor,
+  computeFigures,
+  type Period,
+  parsePeriod,
+  previousPeriod,
+  sumCounters,
+} from '../shared/domain/reporting/report';
+import { DETAIL_TYPES } from '../shared/events/names';
 import type { EventPublisher } from '../shared/events/publisher';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { TimerScheduler } from '../shared/scheduling/timers';
 import { assignComplaint } from '../shared/services/assignment';
 import { classifyComplaint } from '../shared/services/classification';
 import type { ServiceContext } from '../shared/services/context';
+import {
+  checkHeader,
+  type HistoryImportContext,
+  type ImportSummary,
+  importHistory,
+  readCsv,
+} from '../shared/services/history-import';
 import { receiveComplaint } from '../shared/services/intake';
+import { generateReport, type ReportingContext, recordLifecycleEvent } from '../shared/services/reporting';
+import type { ComplaintStore } from '../shared/storage/ports';
+import { DynamoDbReportingStore, type ReportingStore } from '../shared/storage/reporting-store';
+import { generateExport } from '../test/fixtures/import/generate-export';
 
 /**
  * `npm run bench`: prints throughput and memory figures. Nothing here asserts a
@@ -18,7 +57,16 @@ import { receiveComplaint } from '../shared/services/intake';
  * - pure domain: classification, working-time deadline arithmetic, timer planning;
  * - the first half of the pipeline (intake → classification → assignment) through
  *   the real services against DynamoDB Local (whose own ceiling on 2 cores is
- *   ~540 sequential / ~1,300 parallel PutItems per second).
+ *   ~540 sequential / ~1,300 parallel PutItems per second);
+ * - reporting, pure: folding lifecycle events into report facts, their bucket
+ *   contributions, a month's figures from in-memory aggregates;
+ * - reporting against DynamoDB Local: complaints' lifecycle events through
+ *   `recordLifecycleEvent`, then `generateReport` for the month at a quarter, half and
+ *   all of the complaints (it reads the same buckets at any volume);
+ * - the history import of a generated export: dry run (no table), first run and re-run.
+ *
+ * Sizes: BENCH_COMPLAINTS, BENCH_CONCURRENCY (pipeline and reporting feed),
+ * BENCH_REPORT_COMPLAINTS, BENCH_IMPORT_ROWS.
  */
 
 const policy = loadPolicyFile(new URL('../policy/default-policy.json', import.meta.url).pathname);
@@ -139,6 +187,313 @@ async function pipeline(count: number, concurrency: number): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Reporting
+
+const TZ = policy.calendar.timeZone;
+const REPORT_MONTH = '2026-10';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const REPORT_CHANNELS = ['app', 'web', 'hotline', 'email', 'social_media', 'app'] as const;
+const REPORT_ROUTES = [
+  ['billing_dispute', 'billing', 'bill_wu'],
+  ['technical_fault', 'technical_support', 'tech_zhao'],
+  ['service_quality', 'customer_service', 'cs_li'],
+  ['product_experience', 'product', 'pm_zhou'],
+  ['information_security', 'security', 'sec_feng'],
+  ['technical_fault', 'technical_support', 'tech_sun'],
+] as const;
+const REPORT_SEVERITIES = ['general', 'general', 'general', 'important', 'urgent', 'major'] as const;
+
+/**
+ * The eight lifecycle events of one complaint of `month` (received → classified → assigned →
+ * acknowledged → responded → resolved → survey answered → closed), deterministic in `i`: received at
+ * any hour of the month's first 28 days (business zone), acknowledged within 2 h, answered within a
+ * day, resolved within 5 days (so some in the next month), surveyed and closed after that.
+ */
+function lifecycleEvents(i: number, month: string): LifecycleEvent[] {
+  let seed = (i + 1) * 2_654_435_761;
+  const random = () => {
+    seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const complaintId = `bench-report-${i}`;
+  const [category, department, assignee] = pick(REPORT_ROUTES);
+  const received = Date.parse(`${month}-01T00:00:00+08:00`) + Math.floor(random() * 28 * DAY);
+  const acknowledged = received + 5 * MINUTE + Math.floor(random() * 2 * HOUR);
+  const responded = acknowledged + Math.floor(random() * 24 * HOUR);
+  const resolved = responded + 2 * HOUR + Math.floor(random() * 5 * DAY);
+  const surveyed = resolved + HOUR + Math.floor(random() * 2 * DAY);
+  let n = 0;
+  const ev = (detailType: string, at: number, data: Record<string, unknown> = {}): LifecycleEvent => ({
+    detailType,
+    detail: {
+      metadata: { eventId: `${complaintId}:${++n}`, occurredAt: new Date(at).toISOString() },
+      data: { complaintId, number: `BENCH-${i}`, ...data },
+    },
+  });
+  return [
+    ev(DETAIL_TYPES.complaintReceived, received, {
+      receivedAt: new Date(received).toISOString(),
+      channel: pick(REPORT_CHANNELS),
+      tier: random() < 0.1 ? 'vip' : 'standard',
+    }),
+    ev(DETAIL_TYPES.complaintClassified, received + 2_000, {
+      category,
+      severity: pick(REPORT_SEVERITIES),
+      isRepeat: random() < 0.12,
+    }),
+    ev(DETAIL_TYPES.complaintAssigned, received + 3_000, { leadDepartment: department, assignee }),
+    ev(DETAIL_TYPES.acknowledged, acknowledged),
+    ev(DETAIL_TYPES.responded, responded),
+    ev(DETAIL_TYPES.resolved, resolved),
+    ev(DETAIL_TYPES.surveyAnswered, surveyed, { score: 1 + Math.floor(random() * 5) }),
+    ev(DETAIL_TYPES.closed, surveyed + 1_000),
+  ];
+}
+
+/** The pure part of `generateReport` for one period: read its buckets from memory, sum, compute. */
+function figuresFromMemory(buckets: Map<string, Counters>, period: Period, since: string) {
+  const keys = bucketKeysFor(period, DEFAULT_AGGREGATE_SHARDS, since);
+  const read = (list: string[]) => sumCounters(list.map((k) => buckets.get(k) ?? {}));
+  return computeFigures(
+    period,
+    read(keys.days),
+    sumCounters([read(keys.backlogMonths), read(keys.backlogDays)]),
+  );
+}
+
+function pureReporting(): void {
+  console.log('\nReporting, pure (one core)');
+  const options = { timeZone: TZ, shards: DEFAULT_AGGREGATE_SHARDS };
+  const sequences = Array.from({ length: 256 }, (_, i) => lifecycleEvents(i, REPORT_MONTH));
+  // facts[k] = the facts after the first k events of the sequence.
+  const chains = sequences.map((events) => {
+    const facts: ComplaintFacts[] = [emptyFacts(events[0]?.detail.data.complaintId as string)];
+    for (const e of events) facts.push(mergeEvent(facts.at(-1) as ComplaintFacts, e));
+    return facts;
+  });
+  const at = (i: number) => {
+    const s = (i >> 3) % sequences.length;
+    const k = i & 7;
+    return {
+      event: sequences[s]?.[k] as LifecycleEvent,
+      before: chains[s]?.[k] as ComplaintFacts,
+      after: chains[s]?.[k + 1] as ComplaintFacts,
+    };
+  };
+  let facts = emptyFacts('x');
+  measure('mergeEvent (8-event lifecycle, per event)', 200_000, (i) => {
+    const { event, before } = at(i);
+    facts = mergeEvent(i & 7 ? facts : before, event);
+  });
+  measure('contributions ×2 + diff (per event)', 5_000, (i) => {
+    const { before, after } = at(i);
+    diffContributions(contributions(before, options), contributions(after, options));
+  });
+  // What `recordLifecycleEvent` computes per event between its read and its write.
+  measure('merge + sameFacts + contributions ×2 + diff', 5_000, (i) => {
+    const { event, before } = at(i);
+    const next = mergeEvent(before, event);
+    if (!sameFacts(before, next))
+      diffContributions(contributions(before, options), contributions(next, options));
+  });
+
+  // A month of aggregates in memory: 1,000 complaints' final contributions, added bucket by bucket.
+  const buckets = new Map<string, Counters>();
+  for (let i = 0; i < 1000; i++) {
+    const final = lifecycleEvents(i, REPORT_MONTH).reduce(mergeEvent, emptyFacts(`bench-report-${i}`));
+    for (const [key, counters] of contributions(final, options)) {
+      buckets.set(key, addCounters(buckets.get(key) ?? {}, counters));
+    }
+  }
+  const counterCount = [...buckets.values()].reduce((n, c) => n + Object.keys(c).length, 0);
+  const period = parsePeriod('monthly', REPORT_MONTH, TZ);
+  const previous = previousPeriod(period);
+  const keys = bucketKeysFor(period, DEFAULT_AGGREGATE_SHARDS, previous.firstDay);
+  const monthCounters = sumCounters(keys.days.map((k) => buckets.get(k) ?? {}));
+  const backlogNet = sumCounters(
+    [...keys.backlogMonths, ...keys.backlogDays].map((k) => buckets.get(k) ?? {}),
+  );
+  console.log(
+    `${'aggregates of 1,000 complaints (month and after)'.padEnd(48)} ${`${buckets.size} buckets, ${counterCount.toLocaleString('en-US')} counters`.padStart(12)}`,
+  );
+  measure('computeFigures, one month (counters summed)', 2_000, () => {
+    computeFigures(period, monthCounters, backlogNet);
+  });
+  measure('month report from memory (sum buckets, ×2 periods)', 300, () => {
+    figuresFromMemory(buckets, period, previous.firstDay);
+    figuresFromMemory(buckets, previous, previous.firstDay);
+  });
+}
+
+/** The reporting store, counting the bucket keys `generateReport` reads. */
+class CountingReportingStore extends DynamoDbReportingStore {
+  bucketKeysRead = 0;
+  bucketsWithData = 0;
+  countersRead = 0;
+  override async getBuckets(keys: readonly string[]): Promise<Map<string, Counters>> {
+    const out = await super.getBuckets(keys);
+    this.bucketKeysRead += new Set(keys).size;
+    for (const counters of out.values()) {
+      const n = Object.keys(counters).length;
+      if (n > 0) this.bucketsWithData += 1;
+      this.countersRead += n;
+    }
+    return out;
+  }
+}
+
+function documentClient(endpoint: string): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+}
+
+async function reportingOnDynamoDb(count: number, concurrency: number): Promise<void> {
+  console.log(
+    `\nReporting against DynamoDB Local: ${count} complaints × 8 events, ${concurrency} complaints in flight`,
+  );
+  const dynamo = await startDynamoDbLocal({ port: 0 });
+  try {
+    const table = 'bench-reporting';
+    await createLocalStore(dynamo.endpoint, table); // the single table, as `npm start` creates it
+    const store = new CountingReportingStore(documentClient(dynamo.endpoint), table);
+    // After the month: its report is final (stored), as the scheduled generation makes it.
+    const ctx: ReportingContext = { store, timeZone: TZ, now: () => new Date('2026-11-05T00:00:00Z') };
+    let redelivered = 0;
+    const feed = async (from: number, to: number) => {
+      let next = from;
+      const worker = async () => {
+        // One complaint's events in order, as the aggregator's in-order SQS batches bring them.
+        for (let i = next++; i < to; i = next++) {
+          for (const event of lifecycleEvents(i, REPORT_MONTH)) {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await recordLifecycleEvent(ctx, event);
+                break;
+              } catch (error) {
+                if (attempt >= 5) throw error;
+                redelivered++; // SQS would deliver it again
+              }
+            }
+          }
+        }
+      };
+      const start = Date.now();
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      const seconds = (Date.now() - start) / 1000;
+      console.log(
+        `${`recordLifecycleEvent, complaints ${from + 1}–${to}`.padEnd(48)} ${((8 * (to - from)) / seconds).toFixed(0).padStart(12)} events/s`,
+      );
+    };
+    const report = async (complaints: number) => {
+      const times: number[] = [];
+      let received = 0;
+      store.bucketKeysRead = 0;
+      store.bucketsWithData = 0;
+      store.countersRead = 0;
+      const runs = 9;
+      for (let r = 0; r < runs; r++) {
+        const start = process.hrtime.bigint();
+        received = (await generateReport(ctx, 'monthly', REPORT_MONTH)).figures.volume.received;
+        times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      times.sort((a, b) => a - b);
+      console.log(
+        `${`generateReport monthly ${REPORT_MONTH}, ${complaints} complaints`.padEnd(48)} ${(times[Math.floor(runs / 2)] as number).toFixed(0).padStart(12)} ms (median of ${runs}, best ${(times[0] as number).toFixed(0)} ms; ${store.bucketKeysRead / runs} bucket keys read, ${store.bucketsWithData / runs} with data, ${(store.countersRead / runs).toLocaleString('en-US')} counters; received ${received})`,
+      );
+    };
+    // The report reads the same bucket keys at any volume; each bucket's counters grow only until every
+    // dimension value (hour, channel, category, department, cohort, histogram bin) has appeared in it.
+    let fed = 0;
+    for (const upTo of [Math.floor(count / 4), Math.floor(count / 2), count]) {
+      await feed(fed, upTo);
+      fed = upTo;
+      await report(upTo);
+    }
+    console.log(`${'events delivered again after an error'.padEnd(48)} ${String(redelivered).padStart(12)}`);
+    console.log(
+      `${'heap used'.padEnd(48)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(1).padStart(12)} MB`,
+    );
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// History import
+
+async function historyImport(goodRows: number): Promise<void> {
+  const generated = generateExport({ seed: 2025, count: goodRows });
+  const rowCount = generated.rows.length;
+  console.log(
+    `\nHistory import against DynamoDB Local: generated export, ${rowCount.toLocaleString('en-US')} rows (${goodRows} good), 8 in flight`,
+  );
+  const mapping = parseMapping(
+    JSON.parse(readFileSync(new URL('../test/fixtures/import/mapping.json', import.meta.url), 'utf8')),
+    policy,
+  );
+  const now = () => new Date('2025-06-01T00:00:00Z');
+  const rows = () =>
+    readCsv(Readable.from([Buffer.from(generated.csv)]), {
+      onHeader: (columns) => checkHeader(mapping, columns),
+    });
+  const line = (name: string, s: ImportSummary) =>
+    console.log(
+      `${name.padEnd(48)} ${(s.read / (s.elapsedMs / 1000)).toFixed(0).padStart(12)} rows/s   (${s.imported} imported, ${s.skipped} skipped, ${s.rejected} rejected, ${(s.elapsedMs / 1000).toFixed(1)} s)`,
+    );
+
+  // The dry run touches no table: any call on the stores would throw.
+  const noTable = new Proxy(
+    {},
+    {
+      get: (_, name) => () => {
+        throw new Error(`the dry run used the table (${String(name)})`);
+      },
+    },
+  );
+  const dry = await importHistory(
+    {
+      store: noTable as ComplaintStore,
+      reporting: { store: noTable as ReportingStore, timeZone: TZ, now },
+      policy,
+      calendar,
+      now,
+    },
+    rows(),
+    { mapping, dryRun: true },
+  );
+  line('dry run (no table)', dry);
+
+  const dynamo = await startDynamoDbLocal({ port: 0 });
+  try {
+    const table = 'bench-import';
+    const ctx: HistoryImportContext = {
+      store: await createLocalStore(dynamo.endpoint, table),
+      reporting: {
+        store: new DynamoDbReportingStore(documentClient(dynamo.endpoint), table),
+        timeZone: TZ,
+        now,
+      },
+      policy,
+      calendar,
+      now,
+    };
+    line('first run (fresh table)', await importHistory(ctx, rows(), { mapping }));
+    line('re-run (everything already imported)', await importHistory(ctx, rows(), { mapping }));
+  } finally {
+    await dynamo.stop();
+  }
+}
+
 pureDomain();
-await pipeline(Number(process.env.BENCH_COMPLAINTS ?? 300), Number(process.env.BENCH_CONCURRENCY ?? 16));
+pureReporting();
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+await pipeline(Number(process.env.BENCH_COMPLAINTS ?? 300), concurrency);
+await reportingOnDynamoDb(Number(process.env.BENCH_REPORT_COMPLAINTS ?? 800), concurrency);
+await historyImport(Number(process.env.BENCH_IMPORT_ROWS ?? 1000));
 console.log(`\nHeap used at the end: ${(process.memoryUsage().heapUsed / 1e6).toFixed(1)} MB`);

@@ -12,7 +12,9 @@
  * rejected file); 2 bad invocation, mapping or header (nothing written); 3 stopped on an error (a
  * re-run continues where it stopped).
  */
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +36,7 @@ import {
   type ImportProgress,
   type ImportSummary,
   importHistory,
+  type RejectedRow,
   readCsv,
   readJsonLines,
 } from '../shared/services/history-import';
@@ -237,7 +240,7 @@ async function main(argv: string[]): Promise<number> {
           onHeader: (columns) => checkHeader(mapping, columns),
         })
       : readJsonLines(input, { encoding: mapping.encoding });
-  const rejectedFile = createWriteStream(rejectedPath);
+  const rejectedFile = await RejectedFile.open(rejectedPath);
   const progress = new ProgressDisplay(process.stderr, size, progressEvery);
   console.error(
     `Importing ${file} (${format}, system ${mapping.system}, times without offset in ${mapping.timeZone}, policy ${policy.name}) ` +
@@ -250,21 +253,88 @@ async function main(argv: string[]): Promise<number> {
       open,
       dryRun,
       concurrency,
-      onRejected: async (rejected) => {
-        if (!rejectedFile.write(`${JSON.stringify(rejected)}\n`)) {
-          await new Promise<void>((r) => rejectedFile.once('drain', () => r()));
-        }
-      },
+      onRejected: (rejected) => rejectedFile.write(rejected),
       onProgress: (p) => progress.update(p),
     });
+  } catch (error) {
+    // A bad header or mapping: nothing was imported, and the previous rejected file stays as it was.
+    await rejectedFile.discard();
+    throw error;
   } finally {
     progress.finish();
-    await new Promise<void>((r, j) => rejectedFile.end((error?: Error | null) => (error ? j(error) : r())));
     input.destroy();
   }
+  const fileError = await rejectedFile.close();
+  if (fileError !== undefined) summary.aborted ??= fileError;
   console.log(formatSummary(summary, { rejectedPath, open }));
   if (summary.aborted !== undefined) return EXIT.aborted;
   return summary.rejected > 0 ? EXIT.rejected : EXIT.ok;
+}
+
+/**
+ * The rejected-rows file (JSON lines), written beside its final name and renamed when the run ends, so a
+ * run stopped by a bad header or mapping leaves the previous one in place. Owner-only: it holds the rows
+ * as exported, customer data included. A write failure (disk full) stops the run like a table failure.
+ */
+class RejectedFile {
+  private error: Error | undefined;
+  private constructor(
+    private readonly path: string,
+    private readonly partial: string,
+    private readonly stream: ReturnType<typeof createWriteStream>,
+  ) {
+    stream.on('error', (error) => {
+      this.error ??= error;
+    });
+  }
+
+  static async open(path: string): Promise<RejectedFile> {
+    const partial = `${path}.partial`;
+    const stream = createWriteStream(partial, { mode: 0o600 });
+    try {
+      await once(stream, 'open');
+    } catch (error) {
+      throw new UsageError(`--rejected ${path}: ${(error as Error).message}`);
+    }
+    return new RejectedFile(path, partial, stream);
+  }
+
+  async write(row: RejectedRow): Promise<void> {
+    this.check();
+    if (!this.stream.write(`${JSON.stringify(row)}\n`)) {
+      await new Promise<void>((resolve) => {
+        this.stream.once('drain', resolve);
+        this.stream.once('error', () => resolve());
+      });
+    }
+    this.check();
+  }
+
+  /** Finishes the file under its name; the write error, if any. */
+  async close(): Promise<string | undefined> {
+    await new Promise<void>((resolve) => this.stream.end(() => resolve()));
+    if (this.error === undefined) {
+      try {
+        await rename(this.partial, this.path);
+      } catch (error) {
+        this.error = error as Error;
+      }
+    }
+    return this.error === undefined ? undefined : this.describe();
+  }
+
+  async discard(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(() => resolve()));
+    await unlink(this.partial).catch(() => undefined);
+  }
+
+  private check(): void {
+    if (this.error !== undefined) throw new Error(this.describe());
+  }
+
+  private describe(): string {
+    return `the rejected file ${this.path} could not be written: ${this.error?.message}`;
+  }
 }
 
 /** A progress bar with rate and ETA on a terminal; a plain line every `every` rows otherwise. */

@@ -734,12 +734,10 @@ export function historicalComplaint(
   const rejectedAt = row.closedAt ?? row.receivedAt;
   const previous = rejected
     ? []
-    : repeatsOf(
-        policy,
-        { now: received, receivedAt: received, selfId: input.id },
-        input.recent ?? [],
-        category,
-      );
+    : // `recent` holds only what was imported before this row (the customer's rows run in file
+      // order), so a complaint received at the same instant counts as earlier: file order breaks
+      // the tie, not the random tail of two ULIDs of the same millisecond.
+      repeatsOf(policy, { now: received, receivedAt: received }, input.recent ?? [], category, input.id);
   const classification: Classification = {
     category,
     severity,
@@ -976,7 +974,10 @@ export function historicalEvents(complaint: Complaint, closedAt?: string): Lifec
   });
   const c = complaint.classification;
   if (c !== undefined && c.validity !== 'valid') {
-    add('Complaint Rejected', 'rejected', c.classifiedAt, { verdict: c.validity });
+    // Live intake rejects at classification, seconds after receipt: the report counts a rejection on
+    // the day it was received (so received − rejected = valid per day), not on the old system's
+    // closing day, which the record's timeline keeps.
+    add('Complaint Rejected', 'rejected', complaint.receivedAt, { verdict: c.validity });
     return events;
   }
   if (c !== undefined) {

@@ -35,7 +35,7 @@ import type { Policy } from '../policy/schema';
 import type { ComplaintStore, TimelineEntry } from '../storage/ports';
 import type { ServiceContext } from './context';
 import { receiveComplaint } from './intake';
-import { generateReport, type ReportingContext } from './reporting';
+import { FACTS_CONFLICT_ATTEMPTS, generateReport, type ReportingContext } from './reporting';
 import { retryOnConflict } from './retry';
 
 /**
@@ -134,35 +134,52 @@ export async function* readCsv(
   input: Readable,
   options: { delimiter?: string; encoding?: string; onHeader?: (columns: string[]) => void } = {},
 ): AsyncGenerator<SourceRow> {
-  const skipped: SourceRow[] = [];
+  // Records the parser could not read, each with the number of records it handed over before it. The
+  // parser reports them as it meets them, possibly before the records before them have been read from
+  // it (it buffers), so they are yielded in file order: after the record they follow.
+  const skipped: { after: number; raw: string; message: string }[] = [];
   const index = new NewlineIndex();
   const parser = parse({
     delimiter: options.delimiter ?? ',',
     info: true,
+    raw: true,
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
     on_skip: (error, raw) => {
-      const from = (error as { bytes_records?: number } | undefined)?.bytes_records ?? 0;
       skipped.push({
-        line: index.before(from) + 1,
+        after: (error as { records?: number } | undefined)?.records ?? 0,
         raw: raw ?? '',
-        problems: [
-          { field: '(row)', code: 'malformed', message: `not valid CSV: ${error?.message ?? 'unreadable'}` },
-        ],
+        message: `not valid CSV: ${error?.message ?? 'unreadable'}`,
       });
       return undefined;
     },
   });
+  /** The line the last record handed over (or refused) ended on. */
+  let lastLine = 0;
+  const skippedBefore = function* (ordinal: number): Generator<SourceRow> {
+    while (skipped.length > 0 && (skipped[0] as { after: number }).after < ordinal) {
+      const skip = skipped.shift() as { after: number; raw: string; message: string };
+      yield {
+        line: lastLine + 1,
+        raw: skip.raw,
+        problems: [{ field: '(row)', code: 'malformed', message: skip.message }],
+      };
+      lastLine += Math.max(1, countNewlines([skip.raw.replace(/\r?\n$/, '')]) + 1);
+    }
+  };
   const decode = decoder(options.encoding ?? 'utf-8');
   for (const stream of [input, decode, index]) stream.on('error', (error) => parser.destroy(error));
   input.pipe(decode).pipe(index).pipe(parser);
   let header: string[] | undefined;
+  let ordinal = 0;
   for await (const item of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
-    yield* skipped.splice(0);
     const { record, info } = item;
-    const line = index.lineEndingAt(info.bytes) - countNewlines(record);
+    ordinal += 1;
+    yield* skippedBefore(ordinal);
+    lastLine = index.lineEndingAt(info.bytes);
+    const line = lastLine - countNewlines(record);
     if (header === undefined) {
       header = record.map((c) => c.trim());
       const seen = new Set<string>();
@@ -192,7 +209,7 @@ export async function* readCsv(
           ],
         };
   }
-  yield* skipped.splice(0);
+  yield* skippedBefore(Number.POSITIVE_INFINITY);
   if (header === undefined) throw new ExportHeaderError('The file is empty: no header line');
 }
 
@@ -558,7 +575,7 @@ export async function importHistory(
           problems.unshift({
             field: 'externalId',
             code: 'duplicate_id',
-            message: `"${externalId}" already appeared on line ${first} (the first occurrence is the one imported)`,
+            message: `"${externalId}" already appeared on line ${first} (only the first line with an id is considered: if that one was refused, fix it there)`,
           });
         } else {
           firstLine.set(externalId, source.line);
@@ -650,7 +667,7 @@ export async function recordComplaintEvents(
       diffContributions(contributions(before, options), contributions(after, options)),
     );
     return 'changed' as const;
-  });
+  }, FACTS_CONFLICT_ATTEMPTS);
 }
 
 function pick(s: ImportSummary): ImportProgress {

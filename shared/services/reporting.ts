@@ -22,8 +22,8 @@ import { buildEvent } from '../events/schemas';
 import type { ReportingStore } from '../storage/reporting-store';
 import { retryOnConflict } from './retry';
 
-/** Attempts of one event against concurrent writers of the same complaint's facts. */
-const CONFLICT_ATTEMPTS = 12;
+/** Attempts of a facts write: bucket items are shared by every complaint of a day, so contention is expected. */
+export const FACTS_CONFLICT_ATTEMPTS = 12;
 
 export interface ReportingContext {
   store: ReportingStore;
@@ -58,7 +58,7 @@ export async function recordLifecycleEvent(
       await ctx.store.noteFirstDay(dayOf(after.received.at, ctx.timeZone));
     return 'changed' as const;
     // The events of one complaint come in bursts (a whole batch at once): expect contention.
-  }, CONFLICT_ATTEMPTS);
+  }, FACTS_CONFLICT_ATTEMPTS);
 }
 
 /**

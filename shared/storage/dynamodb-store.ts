@@ -26,6 +26,7 @@ import type {
 } from './ports';
 import { ConcurrencyConflictError } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
+import { isRetryableCancellation } from './transactions';
 
 /**
  * DynamoDB adapter of the store port: one table, keys as in docs/access-patterns.md.
@@ -229,11 +230,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
-      // A stale version, or an agent who filled up meanwhile: both are retried from a fresh read.
-      if (
-        error instanceof TransactionCanceledException &&
-        error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')
-      ) {
+      // A stale version, an agent who filled up meanwhile, or a concurrent transaction on the same
+      // complaint or agent counter (TransactionConflict): all are retried from a fresh read.
+      if (isRetryableCancellation(error)) {
         throw new ConcurrencyConflictError(next.id, expectedVersion);
       }
       throw error;

@@ -9,7 +9,6 @@
  * A fact change and its bucket deltas are written in one transaction conditional on the facts'
  * version, so the buckets always equal the sum of the contributions of the stored facts.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -22,6 +21,7 @@ import type { Contributions, Counters } from '../domain/reporting/contributions'
 import type { ComplaintFacts } from '../domain/reporting/facts';
 import type { Report } from '../domain/reporting/report';
 import { ConcurrencyConflictError } from './ports';
+import { isRetryableCancellation } from './transactions';
 
 export interface StoredFacts {
   facts: ComplaintFacts;
@@ -109,10 +109,10 @@ export class DynamoDbReportingStore implements ReportingStore {
         }),
       );
     } catch (error) {
-      if (
-        error instanceof TransactionCanceledException &&
-        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
-      ) {
+      // The facts moved on (ConditionalCheckFailed), or another transaction was writing one of the
+      // same items (TransactionConflict: busy buckets are shared by every complaint of the day).
+      // Either way the caller retries from a fresh read.
+      if (isRetryableCancellation(error)) {
         throw new ConcurrencyConflictError(facts.complaintId, expectedVersion);
       }
       throw error;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -510,6 +511,23 @@ describe('rows still open in the old system', () => {
   });
 });
 
+/** Runs the import command as a user does; its exit code and output. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/import-history.ts', ...args],
+      {
+        cwd: REPO_ROOT,
+        timeout: 50_000,
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
 describe('the CLI', () => {
   let dir: string;
   beforeAll(async () => {
@@ -522,41 +540,18 @@ describe('the CLI', () => {
   it('imports a file, prints the summary, writes the rejected file and exits 1 when rows were refused', async () => {
     const cliTable = await createTestTable('history-import-cli');
     const rejectedPath = join(dir, 'rejected.jsonl');
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'scripts/import-history.ts',
-          '--file',
-          join(FIXTURES, 'small.csv'),
-          '--mapping',
-          join(FIXTURES, 'mapping.json'),
-          '--endpoint',
-          inject('dynamoDbEndpoint'),
-          '--table',
-          cliTable,
-          '--rejected',
-          rejectedPath,
-        ],
-        {
-          cwd: REPO_ROOT,
-          timeout: 50_000,
-          env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
-        },
-        (error, out, err) =>
-          resolve({
-            code: error ? ((error as { code?: number }).code ?? null) : 0,
-            stdout: out,
-            stderr: err,
-          }),
-      );
-    });
+    const { code, stdout, stderr } = await runCli([
+      '--file',
+      join(FIXTURES, 'small.csv'),
+      '--mapping',
+      join(FIXTURES, 'mapping.json'),
+      '--endpoint',
+      inject('dynamoDbEndpoint'),
+      '--table',
+      cliTable,
+      '--rejected',
+      rejectedPath,
+    ]);
     expect(code, stderr).toBe(1);
     expect(stdout).toMatch(/History import finished/);
     expect(stdout).toMatch(/rows read +11\n/);
@@ -580,5 +575,38 @@ describe('the CLI', () => {
     const s010 = await storedByExternalId(cliTable, 'S-010');
     // 10:00 UTC as written in the file (an explicit offset wins over the mapping's zone).
     expect(s010?.receivedAt).toBe('2025-03-07T10:00:00.000Z');
+  });
+
+  it('stops with exit 2 before reading when the rejected file cannot be created, or the header lacks a column', async () => {
+    const base = [
+      '--file',
+      join(FIXTURES, 'small.csv'),
+      '--mapping',
+      join(FIXTURES, 'mapping.json'),
+      '--dry-run',
+    ];
+    const unwritable = await runCli([...base, '--rejected', join(dir, 'no-such-dir', 'rejected.jsonl')]);
+    expect(unwritable.code, unwritable.stderr).toBe(2);
+    expect(unwritable.stderr).toMatch(/--rejected .*no-such-dir.*ENOENT/);
+
+    // A header without a mapped column: nothing written, and the previous rejected file left as it was.
+    const rejectedPath = join(dir, 'kept.jsonl');
+    await writeFile(rejectedPath, '{"line":2}\n');
+    const export_ = join(dir, 'no-customer.csv');
+    const csv = await readFile(join(FIXTURES, 'small.csv'), 'utf8');
+    await writeFile(export_, csv.replace('客户ID', '客户编号'));
+    const badHeader = await runCli([
+      '--file',
+      export_,
+      '--mapping',
+      join(FIXTURES, 'mapping.json'),
+      '--dry-run',
+      '--rejected',
+      rejectedPath,
+    ]);
+    expect(badHeader.code, badHeader.stderr).toBe(2);
+    expect(badHeader.stderr).toMatch(/客户ID/);
+    expect(await readFile(rejectedPath, 'utf8')).toBe('{"line":2}\n');
+    expect(existsSync(`${rejectedPath}.partial`)).toBe(false);
   });
 });

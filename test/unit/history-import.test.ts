@@ -465,6 +465,20 @@ describe('the complaint of a finished row', () => {
     });
   });
 
+  it('counts an earlier row of the same instant as earlier, whatever the ids (file order breaks the tie)', () => {
+    const r = ok(mapped({ category: 'billing_dispute', severity: 'general' }));
+    const sameInstant = {
+      id: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', // sorts after any id of this row's millisecond
+      number: 'C3',
+      category: 'billing_dispute',
+      status: 'closed' as const,
+      receivedAt: r.receivedAt,
+      fingerprint: '0',
+    };
+    const { complaint } = historicalComplaint(policy, calendar, r, { ...input, recent: [sameInstant] });
+    expect(complaint.classification?.repeat).toEqual({ isRepeat: true, previous: [sameInstant.id] });
+  });
+
   it('feeds facts that count on the business days of the original times', () => {
     // Received 23:30 in Shanghai on 31 January = 15:30 UTC the same day; resolved on 1 February.
     const r = ok(
@@ -507,6 +521,17 @@ describe('the complaint of a finished row', () => {
     // Merging the same events again changes nothing.
     expect(events.reduce(mergeEvent, facts)).toEqual(facts);
   });
+
+  it('counts a rejection on the day it was received, as live classification does, not on the closing day', () => {
+    const r = ok(
+      mapped({ created: '2025-01-31 22:00', status: 'invalid', resolved: '', closed: '2025-02-03 10:00' }),
+    );
+    const { complaint } = historicalComplaint(policy, calendar, r, input);
+    const facts = historicalEvents(complaint, r.closedAt).reduce(mergeEvent, emptyFacts(complaint.id));
+    const buckets = contributions(facts, { timeZone: 'Asia/Shanghai', shards: 1 });
+    expect(buckets.get('DAY#2025-01-31#0')).toMatchObject({ received: 1, rejected: 1 });
+    expect(buckets.get('DAY#2025-02-03#0')).toBeUndefined();
+  });
 });
 
 describe('reading an export', () => {
@@ -524,6 +549,19 @@ describe('reading an export', () => {
       [5, { id: '2', text: 'short' }, ['has 2 fields, the header has 3']],
       [6, { id: '3', text: 'a "quote"', channel: 'web' }, undefined],
     ]);
+  });
+
+  it('refuses a record opening a quote that never closes in file order, with its line and raw text', async () => {
+    const good = Array.from({ length: 8 }, (_, i) => `r${i + 1},x`);
+    const csv = ['id,text', ...good, 'r9,"oops,b', 'r10,y', ''].join('\n');
+    const rows = await collect(readCsv(Readable.from([Buffer.from(csv)])));
+    expect(rows.map((r) => r.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(rows.slice(0, 8).map((r) => r.record?.id)).toEqual(good.map((g) => g.split(',')[0]));
+    const bad = rows[8];
+    expect(bad?.problems?.map((p) => p.code)).toEqual(['malformed']);
+    // The swallowed rows are in the refused record's raw text, so the rejected file shows them.
+    expect(bad?.raw).toContain('r9,"oops,b');
+    expect(bad?.raw).toContain('r10,y');
   });
 
   it('decodes GB18030 exports and checks the header against the mapping', async () => {
@@ -598,7 +636,7 @@ describe('a dry run', () => {
       [11, 'S-009', ['still_open']],
     ]);
     expect(rejected[3]?.reasons).toEqual([
-      'externalId: "S-001" already appeared on line 2 (the first occurrence is the one imported)',
+      'externalId: "S-001" already appeared on line 2 (only the first line with an id is considered: if that one was refused, fix it there)',
     ]);
     expect(rejected[5]?.row).toMatchObject({ 问题描述: '多行的\n问题描述：退款一直没到账', 状态: '处理中' });
   });

@@ -110,6 +110,22 @@ describe('report aggregates', () => {
     expect(Object.keys(reversed.resolutions)).toHaveLength(2);
     expect(reversed.acknowledgedAt).toBe('2026-10-01T03:00:00.000Z');
   });
+
+  it('count a first reply without an acknowledgement as both, as the agent API does', () => {
+    const event = (detailType: string, at: string): LifecycleEvent => ({
+      detailType,
+      detail: { metadata: { eventId: `R:${detailType}`, occurredAt: at }, data: { complaintId: 'R' } },
+    });
+    const facts = [event('Complaint Responded', '2026-11-02T02:00:00Z')].reduce(mergeEvent, emptyFacts('R'));
+    expect(facts.acknowledgedAt).toBe('2026-11-02T02:00:00.000Z');
+    expect(facts.firstResponseAt).toBe('2026-11-02T02:00:00.000Z');
+    // An earlier explicit acknowledgement stays the acknowledgement, whatever the arrival order.
+    const both = [
+      event('Complaint Responded', '2026-11-02T02:00:00Z'),
+      event('Complaint Acknowledged', '2026-11-02T01:00:00Z'),
+    ];
+    expect(both.reduce(mergeEvent, emptyFacts('R')).acknowledgedAt).toBe('2026-11-02T01:00:00.000Z');
+  });
 });
 
 describe('reports against a hand-computed month boundary over National Day', () => {

@@ -37,12 +37,32 @@ export interface ContributionOptions {
   shards?: number;
 }
 
+/**
+ * The local day and hour of an instant. Time-zone conversion is most of the cost of computing a
+ * complaint's contributions (each fact's time is looked up several times, twice per event), so the
+ * answers are remembered; the cache is bounded and only ever holds correct answers.
+ */
+const localTimes = new Map<string, { day: string; hour: number }>();
+const LOCAL_TIMES_CAPACITY = 4096;
+
+function localTime(iso: string, timeZone: string): { day: string; hour: number } {
+  const key = `${timeZone}|${iso}`;
+  let local = localTimes.get(key);
+  if (local === undefined) {
+    const t = DateTime.fromISO(iso, { zone: 'utc' }).setZone(timeZone);
+    local = { day: t.toISODate() as string, hour: t.hour };
+    if (localTimes.size >= LOCAL_TIMES_CAPACITY) localTimes.clear();
+    localTimes.set(key, local);
+  }
+  return local;
+}
+
 export function dayOf(iso: string, timeZone: string): string {
-  return DateTime.fromISO(iso, { zone: 'utc' }).setZone(timeZone).toISODate() as string;
+  return localTime(iso, timeZone).day;
 }
 
 export function hourOf(iso: string, timeZone: string): number {
-  return DateTime.fromISO(iso, { zone: 'utc' }).setZone(timeZone).hour;
+  return localTime(iso, timeZone).hour;
 }
 
 export function shardOf(complaintId: string, shards: number): number {

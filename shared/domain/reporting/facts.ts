@@ -123,7 +123,9 @@ export function mergeEvent(facts: ComplaintFacts, event: LifecycleEvent): Compla
       next.acknowledgedAt = earliest(next.acknowledgedAt, at);
       break;
     case 'Complaint Responded':
+      // A reply meets the acknowledgement too, when none came before (as the agent API's respond).
       next.firstResponseAt = earliest(next.firstResponseAt, at);
+      next.acknowledgedAt = earliest(next.acknowledgedAt, at);
       break;
     case 'Complaint Info Requested':
       // An info request counts as the first response (and as the acknowledgement, when none came before).

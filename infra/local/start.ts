@@ -253,6 +253,12 @@ function printTryIt(runtime: LocalRuntime): void {
       `\\"customer\\":{\\"id\\":\\"c-1\\",\\"language\\":\\"zh\\"},\\"description\\":\\"订单一直没有发货\\"}}"}]'`,
   );
   console.log(dim('  (AWS CLI: any credentials, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)'));
+  const stateOption = args['state-dir'] === undefined ? '' : ` --state-dir ${stateDir}`;
+  console.log(
+    `  npm run -s import -- --file test/fixtures/import/small.csv --mapping test/fixtures/import/mapping.json --local${stateOption}\n` +
+      `  curl -s ${e.httpApi}/reports/monthly/2025-03 -H "authorization: Bearer $(npm run -s token -- --role admin)"`,
+  );
+  console.log(dim('  (a history import into this runtime, then the report of the imported month)'));
 }
 
 async function main(): Promise<void> {

@@ -1,18 +1,13 @@
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { documentClient, sqsClient } from '../../shared/clients/aws';
+import { sqsClient } from '../../shared/clients/aws';
 import { logger, withObservability } from '../../shared/handlers/observability';
-import { createRuntime } from '../../shared/handlers/runtime';
+import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
 import { recordLifecycleEvent } from '../../shared/services/reporting';
-import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
 
-const { ctx, config } = createRuntime();
-const reporting = {
-  store: new DynamoDbReportingStore(documentClient, config.TABLE_NAME),
-  timeZone: ctx.policy.calendar.timeZone,
-  now: ctx.now,
-};
+const runtime = createRuntime();
+const reporting = createReportingContext(runtime);
 
 /** What the aggregates read of any lifecycle event: its deterministic id, time and complaint. */
 const LifecycleDetailSchema = z.object({
@@ -35,7 +30,7 @@ export const handler = withObservability(
   // In order: a batch usually holds several events of the same complaint, whose facts item they all update.
   sqsBatchHandler(handleLifecycleEvent, {
     sqs: sqsClient,
-    deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL,
+    deadLetterQueueUrl: runtime.config.DEAD_LETTER_QUEUE_URL,
     processInParallel: false,
   }),
 );

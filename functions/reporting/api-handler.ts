@@ -1,22 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { jwtClaims, principalFromClaims } from '../../shared/auth/principal';
-import { documentClient } from '../../shared/clients/aws';
 import { InvalidPeriodError, type PeriodKind } from '../../shared/domain/reporting/report';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, json } from '../../shared/handlers/http';
 import { logger, withObservability } from '../../shared/handlers/observability';
-import { createRuntime } from '../../shared/handlers/runtime';
+import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';
 import { renderReportHtml } from '../../shared/reporting/render-html';
 import { getReport, ReportNotAvailableError } from '../../shared/services/reporting';
-import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
 
-const { ctx, config } = createRuntime();
-const reporting = {
-  store: new DynamoDbReportingStore(documentClient, config.TABLE_NAME),
-  timeZone: ctx.policy.calendar.timeZone,
-  publisher: ctx.publisher,
-  now: ctx.now,
-};
+const runtime = createRuntime();
+const reporting = createReportingContext(runtime);
 
 type Result = APIGatewayProxyStructuredResultV2;
 

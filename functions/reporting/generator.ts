@@ -1,18 +1,11 @@
 import { z } from 'zod';
-import { documentClient } from '../../shared/clients/aws';
 import { lastCompletedPeriod, PERIOD_KINDS } from '../../shared/domain/reporting/report';
 import { logger, withObservability } from '../../shared/handlers/observability';
-import { createRuntime } from '../../shared/handlers/runtime';
+import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';
 import { generateReport } from '../../shared/services/reporting';
-import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
 
-const { ctx, config } = createRuntime();
-const reporting = {
-  store: new DynamoDbReportingStore(documentClient, config.TABLE_NAME),
-  timeZone: ctx.policy.calendar.timeZone,
-  publisher: ctx.publisher,
-  now: ctx.now,
-};
+const runtime = createRuntime();
+const reporting = createReportingContext(runtime);
 
 /** `{ kind }` (the schedules: the period that just ended) or `{ kind, id }` (regenerate one period). */
 const GenerateRequestSchema = z.object({ kind: z.enum(PERIOD_KINDS), id: z.string().min(1).optional() });
@@ -25,7 +18,7 @@ export async function generate(event: unknown): Promise<{ kind: string; id: stri
     );
   }
   const { kind } = request.data;
-  const id = request.data.id ?? lastCompletedPeriod(kind, ctx.now(), reporting.timeZone).id;
+  const id = request.data.id ?? lastCompletedPeriod(kind, reporting.now(), reporting.timeZone).id;
   const report = await generateReport(reporting, kind, id);
   logger.info('Report generated', { kind, id, received: report.figures.volume.received });
   return { kind, id, received: report.figures.volume.received };

@@ -74,29 +74,21 @@ export async function runScenario(
     test: (d: Detail) => boolean = () => true,
     from = 0,
   ): Promise<{ index: number; detail: Detail }> =>
-    new Promise((resolve, reject) => {
-      const check = () => {
+    firstEvent(
+      waiters,
+      () => {
         for (let i = from; i < seen.length; i++) {
           const e = seen[i]?.event;
           const detail = e?.detail as Detail | undefined;
           if (e?.['detail-type'] === type && detail?.data?.complaintId === complaintId && test(detail)) {
-            cleanup();
-            resolve({ index: i, detail });
-            return;
+            return { index: i, detail };
           }
         }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Timed out after ${timeoutMs / 1000} s waiting for "${type}" of ${complaintId}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+        return undefined;
+      },
+      timeoutMs,
+      `Timed out after ${timeoutMs / 1000} s waiting for "${type}" of ${complaintId}`,
+    );
 
   const call = async (method: string, path: string, body?: unknown, token?: string): Promise<Json> => {
     const response = await fetch(`${api}${path}`, {
@@ -273,20 +265,43 @@ function waitForReported(
   producer: string,
   timeoutMs: number,
 ): Promise<{ complaintId: string; number: string }> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
+  return firstEvent(
+    waiters,
+    () => {
       for (const { event } of seen) {
         const data = (event.detail as Detail).data;
         if (event['detail-type'] === DETAIL_TYPES.complaintReceived && data?.sourceSystem === producer) {
-          cleanup();
-          resolve({ complaintId: String(data.complaintId), number: String(data.number) });
-          return;
+          return { complaintId: String(data.complaintId), number: String(data.number) };
         }
       }
+      return undefined;
+    },
+    timeoutMs,
+    `Timed out waiting for the complaint reported by ${producer} to be received`,
+  );
+}
+
+/**
+ * Resolves with the first answer of `find` (over the events seen so far), checked now and again on every
+ * new event (`waiters` are woken by the runtime's event listener); rejects with `timeoutMessage` after
+ * `timeoutMs`.
+ */
+function firstEvent<T>(
+  waiters: Set<() => void>,
+  find: () => T | undefined,
+  timeoutMs: number,
+  timeoutMessage: string,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const found = find();
+      if (found === undefined) return;
+      cleanup();
+      resolve(found);
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`Timed out waiting for the complaint reported by ${producer} to be received`));
+      reject(new Error(timeoutMessage));
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);

@@ -29,6 +29,7 @@ import {
   type ComplaintSubmission,
   ComplaintSubmissionSchema,
   type Deadline,
+  ValidityVerdictSchema,
 } from './complaint';
 import { COMPLAINT_STATUSES, type ComplaintStatus, isOpen } from './lifecycle';
 import type { LifecycleEvent } from './reporting/facts';
@@ -111,13 +112,10 @@ const ENUMERATED_FIELDS = [
 ] as const satisfies readonly ImportField[];
 type EnumeratedField = (typeof ENUMERATED_FIELDS)[number];
 
-export const REJECTION_VERDICTS = [
-  'spam',
-  'abusive',
-  'duplicate',
-  'out_of_scope',
-  'insufficient',
-] as const satisfies readonly RejectionVerdict[];
+/** The verdicts of a rejected complaint: every validity verdict but `valid`. */
+export const REJECTION_VERDICTS: readonly RejectionVerdict[] = ValidityVerdictSchema.exclude([
+  'valid',
+]).options;
 
 /** Statuses a finished row may have; any other status of this system is an open one. */
 export const FINISHED_STATUSES = [

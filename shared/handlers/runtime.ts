@@ -9,7 +9,9 @@ import { loadPolicyFile } from '../policy/load';
 import { EventBridgeTimerScheduler } from '../scheduling/eventbridge-scheduler';
 import type { Timer, TimerScheduler } from '../scheduling/timers';
 import type { ServiceContext } from '../services/context';
+import type { ReportingContext } from '../services/reporting';
 import { DynamoDbComplaintStore } from '../storage/dynamodb-store';
+import { DynamoDbReportingStore } from '../storage/reporting-store';
 import { errorSummary } from './errors';
 import { businessMetrics, logger } from './observability';
 
@@ -57,6 +59,19 @@ export function createRuntime(
     now: () => new Date(),
   };
   return { ctx, config };
+}
+
+/** The reporting functions' context: the aggregates in the same table, days cut in the policy's zone. */
+export function createReportingContext(runtime: {
+  ctx: ServiceContext;
+  config: RuntimeConfig;
+}): ReportingContext {
+  return {
+    store: new DynamoDbReportingStore(documentClient, runtime.config.TABLE_NAME),
+    timeZone: runtime.ctx.policy.calendar.timeZone,
+    publisher: runtime.ctx.publisher,
+    now: runtime.ctx.now,
+  };
 }
 
 /**

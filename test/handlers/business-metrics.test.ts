@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_STATUSES } from '../../shared/domain/lifecycle';
+import { captureEmf } from '../support/emf';
 import { DEFAULT_POLICY_PATH, defaultPolicy } from '../support/fixtures';
 import { apiRequest, lambdaContext } from '../support/lambda';
 
@@ -14,7 +15,7 @@ import { apiRequest, lambdaContext } from '../support/lambda';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const events = mockClient(EventBridgeClient);
-let lines: string[] = [];
+const lines: string[] = [];
 let restoreStdout: (() => void) | undefined;
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -42,16 +43,7 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'ComplaintService');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
-  const write = process.stdout.write.bind(process.stdout);
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
-    const text = String(chunk);
-    if (text.includes('"_aws"')) {
-      lines.push(...text.split('\n').filter((l) => l.trim() !== ''));
-      return true;
-    }
-    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write);
-  restoreStdout = () => spy.mockRestore();
+  restoreStdout = captureEmf(lines).restore;
   intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
   sweep = (await import('../../functions/sla/sweep-handler')).handler as never;
 });
@@ -62,7 +54,7 @@ afterAll(() => {
 });
 
 beforeEach(() => {
-  lines = [];
+  lines.length = 0;
   dynamo.reset();
   events.reset();
 });

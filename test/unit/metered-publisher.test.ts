@@ -4,6 +4,7 @@ import { buildEvent, type OutboundEvent } from '../../shared/events/schemas';
 import { EmfMetricSink } from '../../shared/metrics/emf-sink';
 import type { MetricPoint } from '../../shared/metrics/lifecycle-metrics';
 import { MeteredPublisher } from '../../shared/metrics/metered-publisher';
+import { captureEmf } from '../support/emf';
 import { RecordingPublisher } from '../support/fixtures';
 
 /**
@@ -17,16 +18,7 @@ let restore: (() => void) | undefined;
 
 beforeEach(() => {
   lines = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
-    const text = String(chunk);
-    if (text.includes('"_aws"')) {
-      lines.push(...text.split('\n').filter((l) => l.trim() !== ''));
-      return true;
-    }
-    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write);
-  restore = () => spy.mockRestore();
+  restore = captureEmf(lines).restore;
 });
 
 afterEach(() => restore?.());

@@ -34,6 +34,7 @@ import { DETAIL_TYPES } from '../shared/events/names';
 import type { EventPublisher } from '../shared/events/publisher';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { TimerScheduler } from '../shared/scheduling/timers';
+import { StaticServiceKeys } from '../shared/security/service-keys';
 import { assignComplaint } from '../shared/services/assignment';
 import { classifyComplaint } from '../shared/services/classification';
 import type { ServiceContext } from '../shared/services/context';
@@ -145,6 +146,7 @@ async function pipeline(count: number, concurrency: number): Promise<void> {
       store,
       publisher,
       scheduler,
+      keys: new StaticServiceKeys('benchmark-only-secret'),
       now: () => new Date(),
     };
     const before = process.memoryUsage().rss;

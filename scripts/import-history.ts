@@ -28,6 +28,7 @@ import { MappingValidationError, parseMapping } from '../shared/domain/history-i
 import { EventBridgePublisher } from '../shared/events/publisher';
 import { loadPolicyFile, PolicyValidationError } from '../shared/policy/load';
 import type { TimerScheduler } from '../shared/scheduling/timers';
+import { UnconfiguredServiceKeys } from '../shared/security/service-keys';
 import type { ServiceContext } from '../shared/services/context';
 import {
   checkHeader,
@@ -218,6 +219,8 @@ async function main(argv: string[]): Promise<number> {
       policy,
       calendar,
       scheduler: noTimers,
+      // TODO(#10): the stack's service key (KMS) for tracking tokens of live-intake rows.
+      keys: new UnconfiguredServiceKeys(),
       now,
     };
   }

@@ -30,6 +30,8 @@ export const RuntimeConfigSchema = z.object({
   TIMER_DLQ_ARN: z.string().startsWith('arn:').optional(),
   /** Precision of the scheduler in seconds (60 on AWS); timer times are rounded up to it. */
   TIMER_PRECISION_SECONDS: z.coerce.number().int().min(1).max(60).optional(),
+  /** The stack's KMS HMAC key: the root of the service's own secrets (`shared/security/service-keys.ts`). */
+  SERVICE_KEY_ARN: z.string().startsWith('arn:').optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
@@ -47,6 +49,7 @@ export const ENV = {
   surveyFunctionArn: 'SURVEY_FUNCTION_ARN',
   timerDlqArn: 'TIMER_DLQ_ARN',
   timerPrecisionSeconds: 'TIMER_PRECISION_SECONDS',
+  serviceKeyArn: 'SERVICE_KEY_ARN',
 } as const satisfies Record<string, keyof RuntimeConfig>;
 
 export class ConfigurationError extends Error {

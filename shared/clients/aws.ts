@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -23,3 +24,6 @@ export const schedulerClient = new SchedulerClient({});
 
 /** `useQueueUrlAsEndpoint: false` keeps the configured endpoint even when queue URLs name another host. */
 export const sqsClient = new SQSClient({ useQueueUrlAsEndpoint: false });
+
+/** KMS: derives the service's own keys from the stack's HMAC key, once per cold start. */
+export const kmsClient = new KMSClient({});

@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { documentClient, eventBridgeClient, schedulerClient } from '../clients/aws';
+import { documentClient, eventBridgeClient, kmsClient, schedulerClient } from '../clients/aws';
 import { ConfigurationError, type RuntimeConfig, readRuntimeConfig } from '../config';
 import { BusinessCalendar } from '../domain/business-calendar';
 import { EventBridgePublisher } from '../events/publisher';
@@ -8,6 +8,7 @@ import { MeteredPublisher } from '../metrics/metered-publisher';
 import { loadPolicyFile } from '../policy/load';
 import { EventBridgeTimerScheduler } from '../scheduling/eventbridge-scheduler';
 import type { Timer, TimerScheduler } from '../scheduling/timers';
+import { KmsServiceKeys, UnconfiguredServiceKeys } from '../security/service-keys';
 import type { ServiceContext } from '../services/context';
 import type { ReportingContext } from '../services/reporting';
 import { DynamoDbComplaintStore } from '../storage/dynamodb-store';
@@ -56,6 +57,10 @@ export function createRuntime(
       { onError: (error) => logger.warn('Business metrics not emitted', { error: errorSummary(error) }) },
     ),
     scheduler: createScheduler(config),
+    keys:
+      config.SERVICE_KEY_ARN === undefined
+        ? new UnconfiguredServiceKeys()
+        : new KmsServiceKeys(kmsClient, config.SERVICE_KEY_ARN),
     now: () => new Date(),
   };
   return { ctx, config };

@@ -241,6 +241,49 @@ export const EscalationLevelSchema = z
   })
   .strict();
 
+/** An EventBridge source name of another service (never one of this service's `complaints.*`). */
+const ProducerSource = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !s.startsWith('complaints.'), "must not be one of the service's own sources (complaints.*)");
+
+export const TrustSchema = z
+  .object({
+    /**
+     * Event sources whose `Complaint Reported` events are trusted to state priority-raising facts
+     * (customer tier, affected users). Other producers' values for them are ignored (and noted on the
+     * timeline); the public `POST /complaints` refuses them.
+     */
+    producers: z.array(ProducerSource).default([]),
+    /** Event sources allowed to publish `Customer Profile Updated` (the CRM feeding the customer directory). */
+    customerDirectorySources: z.array(ProducerSource).default([]),
+  })
+  .strict();
+
+export const LimitsSchema = z
+  .object({
+    /** Customer replies to one complaint per rolling hour; more get 429 with Retry-After. */
+    customerRepliesPerHour: z.number().int().min(1).max(1000).default(10),
+    /** Customer replies one complaint may accumulate in all; more get 409 naming the cap. */
+    maxCustomerReplies: z.number().int().min(1).max(10_000).default(100),
+    /** Longest customer reply or agent message, in characters. */
+    maxMessageChars: z.number().int().min(100).max(10_000).default(5000),
+    /** Timeline entries one complaint may accumulate; actions beyond it get 409 naming the cap. */
+    maxTimelineEntries: z.number().int().min(50).max(5000).default(1000),
+  })
+  .strict();
+
+export const PrivacySchema = z
+  .object({
+    /**
+     * Personal data of a complaint is erased this many days after it is closed or rejected (anonymous
+     * figures stay). Also bounds how long dead-letter messages and archived events may hold it.
+     */
+    retentionDays: z.number().int().min(1).max(3650).default(365),
+  })
+  .strict();
+
 export const PolicySchema = z
   .object({
     policyVersion: z.literal(1),
@@ -306,6 +349,12 @@ export const PolicySchema = z
         acknowledgement: LocalizedTextSchema,
       })
       .strict(),
+    /** Who may assert what (architecture: "Trust boundaries"). */
+    trust: TrustSchema.default(TrustSchema.parse({})),
+    /** Bounds on what callers may make one complaint accumulate. */
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    /** How long personal data is kept (PIPL art. 47 / GDPR art. 17). */
+    privacy: PrivacySchema.default(PrivacySchema.parse({})),
   })
   .strict()
   .superRefine(checkReferences);

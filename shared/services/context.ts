@@ -2,6 +2,7 @@ import type { BusinessCalendar } from '../domain/business-calendar';
 import type { EventPublisher } from '../events/publisher';
 import type { Policy } from '../policy/schema';
 import type { TimerScheduler } from '../scheduling/timers';
+import type { ServiceKeys } from '../security/service-keys';
 import type { ComplaintStore } from '../storage/ports';
 
 /**
@@ -15,6 +16,8 @@ export interface ServiceContext {
   calendar: BusinessCalendar;
   /** Per-complaint SLA and survey timers (EventBridge Scheduler in a deployment). */
   scheduler: TimerScheduler;
+  /** The service's own secrets (tracking tokens, sealed cursors, idempotency fingerprints). */
+  keys: ServiceKeys;
   /** The clock; injected so tests control time. */
   now: () => Date;
 }

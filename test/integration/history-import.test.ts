@@ -15,6 +15,7 @@ import type { Contributions } from '../../shared/domain/reporting/contributions'
 import type { ComplaintFacts } from '../../shared/domain/reporting/facts';
 import type { ReportFigures } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
+import { StaticServiceKeys } from '../../shared/security/service-keys';
 import {
   type HistoryImportContext,
   type ImportSummary,
@@ -454,6 +455,7 @@ describe('rows still open in the old system', () => {
         policy,
         calendar,
         scheduler: new RecordingScheduler(),
+        keys: new StaticServiceKeys('history-import-test'),
         now: () => NOW,
       },
     };

@@ -2,6 +2,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BusinessCalendar } from '../../shared/domain/business-calendar';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { StaticServiceKeys } from '../../shared/security/service-keys';
 import type { ServiceContext } from '../../shared/services/context';
 import { receiveComplaint } from '../../shared/services/intake';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
@@ -23,6 +24,7 @@ beforeAll(async () => {
     store: new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 }),
     publisher,
     scheduler: new RecordingScheduler(),
+    keys: new StaticServiceKeys('intake-service-test'),
     now: () => new Date('2026-11-24T02:00:00.000Z'),
   };
 });

@@ -4,6 +4,7 @@ import { BusinessCalendar } from '../../shared/domain/business-calendar';
 import { meetClock } from '../../shared/domain/clocks';
 import { type Complaint, ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { DETAIL_TYPES } from '../../shared/events/names';
+import { StaticServiceKeys } from '../../shared/security/service-keys';
 import { assignComplaint } from '../../shared/services/assignment';
 import { classifyComplaint } from '../../shared/services/classification';
 import type { ServiceContext } from '../../shared/services/context';
@@ -36,6 +37,7 @@ beforeAll(async () => {
     store: new DynamoDbComplaintStore(db, { tableName, deadlineShards: 2 }),
     publisher,
     scheduler,
+    keys: new StaticServiceKeys('sla-test'),
     now: () => now,
   };
 });

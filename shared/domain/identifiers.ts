@@ -48,6 +48,14 @@ export function customerKey(customerId: string): string {
   return createHash('sha256').update(`customer:${customerId}`).digest('base64url').slice(0, 32);
 }
 
+/**
+ * Every customer-index key a customer id may be stored under (erasure and look-ups must cover them
+ * all). Today one; anonymous submissions get a namespace of their own (#10), so this list grows.
+ */
+export function customerKeysFor(customerId: string): string[] {
+  return [customerKey(customerId)];
+}
+
 /** Shard of the open-deadline index for a complaint id (spreads writes over `shards` partitions). */
 export function deadlineShard(complaintId: string, shards: number): number {
   const digest = createHash('sha256').update(complaintId).digest();

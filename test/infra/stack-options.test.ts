@@ -106,7 +106,8 @@ describe('external JWT issuer', () => {
       const id = synthesized.stack.getLogicalId(fn.function.node.defaultChild as never);
       const resource = resourcesOfType(synthesized.template, 'AWS::Lambda::Function').get(id);
       expect(
-        (resource?.Properties.Environment as { Variables: Record<string, unknown> }).Variables.ROLE_CLAIM,
+        (resource?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
+          ?.ROLE_CLAIM,
       ).toBe('role');
     }
     const app = new App({

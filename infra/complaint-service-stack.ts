@@ -50,6 +50,12 @@ export interface ComplaintServiceStackProps extends StackProps {
   readonly timerPrecisionSeconds?: number;
   /** Accepted audiences of the external issuer. Falls back to the `jwtAudience` context value (comma-separated). */
   readonly jwtAudience?: string[];
+  /**
+   * The one JWT claim roles are read from (see `AuthProps.roleClaim`). Falls back to the `roleClaim`
+   * context value.
+   * @default - `cognito:groups` with the stack's user pool, `role` with an external issuer
+   */
+  readonly roleClaim?: string;
 }
 
 /**
@@ -118,6 +124,7 @@ export class ComplaintServiceStack extends Stack {
       ...withTimers,
       api: this.httpApi.api,
       authorizer: this.auth.authorizer,
+      roleClaim: this.auth.roleClaim,
     });
     this.customerApi = new CustomerApi(this, 'CustomerApi', { ...withTimers, api: this.httpApi.api });
     this.reporting = new ReportingService(this, 'Reporting', {
@@ -125,6 +132,7 @@ export class ComplaintServiceStack extends Stack {
       timeZone: this.policy.calendar.timeZone,
       api: this.httpApi.api,
       authorizer: this.auth.authorizer,
+      roleClaim: this.auth.roleClaim,
     });
 
     this.observability = new Observability(this, 'Observability', {
@@ -183,20 +191,23 @@ export class ComplaintServiceStack extends Stack {
 }
 
 /**
- * External issuer settings: the props, else the `jwtIssuer` / `jwtAudience` context values (the
- * audience comma-separated). Neither set → the stack creates a user pool.
+ * External issuer settings: the props, else the `jwtIssuer` / `jwtAudience` / `roleClaim` context
+ * values (the audience comma-separated). Neither issuer nor audience set → the stack creates a user pool.
  */
 function jwtSettings(
   scope: Construct,
   props: ComplaintServiceStackProps,
-): { jwtIssuer?: string; jwtAudience?: string[] } {
+): { jwtIssuer?: string; jwtAudience?: string[]; roleClaim?: string } {
   const context = (key: string): unknown => {
     const value: unknown = scope.node.tryGetContext(key);
     return value === undefined || value === null || value === '' ? undefined : value;
   };
   const issuer = props.jwtIssuer ?? context('jwtIssuer');
   const audience = props.jwtAudience ?? context('jwtAudience');
+  const roleClaim = props.roleClaim ?? context('roleClaim');
   if (issuer !== undefined && typeof issuer !== 'string') throw new TypeError('jwtIssuer must be a string');
+  if (roleClaim !== undefined && typeof roleClaim !== 'string')
+    throw new TypeError('roleClaim must be a string');
   const audiences =
     audience === undefined
       ? undefined
@@ -209,5 +220,6 @@ function jwtSettings(
   return {
     ...(issuer !== undefined ? { jwtIssuer: issuer } : {}),
     ...(audiences !== undefined ? { jwtAudience: audiences } : {}),
+    ...(roleClaim !== undefined ? { roleClaim } : {}),
   };
 }

@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** Shards of the open-deadline index (docs/access-patterns.md); writers and the sweep must agree. */
 export const DEFAULT_DEADLINE_SHARDS = 8;
 
+/** A JWT claim name the stack may name as the role claim, e.g. `cognito:groups`, `role`, `https://example.com/roles`. */
+export const ROLE_CLAIM_PATTERN = /^[A-Za-z0-9_.:/-]{1,128}$/;
+
 /**
  * Runtime configuration every function reads once at cold start.
  *
@@ -32,6 +35,8 @@ export const RuntimeConfigSchema = z.object({
   TIMER_PRECISION_SECONDS: z.coerce.number().int().min(1).max(60).optional(),
   /** The stack's KMS HMAC key: the root of the service's own secrets (`shared/security/service-keys.ts`). */
   SERVICE_KEY_ARN: z.string().startsWith('arn:').optional(),
+  /** API functions with a JWT authorizer: the one claim roles are read from (`shared/auth/principal.ts`). */
+  ROLE_CLAIM: z.string().regex(ROLE_CLAIM_PATTERN).optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
@@ -50,6 +55,7 @@ export const ENV = {
   timerDlqArn: 'TIMER_DLQ_ARN',
   timerPrecisionSeconds: 'TIMER_PRECISION_SECONDS',
   serviceKeyArn: 'SERVICE_KEY_ARN',
+  roleClaim: 'ROLE_CLAIM',
 } as const satisfies Record<string, keyof RuntimeConfig>;
 
 export class ConfigurationError extends Error {

@@ -8,7 +8,7 @@ import {
   ListQuerySchema,
   StatusListSchema,
 } from '../../shared/api/schemas';
-import { jwtClaims, type Principal, principalFromClaims } from '../../shared/auth/principal';
+import { jwtClaims, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
@@ -19,13 +19,15 @@ import {
   ComplaintAccessError,
   getComplaintView,
   IllegalActionError,
-  listQueue,
   performAction,
   RequestValidationError,
   VersionConflictError,
 } from '../../shared/services/actions';
+import { listQueue } from '../../shared/services/queue-listing';
 
-const { ctx } = createRuntime();
+const { ctx, config } = createRuntime();
+/** The one claim roles are read from (fails the cold start when the stack did not name it). */
+const roleClaim = roleClaimOf(config);
 
 type Result = APIGatewayProxyStructuredResultV2;
 
@@ -48,7 +50,7 @@ const ROUTES: Record<
 export async function agentApi(event: APIGatewayProxyEventV2): Promise<Result> {
   const route = Object.hasOwn(ROUTES, event.routeKey) ? ROUTES[event.routeKey as AgentRouteKey] : undefined;
   if (route === undefined) return json(404, { error: 'NotFound', message: 'No such route' });
-  const who = principalFromClaims(jwtClaims(event));
+  const who = principalFromClaims(jwtClaims(event), roleClaim);
   if (!who.ok) {
     return who.status === 401
       ? json(401, { error: 'Unauthorized', message: who.reason }, { 'www-authenticate': 'Bearer' })
@@ -185,9 +187,6 @@ function errorResponse(error: unknown, routeKey: string): Result {
   }
   if (error instanceof ApprovalRequiredError) {
     return json(409, { error: 'ApprovalRequired', message: error.message });
-  }
-  if (error instanceof Error && error.name === 'InvalidCursorError') {
-    return badRequest([{ field: 'cursor', reason: 'is not valid' }]);
   }
   logger.error('Agent API request failed', { routeKey, error: errorSummary(error) });
   metrics.addMetric('AgentApiFailures', MetricUnit.Count, 1);

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { jwtClaims, principalFromClaims } from '../../shared/auth/principal';
+import { jwtClaims, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
 import { InvalidPeriodError, type PeriodKind } from '../../shared/domain/reporting/report';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, json } from '../../shared/handlers/http';
@@ -10,6 +10,8 @@ import { getReport, ReportNotAvailableError } from '../../shared/services/report
 
 const runtime = createRuntime();
 const reporting = createReportingContext(runtime);
+/** The one claim roles are read from (fails the cold start when the stack did not name it). */
+const roleClaim = roleClaimOf(runtime.config);
 
 type Result = APIGatewayProxyStructuredResultV2;
 
@@ -28,7 +30,7 @@ export function wantsHtml(event: APIGatewayProxyEventV2): boolean {
  * self-contained HTML page. A finished period without a report yet is generated on the spot.
  */
 export async function reportsApi(event: APIGatewayProxyEventV2): Promise<Result> {
-  const who = principalFromClaims(jwtClaims(event));
+  const who = principalFromClaims(jwtClaims(event), roleClaim);
   if (!who.ok) {
     return who.status === 401
       ? json(401, { error: 'Unauthorized', message: who.reason }, { 'www-authenticate': 'Bearer' })

@@ -3,6 +3,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { ENV } from '../../shared/config';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
 
@@ -22,6 +23,8 @@ export interface AgentApiProps {
   readonly api: apigw.HttpApi;
   /** Validates the caller's JWT before the function runs (see `Auth`). */
   readonly authorizer: apigw.IHttpRouteAuthorizer;
+  /** The one claim roles are read from (`Auth.roleClaim`), set as `ROLE_CLAIM`. */
+  readonly roleClaim: string;
 }
 
 /**
@@ -48,6 +51,7 @@ export class AgentApi extends Construct {
       .useTable(props.table)
       .useEventBus(props.bus)
       .useTimers(props.timers);
+    this.function.function.addEnvironment(ENV.roleClaim, props.roleClaim);
 
     const integration = new HttpLambdaIntegration('AgentIntegration', this.function.function);
     this.routes = AGENT_ROUTES.flatMap((route) =>

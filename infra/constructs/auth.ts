@@ -2,6 +2,7 @@ import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { ROLE_CLAIM_PATTERN } from '../../shared/config';
 
 /** Staff roles, as user-pool groups (the `cognito:groups` claim); the lowest precedence number wins. */
 export const STAFF_ROLES = ['admin', 'supervisor', 'agent'] as const;
@@ -27,7 +28,18 @@ export interface AuthProps {
   readonly jwtIssuer?: string;
   /** Accepted audiences (`aud` or `client_id`) of the external issuer's tokens. */
   readonly jwtAudience?: string[];
+  /**
+   * The one claim the API functions read roles from (`ROLE_CLAIM`); no other claim is consulted.
+   * With the stack's user pool it can only be `cognito:groups` (groups are set by administrators;
+   * attributes are not an authority for roles). With an external issuer, name the claim its
+   * administrators control, e.g. `roles` or `https://example.com/roles`.
+   * @default - `cognito:groups` with the stack's user pool, `role` with an external issuer
+   */
+  readonly roleClaim?: string;
 }
+
+/** The role claim with the stack's user pool, and the default one with an external issuer. */
+export const DEFAULT_ROLE_CLAIMS = { cognito: COGNITO_CLAIMS.roles, external: 'role' } as const;
 
 /** The JWT settings are inconsistent (one without the other, or an issuer that is not https). */
 export class AuthConfigurationError extends Error {
@@ -45,7 +57,10 @@ export class AuthConfigurationError extends Error {
  *   (compromised credentials, risky sign-ins) — worth its per-user price for staff accounts that see
  *   customers' personal data; or
  * - an **external OIDC issuer** (`jwtIssuer` + `jwtAudience`), e.g. the company's SSO; its tokens
- *   must carry equivalent role and department claims.
+ *   must carry the role in the claim named by `roleClaim` (default `role`) and a department claim.
+ *
+ * Roles are read from exactly one claim ({@link Auth.roleClaim}), never the highest of several, so a
+ * claim a user can influence cannot elevate them.
  *
  * The authorizer only authenticates; the agent API function authorizes each action by role and
  * department from the claims.
@@ -56,10 +71,13 @@ export class Auth extends Construct {
   readonly audience: string[];
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
+  /** The claim roles are read from, passed to the API functions as `ROLE_CLAIM`. */
+  readonly roleClaim: string;
 
   constructor(scope: Construct, id: string, props: AuthProps = {}) {
     super(scope, id);
     const external = props.jwtIssuer !== undefined || props.jwtAudience !== undefined;
+    this.roleClaim = roleClaimFor(external, props.roleClaim);
 
     if (external) {
       if (!props.jwtIssuer || !props.jwtAudience || props.jwtAudience.length === 0) {
@@ -121,7 +139,9 @@ export class Auth extends Construct {
         readAttributes: new cognito.ClientAttributes()
           .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
           .withCustomAttributes(CUSTOM_ATTRIBUTES.department, CUSTOM_ATTRIBUTES.agentId),
-        // Users may not change their own department or agent id: only administrators (AdminUpdateUserAttributes).
+        // Users may not change their own department or agent id, nor any attribute that could carry a
+        // role: only administrators can (AdminUpdateUserAttributes). Set explicitly: without
+        // WriteAttributes, Cognito lets the client write every attribute.
         writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ fullname: true }),
       });
       this.userPool = userPool;
@@ -143,6 +163,24 @@ const GROUP_DESCRIPTIONS: Record<StaffRole, string> = {
   supervisor: 'Supervisors: complaints of their department, approvals and rejections',
   agent: 'Agents: complaints of their department',
 };
+
+function roleClaimFor(external: boolean, wanted: string | undefined): string {
+  if (!external) {
+    if (wanted !== undefined && wanted !== DEFAULT_ROLE_CLAIMS.cognito) {
+      throw new AuthConfigurationError(
+        `With the stack's user pool, roles are its groups: roleClaim must be "${DEFAULT_ROLE_CLAIMS.cognito}", got "${wanted}"`,
+      );
+    }
+    return DEFAULT_ROLE_CLAIMS.cognito;
+  }
+  const claim = wanted ?? DEFAULT_ROLE_CLAIMS.external;
+  if (!ROLE_CLAIM_PATTERN.test(claim)) {
+    throw new AuthConfigurationError(
+      `roleClaim must be a claim name (${ROLE_CLAIM_PATTERN.source}), got "${claim}"`,
+    );
+  }
+  return claim;
+}
 
 function capitalize(value: string): string {
   return value.charAt(0).toUpperCase() + value.slice(1);

@@ -36,6 +36,8 @@ export interface ReportingServiceProps {
   readonly timers: Timers;
   readonly api: apigw.HttpApi;
   readonly authorizer: apigw.IHttpRouteAuthorizer;
+  /** The one claim roles are read from (`Auth.roleClaim`), set on the reports API as `ROLE_CLAIM`. */
+  readonly roleClaim: string;
 }
 
 /**
@@ -116,6 +118,7 @@ export class ReportingService extends Construct {
     })
       .useTable(props.table)
       .useEventBus(props.bus);
+    this.apiFunction.function.addEnvironment(ENV.roleClaim, props.roleClaim);
     props.api.addRoutes({
       path: REPORTS_ROUTE.path,
       methods: [REPORTS_ROUTE.method],

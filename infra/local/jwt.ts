@@ -34,6 +34,8 @@ import { fileURLToPath } from 'node:url';
 export const LOCAL_ISSUER_URL = 'https://local.complaints.invalid/issuer';
 /** The audience put in `aud`, and the only one the local authorizer accepts. */
 export const LOCAL_AUDIENCE = 'complaints-local';
+/** The local tokens are shaped like Cognito's: roles in `cognito:groups` (synthesize with `-c roleClaim=` this). */
+export const LOCAL_ROLE_CLAIM = 'cognito:groups';
 /** Environment variable naming the key directory, so a CLI and a test can share a temporary key. */
 export const LOCAL_JWT_DIR_ENV = 'COMPLAINTS_LOCAL_JWT_DIR';
 

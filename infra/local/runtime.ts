@@ -59,7 +59,13 @@ import {
 import { type HttpApi, type HttpApiRoute, startHttpApi } from './http-api';
 import { type AccessCheck, denialOf, type Principal, permissionsFromTemplate } from './iam-policy';
 import { startAuthorizingProxy } from './iam-proxy';
-import { createLocalIssuer, LOCAL_AUDIENCE, LOCAL_ISSUER_URL, type LocalIssuer } from './jwt';
+import {
+  createLocalIssuer,
+  LOCAL_AUDIENCE,
+  LOCAL_ISSUER_URL,
+  LOCAL_ROLE_CLAIM,
+  type LocalIssuer,
+} from './jwt';
 import { type InvokeResult, type LocalLambda, loadLambda } from './lambda-runner';
 import { parseScheduleExpression } from './schedule-expression';
 import { type SchedulerServer, startSchedulerServer } from './scheduler-server';
@@ -619,7 +625,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         log(
           `local runtime: the template's JWT authorizer trusts ${String(issuerUrl)}; locally the routes trust the ` +
             `local issuer (${LOCAL_ISSUER_URL}, audience ${LOCAL_AUDIENCE}) — synthesize with ` +
-            `-c jwtIssuer=${LOCAL_ISSUER_URL} -c jwtAudience=${LOCAL_AUDIENCE} to match`,
+            `-c jwtIssuer=${LOCAL_ISSUER_URL} -c jwtAudience=${LOCAL_AUDIENCE} -c roleClaim=${LOCAL_ROLE_CLAIM} to match`,
         );
       }
     }

@@ -22,7 +22,7 @@ import { parseArgs, promisify } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DateTime } from 'luxon';
 import type { Report } from '../../shared/domain/reporting/report';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL } from './jwt';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from './jwt';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioStep } from './scenario';
 import { resourcesOfType } from './template';
@@ -64,6 +64,7 @@ async function synth(): Promise<string> {
     timerPrecisionSeconds: '1',
     jwtIssuer: LOCAL_ISSUER_URL,
     jwtAudience: LOCAL_AUDIENCE,
+    roleClaim: LOCAL_ROLE_CLAIM,
   };
   await run(
     'npx',

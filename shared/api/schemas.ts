@@ -261,13 +261,27 @@ export const ListQuerySchema = z
       .max(64)
       .optional()
       .describe('Lead department. Agents and supervisors may only give their own (it is their default).'),
-    assignee: z.string().min(1).max(128).optional().describe('Only complaints owned by this agent.'),
+    assignee: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe(
+        "Only complaints owned by this agent. An agent may give only their own id, a supervisor their own or an agent of their department's roster, an admin anyone's; otherwise 403.",
+      ),
     overdue: z
       .enum(['true', 'false'])
       .optional()
       .describe('true: only complaints whose next deadline (or warning) has passed.'),
     limit: z.coerce.number().int().min(1).max(100).default(25).describe('Page size, at most 100.'),
-    cursor: z.string().min(1).max(4_000).optional().describe('The `cursor` of the previous page.'),
+    cursor: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        'The `cursor` of the previous page, unchanged. Opaque and sealed: it opens only for the same caller with the same filters, for 24 hours; otherwise 400 (start again without it).',
+      ),
   })
   .strict();
 
@@ -319,7 +333,12 @@ export type QueueItemView = z.infer<typeof QueueItemViewSchema>;
 
 export const QueuePageSchema = z.object({
   items: z.array(QueueItemViewSchema),
-  cursor: z.string().optional().describe('Pass as `cursor` for the next page; absent on the last page.'),
+  cursor: z
+    .string()
+    .optional()
+    .describe(
+      'Pass as `cursor` for the next page (same caller, same filters, within 24 hours); absent on the last page. Opaque: it reveals nothing.',
+    ),
 });
 export type QueuePage = z.infer<typeof QueuePageSchema>;
 

@@ -23,7 +23,14 @@ import type { Principal, Role } from './principal';
  *   probed. 403 is only for a complaint the caller can see but may not change.
  * - **Listing** — agents and supervisors list their own department only (asking for
  *   another one is 403, not an empty page, so a misconfigured client notices); admins
- *   list any department or all of them.
+ *   list any department or all of them. An assignee's queue is authorized *before* it
+ *   is read: an agent lists only their own, a supervisor their own and those of the
+ *   agents their department's roster (the policy's `routing.departments[].agents`)
+ *   names, an admin anyone's; anything else is 403 whether or not the agent exists.
+ *   Even an authorized queue shows an agent or supervisor only the complaints their
+ *   department leads (an agent's queue can hold another department's complaints, e.g.
+ *   after a move): the store filters on the lead department, and the listing checks
+ *   again after reading.
  */
 
 /** The actions of `POST /complaints/{id}/actions`, by their API name. */
@@ -130,11 +137,20 @@ export type ListDecision =
   | { allow: true; departments: readonly string[] | 'all' }
   | { allow: false; status: 403; reason: string };
 
+/** The roster as authorization needs it: each department's agent ids (the policy's routing). */
+export type Roster = readonly { readonly id: string; readonly agents: readonly { readonly id: string }[] }[];
+
 /**
- * Which departments' queues the caller may list with the given filter. `'all'` (admin
- * without a department filter) means every department of the policy.
+ * Which departments' queues the caller may list with the given filter, and whether they
+ * may read the `assignee`'s queue at all. `'all'` (admin without a department filter)
+ * means every department of the policy. Decided from the token and the roster only, so
+ * a refused listing reads nothing.
  */
-export function authorizeList(principal: Principal, filter: { department?: string }): ListDecision {
+export function authorizeList(
+  principal: Principal,
+  filter: { department?: string; assignee?: string },
+  roster: Roster,
+): ListDecision {
   if (principal.role === 'admin') {
     return { allow: true, departments: filter.department === undefined ? 'all' : [filter.department] };
   }
@@ -142,6 +158,19 @@ export function authorizeList(principal: Principal, filter: { department?: strin
   if (own === undefined) return { allow: false, status: 403, reason: 'the token carries no department' };
   if (filter.department !== undefined && filter.department !== own) {
     return { allow: false, status: 403, reason: `a ${principal.role} lists only the "${own}" department` };
+  }
+  if (filter.assignee !== undefined && filter.assignee !== principal.id) {
+    if (principal.role === 'agent') {
+      return { allow: false, status: 403, reason: 'an agent lists only their own queue' };
+    }
+    const team = roster.find((d) => d.id === own)?.agents ?? [];
+    if (!team.some((a) => a.id === filter.assignee)) {
+      return {
+        allow: false,
+        status: 403,
+        reason: `a supervisor lists the queues of the "${own}" department's agents only`,
+      };
+    }
   }
   return { allow: true, departments: [own] };
 }

@@ -1,11 +1,17 @@
+import { ConfigurationError } from '../config';
+
 /**
  * Who is calling the agent API, read from the claims of the JWT that API Gateway's
  * JWT authorizer already verified (signature, issuer, audience, expiry). This module
  * only interprets those claims; it never sees or checks a token itself.
  *
- * Works with a Cognito user pool (groups in `cognito:groups`, attributes as
- * `custom:*`) and with an external issuer that puts plain `role` / `department`
- * claims in its tokens, so a deployment can switch issuers without code changes.
+ * Roles come from exactly one claim, the one the deployer names (`ROLE_CLAIM`, set by
+ * the stack: `cognito:groups` with the stack's user pool, `role` by default with an
+ * external issuer). No other claim is ever consulted for a role, so a claim the user
+ * can influence (a writable `custom:role` attribute, a profile field) cannot elevate
+ * anyone. Department and agent id come from `custom:*` attributes (Cognito, which only
+ * administrators can write) or plain `department` / `username` claims (an external
+ * issuer), so a deployment can switch issuers without code changes.
  */
 
 export const ROLES = ['agent', 'supervisor', 'admin'] as const;
@@ -70,16 +76,31 @@ function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
-/** The highest role among the groups and role claims, if any is a known role (case-insensitive). */
-export function highestRole(claims: JwtClaims): Role | undefined {
-  const candidates = [
-    ...claimValues(claims['cognito:groups']),
-    ...claimValues(claims.role),
-    ...claimValues(claims['custom:role']),
-  ]
+/**
+ * The role in the one role claim, if it names a known role (case-insensitive). Several
+ * roles in that claim (a supervisor is usually also in the `agent` group) give the
+ * highest: they come from the same authority, the one the deployer trusts for roles, so
+ * taking the highest grants nothing that authority did not grant. Other claims are not
+ * read.
+ */
+export function roleFromClaim(claims: JwtClaims, roleClaim: string): Role | undefined {
+  const candidates = claimValues(claims[roleClaim])
     .map((v) => v.toLowerCase())
     .filter(isRole);
   return candidates.sort((a, b) => RANK[b] - RANK[a])[0];
+}
+
+/**
+ * The role claim this function was deployed with (`ROLE_CLAIM`). An API function without
+ * it fails its cold start rather than guess which claim to trust.
+ */
+export function roleClaimOf(config: { ROLE_CLAIM?: string | undefined }): string {
+  if (config.ROLE_CLAIM === undefined) {
+    throw new ConfigurationError(
+      'This API function has no ROLE_CLAIM: the stack names the claim roles come from',
+    );
+  }
+  return config.ROLE_CLAIM;
 }
 
 function firstString(claims: JwtClaims, names: readonly string[]): string | undefined {
@@ -92,20 +113,24 @@ function firstString(claims: JwtClaims, names: readonly string[]): string | unde
 
 /**
  * Builds the principal from verified claims:
- * - role: highest of admin > supervisor > agent from `cognito:groups`, `role` or `custom:role`;
+ * - role: from `roleClaim` only, the highest of admin > supervisor > agent it names;
  * - department: `custom:department`, else `department`;
  * - id: `custom:agent_id`, else `cognito:username` / `username`, else `sub`.
  *
  * No claims → 401. No known role, or an agent/supervisor without a department (they
  * could see nothing and their actions could not be attributed to a team) → 403.
  */
-export function principalFromClaims(claims: JwtClaims | undefined): PrincipalResult {
+export function principalFromClaims(claims: JwtClaims | undefined, roleClaim: string): PrincipalResult {
   if (claims === undefined || Object.keys(claims).length === 0) {
     return { ok: false, status: 401, reason: 'A bearer token from the configured issuer is required' };
   }
-  const role = highestRole(claims);
+  const role = roleFromClaim(claims, roleClaim);
   if (role === undefined) {
-    return { ok: false, status: 403, reason: 'The token carries no agent, supervisor or admin role' };
+    return {
+      ok: false,
+      status: 403,
+      reason: `The token's ${roleClaim} claim names no agent, supervisor or admin role`,
+    };
   }
   const id = firstString(claims, ['custom:agent_id', 'cognito:username', 'username', 'sub']);
   if (id === undefined) return { ok: false, status: 403, reason: 'The token names no user' };

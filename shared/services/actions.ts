@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ActionRequest, QueueItemView } from '../api/schemas';
-import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY, toAgentView, toQueueItemView } from '../api/views';
+import type { ActionRequest } from '../api/schemas';
+import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY, toAgentView } from '../api/views';
 import {
   type AgentAction,
   authorizeComplaint,
-  authorizeList,
   type ComplaintScope,
   permittedActions,
 } from '../auth/authorization';
@@ -25,13 +24,7 @@ import { CLOCK_NAMES } from '../domain/sla';
 import { DETAIL_TYPES, SOURCES } from '../events/names';
 import { type Actor, buildEvent, type EVENT_CATALOG, type OutboundEvent } from '../events/schemas';
 import type { Language, Policy, Severity } from '../policy/schema';
-import {
-  type ComplaintUpdate,
-  ConcurrencyConflictError,
-  type Page,
-  type QueueItem,
-  type TimelineEntry,
-} from '../storage/ports';
+import { type ComplaintUpdate, ConcurrencyConflictError, type TimelineEntry } from '../storage/ports';
 import type { ServiceContext } from './context';
 import { syncTimers, withTimers } from './timers';
 
@@ -1084,202 +1077,4 @@ export async function getComplaintView(ctx: ServiceContext, principal: Principal
 export async function agentView(ctx: ServiceContext, principal: Principal, complaint: Complaint) {
   const timeline = await ctx.store.timeline(complaint.id);
   return toAgentView(complaint, timeline, availableActions(principal, complaint));
-}
-
-/** The statuses a queue shows by default: every status an owned complaint can be in. */
-export const QUEUE_STATUSES: readonly ComplaintStatus[] = [
-  'assigned',
-  'in_progress',
-  'waiting_on_customer',
-  'pending_approval',
-  'reopened',
-];
-
-export interface QueueQuery {
-  statuses?: readonly ComplaintStatus[];
-  department?: string;
-  assignee?: string;
-  overdue?: boolean;
-  limit: number;
-  cursor?: string;
-}
-
-/** The cursor does not belong to this query, or is damaged: 400. */
-export class InvalidQueueCursorError extends RequestValidationError {
-  override name = 'InvalidQueueCursorError';
-  constructor() {
-    super([{ field: 'cursor', reason: 'is not a cursor of this query; start again without it' }]);
-  }
-}
-
-interface QueueSource {
-  key: string;
-  fetch: (limit: number, cursor?: string) => Promise<Page<QueueItem>>;
-}
-
-/** Per source: a store cursor at a page boundary and how many items after it were already returned; null = done. */
-type SourceState = { c?: string; s: number } | null;
-
-const NO_DUE = '9999-12-31T23:59:59.999Z';
-const dueKey = (i: QueueItem) => `${i.nextDueAt ?? NO_DUE}#${i.id}`;
-/** Reads per source and page; bounded so a page of tiny store pages cannot loop long. */
-const MAX_READS_PER_SOURCE = 10;
-
-/**
- * A work queue, nearest deadline first. The store keeps one queue per (department,
- * status) and per (agent, status), each sorted by the next deadline; a query over
- * several statuses (or, for an admin, all departments) reads each of those queues and
- * merges them. The cursor records, per queue, where the page stopped, so paging
- * through a merged queue neither skips nor repeats items. `overdue` keeps the items
- * whose next deadline has passed: a prefix of every sorted queue, so reading stops at
- * the first item that is not overdue.
- */
-export async function listQueue(
-  ctx: ServiceContext,
-  principal: Principal,
-  query: QueueQuery,
-): Promise<{ items: QueueItemView[]; cursor?: string }> {
-  const decision = authorizeList(principal, { department: query.department });
-  if (!decision.allow) throw new ComplaintAccessError(403, decision.reason);
-  const known = ctx.policy.routing.departments.map((d) => d.id);
-  if (query.department !== undefined && !known.includes(query.department)) {
-    throw new RequestValidationError([
-      { field: 'department', reason: `unknown department "${query.department}"` },
-    ]);
-  }
-  const departments = decision.departments === 'all' ? known : decision.departments;
-  const statuses = query.statuses ?? QUEUE_STATUSES;
-  const sources: QueueSource[] =
-    query.assignee === undefined
-      ? departments.flatMap((department) =>
-          statuses.map((status) => ({
-            key: `d:${department}:${status}`,
-            fetch: (limit: number, cursor?: string) =>
-              ctx.store.listByDepartment(department, status, limit, cursor),
-          })),
-        )
-      : statuses.map((status) => ({
-          key: `a:${status}`,
-          fetch: (limit: number, cursor?: string) =>
-            ctx.store.listByAssignee(query.assignee as string, status, limit, cursor),
-        }));
-  // An assignee's queue spans departments: keep only what the caller may list.
-  const allowedDepartment = (item: QueueItem) =>
-    decision.departments === 'all' ||
-    (item.leadDepartment !== undefined && departments.includes(item.leadDepartment));
-
-  const queryKey = createHash('sha256')
-    .update(
-      JSON.stringify([principal.id, query.department, query.assignee, statuses, query.overdue === true]),
-    )
-    .digest('base64url')
-    .slice(0, 12);
-  const states = decodeQueueCursor(query.cursor, queryKey, sources);
-  const now = ctx.now();
-  const nowIso = now.toISOString();
-  const overdueOnly = query.overdue === true;
-
-  const buffers = await Promise.all(
-    sources.map(async (source) => {
-      const state = states.get(source.key) ?? null;
-      if (state === null)
-        return { source, items: [] as QueueItem[], boundaries: [], skip: 0, exhausted: true };
-      const want = state.s + query.limit;
-      const items: QueueItem[] = [];
-      const boundaries: Array<{ offset: number; cursor?: string }> = [{ offset: 0, cursor: state.c }];
-      let cursor = state.c;
-      let exhausted = false;
-      for (let read = 0; read < MAX_READS_PER_SOURCE && items.length < want; read++) {
-        const page = await source.fetch(Math.min(100, want - items.length), cursor);
-        items.push(...page.items);
-        cursor = page.cursor;
-        if (cursor === undefined) {
-          exhausted = true;
-          break;
-        }
-        boundaries.push({ offset: items.length, cursor });
-      }
-      return { source, items, boundaries, skip: state.s, exhausted };
-    }),
-  );
-
-  const positions = buffers.map((b) => b.skip);
-  const cut = buffers.map(() => false);
-  const result: QueueItemView[] = [];
-  while (result.length < query.limit) {
-    let best = -1;
-    let blocked = false;
-    buffers.forEach((b, i) => {
-      if (cut[i]) return;
-      const position = positions[i] ?? 0;
-      const item = b.items[position];
-      if (item === undefined) {
-        // A queue read to the end of what was fetched but not to its end: nothing after it can be ordered.
-        if (!b.exhausted) blocked = true;
-        return;
-      }
-      const current = best === -1 ? undefined : buffers[best]?.items[positions[best] ?? 0];
-      if (current === undefined || dueKey(item) < dueKey(current)) best = i;
-    });
-    if (best === -1 || blocked) break;
-    const buffer = buffers[best];
-    const item = buffer?.items[positions[best] ?? 0];
-    if (buffer === undefined || item === undefined) break;
-    if (overdueOnly && !(item.nextDueAt !== undefined && item.nextDueAt < nowIso)) {
-      // Sorted by due time: nothing after the first item that is not overdue is overdue.
-      for (let i = 0; i < cut.length; i++) cut[i] = true;
-      break;
-    }
-    positions[best] = (positions[best] ?? 0) + 1;
-    if (
-      allowedDepartment(item) &&
-      (query.department === undefined || item.leadDepartment === query.department)
-    ) {
-      result.push(toQueueItemView(item, now));
-    }
-  }
-
-  const nextStates = new Map<string, SourceState>();
-  buffers.forEach((b, i) => {
-    const position = positions[i] ?? 0;
-    if (cut[i] || (b.exhausted && position >= b.items.length)) {
-      nextStates.set(b.source.key, null);
-      return;
-    }
-    const boundary = [...b.boundaries].reverse().find((x) => x.offset <= position) ?? { offset: 0 };
-    nextStates.set(b.source.key, {
-      ...(boundary.cursor === undefined ? {} : { c: boundary.cursor }),
-      s: position - boundary.offset,
-    });
-  });
-  const more = [...nextStates.values()].some((s) => s !== null);
-  return more ? { items: result, cursor: encodeQueueCursor(queryKey, nextStates) } : { items: result };
-}
-
-function encodeQueueCursor(queryKey: string, states: Map<string, SourceState>): string {
-  return Buffer.from(JSON.stringify({ v: 1, q: queryKey, s: Object.fromEntries(states) })).toString(
-    'base64url',
-  );
-}
-
-const QueueCursorSchema = z.object({
-  v: z.literal(1),
-  q: z.string(),
-  s: z.record(z.string(), z.object({ c: z.string().optional(), s: z.number().int().min(0) }).nullable()),
-});
-
-function decodeQueueCursor(
-  cursor: string | undefined,
-  queryKey: string,
-  sources: readonly QueueSource[],
-): Map<string, SourceState> {
-  if (cursor === undefined) return new Map(sources.map((s) => [s.key, { s: 0 }]));
-  let parsed: z.infer<typeof QueueCursorSchema>;
-  try {
-    parsed = QueueCursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  } catch {
-    throw new InvalidQueueCursorError();
-  }
-  if (parsed.q !== queryKey || sources.some((s) => !(s.key in parsed.s))) throw new InvalidQueueCursorError();
-  return new Map(sources.map((s) => [s.key, parsed.s[s.key] ?? null]));
 }

@@ -20,11 +20,12 @@ import type {
   CustomerComplaintSummary,
   DueDeadline,
   NewComplaint,
-  Page,
   QueueItem,
+  QueuePage,
+  QueueRead,
   TimelineEntry,
 } from './ports';
-import { ConcurrencyConflictError } from './ports';
+import { ConcurrencyConflictError, queuePosition } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
 import { isRetryableCancellation } from './transactions';
 
@@ -45,8 +46,6 @@ const META = 'META';
 const CONFLICT_RETRIES = 4;
 /** Idempotency records outlive any redelivery, retry or archive replay window we document (30 days). */
 const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
-/** Sort-key value for "no deadline": sorts after every ISO timestamp. */
-const NO_DUE = '9999-12-31T23:59:59.999Z';
 /** Department-queue key of a complaint without a lead department yet. */
 const UNROUTED = '_unrouted';
 
@@ -289,45 +288,63 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     return loads;
   }
 
-  async listByDepartment(
-    department: string,
-    status: ComplaintStatus,
-    limit: number,
-    cursor?: string,
-  ): Promise<Page<QueueItem>> {
-    return this.page(
+  async listByDepartment(department: string, status: ComplaintStatus, read: QueueRead): Promise<QueuePage> {
+    const index = INDEXES.byDepartment;
+    return this.queue(
       {
         TableName: this.table,
-        IndexName: INDEXES.byDepartment.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': INDEXES.byDepartment.partitionKey },
-        ExpressionAttributeValues: { ':pk': `DEPT#${department}#${status}` },
+        IndexName: index.name,
+        KeyConditionExpression: read.after === undefined ? '#pk = :pk' : '#pk = :pk AND #sk > :after',
+        ExpressionAttributeNames: {
+          '#pk': index.partitionKey,
+          ...(read.after === undefined ? {} : { '#sk': index.sortKey }),
+        },
+        ExpressionAttributeValues: {
+          ':pk': `DEPT#${department}#${status}`,
+          ...(read.after === undefined ? {} : { ':after': read.after }),
+        },
+        Limit: read.limit,
       },
-      limit,
-      cursor,
+      index.sortKey,
+      '',
     );
   }
 
   async listByAssignee(
     agentId: string,
-    status: ComplaintStatus | undefined,
-    limit: number,
-    cursor?: string,
-  ): Promise<Page<QueueItem>> {
+    status: ComplaintStatus,
+    read: QueueRead & { leadDepartment?: string },
+  ): Promise<QueuePage> {
+    const index = INDEXES.byAssignee;
+    const prefix = `${status}#`;
+    // `after` is exclusive but BETWEEN is not: the item at `after` itself is dropped below, and one
+    // more is read so a page still evaluates `limit` new items.
     const input: QueryCommandInput = {
       TableName: this.table,
-      IndexName: INDEXES.byAssignee.name,
-      KeyConditionExpression: status === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :status)',
-      ExpressionAttributeNames:
-        status === undefined
-          ? { '#pk': INDEXES.byAssignee.partitionKey }
-          : { '#pk': INDEXES.byAssignee.partitionKey, '#sk': INDEXES.byAssignee.sortKey },
-      ExpressionAttributeValues:
-        status === undefined
-          ? { ':pk': `AGENT#${agentId}` }
-          : { ':pk': `AGENT#${agentId}`, ':status': `${status}#` },
+      IndexName: index.name,
+      KeyConditionExpression:
+        read.after === undefined
+          ? '#pk = :pk AND begins_with(#sk, :from)'
+          : '#pk = :pk AND #sk BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+      ExpressionAttributeValues: {
+        ':pk': `AGENT#${agentId}`,
+        ...(read.after === undefined
+          ? { ':from': prefix }
+          : // `<status>$` sorts right after every `<status>#…` key ('$' follows '#').
+            { ':from': `${prefix}${read.after}`, ':to': `${status}$` }),
+      },
+      Limit: read.after === undefined ? read.limit : read.limit + 1,
     };
-    return this.page(input, limit, cursor);
+    if (read.leadDepartment !== undefined) {
+      input.FilterExpression = '#lead = :lead';
+      input.ExpressionAttributeNames = { ...input.ExpressionAttributeNames, '#lead': 'leadDepartment' };
+      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':lead': read.leadDepartment };
+    }
+    const page = await this.queue(input, index.sortKey, prefix);
+    return read.after === undefined
+      ? page
+      : { ...page, items: page.items.filter((item) => queuePosition(item) !== read.after) };
   }
 
   async dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]> {
@@ -393,18 +410,16 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     );
   }
 
-  private async page(input: QueryCommandInput, limit: number, cursor?: string): Promise<Page<QueueItem>> {
-    const result = await this.db.send(
-      new QueryCommand({
-        ...input,
-        Limit: limit,
-        ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor),
-      }),
-    );
-    return {
-      items: (result.Items ?? []).map(toQueueItem),
-      cursor: result.LastEvaluatedKey === undefined ? undefined : encodeCursor(result.LastEvaluatedKey),
-    };
+  /** One query of a queue index; `next` is the last evaluated item's position (sort key without `prefix`). */
+  private async queue(input: QueryCommandInput, sortKey: string, prefix: string): Promise<QueuePage> {
+    const result = await this.db.send(new QueryCommand(input));
+    const last = result.LastEvaluatedKey?.[sortKey];
+    const items = (result.Items ?? []).map(toQueueItem);
+    if (result.LastEvaluatedKey === undefined) return { items };
+    if (typeof last !== 'string' || !last.startsWith(prefix)) {
+      throw new Error(`Query of ${String(input.IndexName)} stopped at a key without ${sortKey}`);
+    }
+    return { items, next: last.slice(prefix.length) };
   }
 
   private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
@@ -440,13 +455,13 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       nextDueAt,
       fingerprint: c.fingerprint,
       [INDEXES.byDepartment.partitionKey]: `DEPT#${department}#${c.status}`,
-      [INDEXES.byDepartment.sortKey]: `${nextDueAt ?? NO_DUE}#${c.id}`,
+      [INDEXES.byDepartment.sortKey]: queuePosition({ id: c.id, nextDueAt }),
       [INDEXES.byCustomer.partitionKey]: `CUST#${customerKey(c.submission.customer.id)}`,
       [INDEXES.byCustomer.sortKey]: `${c.receivedAt}#${c.id}`,
     };
     if (c.assignment?.assignee !== undefined) {
       item[INDEXES.byAssignee.partitionKey] = `AGENT#${c.assignment.assignee}`;
-      item[INDEXES.byAssignee.sortKey] = `${c.status}#${nextDueAt ?? NO_DUE}#${c.id}`;
+      item[INDEXES.byAssignee.sortKey] = `${c.status}#${queuePosition({ id: c.id, nextDueAt })}`;
     }
     if (next !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
       // Sparse: only complaints with something pending (a clock, or the survey of a
@@ -504,26 +519,4 @@ function toQueueItem(i: Record<string, unknown>): QueueItem {
     nextDueAt: str(i.nextDueAt),
     version: Number(i.version),
   };
-}
-
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw new Error('not an object');
-    return parsed as Record<string, unknown>;
-  } catch {
-    throw new InvalidCursorError();
-  }
-}
-
-export class InvalidCursorError extends Error {
-  override name = 'InvalidCursorError';
-  constructor() {
-    super('The pagination cursor is not valid');
-  }
 }

@@ -77,10 +77,34 @@ export interface QueueItem {
   version: number;
 }
 
-export interface Page<T> {
-  items: T[];
-  /** Opaque cursor for the next page; absent on the last page. */
-  cursor?: string;
+/** Sort value of "no deadline" in a queue: after every ISO timestamp. */
+export const NO_DUE = '9999-12-31T23:59:59.999Z';
+
+/**
+ * Where an item stands in every queue (department or assignee): `<nextDueAt>#<id>`, ordered as
+ * strings. Queues are read *after* a position, never from a store key, so what a caller pages
+ * with is a position the service sealed (shared/services/queue-listing.ts), not a raw key.
+ */
+export function queuePosition(item: { id: string; nextDueAt?: string }): string {
+  return `${item.nextDueAt ?? NO_DUE}#${item.id}`;
+}
+
+/** One read of a queue. */
+export interface QueuePage {
+  /** In queue order, all after the position asked for. */
+  items: QueueItem[];
+  /**
+   * Position of the last item the store evaluated, when more may follow (absent at the end). With
+   * a filter it can lie beyond the last item returned: nothing between them matched.
+   */
+  next?: string;
+}
+
+export interface QueueRead {
+  /** Items to evaluate (a filter may return fewer). */
+  limit: number;
+  /** Start strictly after this {@link queuePosition}; absent: from the start. */
+  after?: string;
 }
 
 export interface DueDeadline {
@@ -130,19 +154,16 @@ export interface ComplaintStore {
   /** Open-complaint counters of these agents (absent agents have 0). */
   agentLoads(agentIds: readonly string[]): Promise<Map<string, number>>;
   /** A department's queue in one status, nearest deadline first. */
-  listByDepartment(
-    department: string,
-    status: ComplaintStatus,
-    limit: number,
-    cursor?: string,
-  ): Promise<Page<QueueItem>>;
-  /** An agent's queue, optionally in one status, nearest deadline first within a status. */
+  listByDepartment(department: string, status: ComplaintStatus, read: QueueRead): Promise<QueuePage>;
+  /**
+   * An agent's queue in one status, nearest deadline first. `leadDepartment` keeps only the items
+   * led by that department, filtered inside the store: the others never reach the caller's process.
+   */
   listByAssignee(
     agentId: string,
-    status: ComplaintStatus | undefined,
-    limit: number,
-    cursor?: string,
-  ): Promise<Page<QueueItem>>;
+    status: ComplaintStatus,
+    read: QueueRead & { leadDepartment?: string },
+  ): Promise<QueuePage>;
   /** Deadlines due at or before `until` in one shard of the sparse index (backstop sweep). */
   dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]>;
   /**

@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
 import { PROJECT_ROOT } from '../../infra/constructs/base-function';
 import { startDynamoDbLocal } from '../../infra/local/dynamodb-local';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL } from '../../infra/local/jwt';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from '../../infra/local/jwt';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,6 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       timerPrecisionSeconds: '1',
       jwtIssuer: LOCAL_ISSUER_URL,
       jwtAudience: LOCAL_AUDIENCE,
+      roleClaim: LOCAL_ROLE_CLAIM,
     },
   });
   new ComplaintServiceStack(app, 'ComplaintService', {

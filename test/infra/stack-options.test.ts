@@ -99,6 +99,42 @@ describe('external JWT issuer', () => {
     expect(stack.auth.audience).toEqual(['complaint-console', 'complaint-cli']);
   });
 
+  it('reads roles from the `role` claim of an external issuer unless the deployer names another', () => {
+    expect(synthesized.stack.auth.roleClaim).toBe('role');
+    const apis = [synthesized.stack.agentApi.function, synthesized.stack.reporting.apiFunction];
+    for (const fn of apis) {
+      const id = synthesized.stack.getLogicalId(fn.function.node.defaultChild as never);
+      const resource = resourcesOfType(synthesized.template, 'AWS::Lambda::Function').get(id);
+      expect(
+        (resource?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
+          ?.ROLE_CLAIM,
+      ).toBe('role');
+    }
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        jwtIssuer: issuer,
+        jwtAudience: 'complaint-console',
+        roleClaim: 'https://example.com/roles',
+      },
+    });
+    expect(new ComplaintServiceStack(app, 'RoleClaimFromContext').auth.roleClaim).toBe(
+      'https://example.com/roles',
+    );
+  });
+
+  it('refuses a role claim other than cognito:groups with the stack’s user pool, and a claim that is no name', () => {
+    const stack = new Stack(new App(), 'RoleClaims');
+    expect(new Auth(stack, 'Pool', { roleClaim: 'cognito:groups' }).roleClaim).toBe('cognito:groups');
+    expect(() => new Auth(stack, 'PoolCustom', { roleClaim: 'custom:role' })).toThrow(AuthConfigurationError);
+    expect(
+      () => new Auth(stack, 'Spaces', { jwtIssuer: issuer, jwtAudience: ['x'], roleClaim: 'my roles' }),
+    ).toThrow(AuthConfigurationError);
+    expect(() => new Auth(stack, 'Empty', { jwtIssuer: issuer, jwtAudience: ['x'], roleClaim: '' })).toThrow(
+      AuthConfigurationError,
+    );
+  });
+
   it('refuses an issuer without an audience (or the reverse) and a non-https issuer', () => {
     const stack = new Stack(new App(), 'AuthOnly');
     expect(() => new Auth(stack, 'A', { jwtIssuer: issuer })).toThrow(AuthConfigurationError);

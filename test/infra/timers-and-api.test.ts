@@ -402,9 +402,28 @@ describe('Cognito user pool', () => {
     expect(client.Properties.ReadAttributes).toEqual(
       expect.arrayContaining([COGNITO_CLAIMS.department, COGNITO_CLAIMS.agentId]),
     );
-    const writable = client.Properties.WriteAttributes as string[];
-    expect(writable.length).toBeGreaterThan(0);
-    expect(writable.filter((a) => a.startsWith('custom:'))).toEqual([]);
+    // Without WriteAttributes Cognito lets users write every attribute: it must be there, and list
+    // only the display name — no custom attribute (department, agent id, anything a role could hide in).
+    const writable = client.Properties.WriteAttributes as string[] | undefined;
+    expect(writable).toEqual(['name']);
+    for (const attribute of [
+      COGNITO_CLAIMS.department,
+      COGNITO_CLAIMS.agentId,
+      'custom:role',
+      'custom:roles',
+    ]) {
+      expect(writable).not.toContain(attribute);
+    }
+  });
+
+  it('tells the API functions, and only them, to read roles from cognito:groups alone', () => {
+    expect(stack.auth.roleClaim).toBe('cognito:groups');
+    const withRoleClaim = [...functions.entries()]
+      .filter(([id]) => envOf(id).ROLE_CLAIM !== undefined)
+      .map(([id]) => id)
+      .sort();
+    expect(withRoleClaim).toEqual([ids.agentApi, ids.reportsApi].sort());
+    for (const id of withRoleClaim) expect(envOf(id).ROLE_CLAIM).toBe(COGNITO_CLAIMS.roles);
   });
 
   it('outputs the user pool id, the client id and the JWT issuer', () => {

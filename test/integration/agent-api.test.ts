@@ -23,6 +23,7 @@ import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
 import { CLAIMS, type Who } from './support/callers';
 import { createTestTable } from './support/dynamodb';
 import { setHandlerEnvironment, TEST_TIMERS } from './support/handler-env';
+import { answerGenerateMac, TEST_SERVICE_KEY_ARN } from './support/service-keys';
 
 /**
  * The agent API through its handler (middy, Powertools) against DynamoDB Local, with
@@ -39,6 +40,7 @@ const SURVEY_ARN = TEST_TIMERS.surveyArn;
 const published: PutEventsRequestEntry[] = [];
 const eventBridge = mockClient(EventBridgeClient);
 const scheduler = mockClient(SchedulerClient);
+answerGenerateMac();
 let publishFailures = 0;
 
 type Handler = (
@@ -95,7 +97,7 @@ const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toIS
 
 beforeAll(async () => {
   const tableName = await createTestTable('agent-api');
-  setHandlerEnvironment(tableName);
+  setHandlerEnvironment(tableName, { SERVICE_KEY_ARN: TEST_SERVICE_KEY_ARN });
   vi.useFakeTimers({ toFake: ['Date'] });
   setNow(T0);
   resetMocks();
@@ -290,6 +292,33 @@ describe('authorization matrix: every route × every kind of caller', () => {
         otherAgent: 403,
         agent: 200,
         supervisor: 200,
+        admin: 200,
+      },
+    },
+    {
+      // An assignee's queue is authorized before it is read: one's own, or (supervisor) the roster's.
+      route: 'GET /complaints?assignee=cs_wang (customer service roster)',
+      fixture: none,
+      send: (who) => call(request(who, 'GET /complaints', { query: { assignee: 'cs_wang' } })),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 403,
+        agent: 200,
+        supervisor: 200,
+        admin: 200,
+      },
+    },
+    {
+      route: 'GET /complaints?assignee=bill_wu (billing roster)',
+      fixture: none,
+      send: (who) => call(request(who, 'GET /complaints', { query: { assignee: 'bill_wu' } })),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 200,
+        agent: 403,
+        supervisor: 403,
         admin: 200,
       },
     },

@@ -369,7 +369,7 @@ describe('local HTTP API', () => {
       for (const value of Object.values(claims)) expect(typeof value).toBe('string');
       expect(scopes).toEqual(['complaints/read', 'complaints/write']);
       // What the agent API makes of it.
-      expect(principalFromClaims(claims)).toEqual({
+      expect(principalFromClaims(claims, 'cognito:groups')).toEqual({
         ok: true,
         principal: { id: 'sup_1', role: 'supervisor', department: 'billing' },
       });

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
-import { ConcurrencyConflictError } from '../../shared/storage/ports';
+import { ConcurrencyConflictError, queuePosition } from '../../shared/storage/ports';
 import { complaintRecord, runningClock } from '../support/fixtures';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 
@@ -149,15 +149,30 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
         timeline: [],
       });
     }
-    const page1 = await store.listByDepartment(dept, 'assigned', 2);
+    const page1 = await store.listByDepartment(dept, 'assigned', { limit: 2 });
     expect(page1.items.map((i) => i.nextDueAt)).toEqual([dues[1], dues[0]]);
-    expect(page1.cursor).toBeDefined();
-    const page2 = await store.listByDepartment(dept, 'assigned', 2, page1.cursor);
+    // The next read starts after a position (due time and id), never from a store key.
+    const last = page1.items[1];
+    expect(page1.next).toBe(last === undefined ? undefined : queuePosition(last));
+    const page2 = await store.listByDepartment(dept, 'assigned', { limit: 2, after: page1.next });
     expect(page2.items.map((i) => i.nextDueAt)).toEqual([dues[2]]);
-    expect(page2.cursor).toBeUndefined();
-    expect((await store.listByDepartment(dept, 'resolved', 10)).items).toEqual([]);
-    const mine = await store.listByAssignee('agent_q', 'assigned', 10);
+    expect(page2.next).toBeUndefined();
+    expect((await store.listByDepartment(dept, 'resolved', { limit: 10 })).items).toEqual([]);
+    const mine = await store.listByAssignee('agent_q', 'assigned', { limit: 10 });
     expect(mine.items.filter((i) => ids.includes(i.id))).toHaveLength(3);
+    // After a position, exclusive; filtered to a lead department inside the store.
+    const [first] = mine.items;
+    const rest = await store.listByAssignee('agent_q', 'assigned', {
+      limit: 10,
+      after: first === undefined ? undefined : queuePosition(first),
+    });
+    expect(rest.items.map((i) => i.id)).toEqual(mine.items.slice(1).map((i) => i.id));
+    const elsewhere = await store.listByAssignee('agent_q', 'assigned', {
+      limit: 10,
+      leadDepartment: 'billing',
+    });
+    expect(elsewhere.items).toEqual([]);
+    expect(elsewhere.next).toBeUndefined();
   });
 
   it('keeps the open-deadline index sparse: only open complaints with a deadline are in it', async () => {

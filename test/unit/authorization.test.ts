@@ -8,10 +8,12 @@ import {
   type ComplaintScope,
   permittedActions,
 } from '../../shared/auth/authorization';
-import { claimValues, type Principal, principalFromClaims } from '../../shared/auth/principal';
+import { claimValues, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
+import { ConfigurationError } from '../../shared/config';
 import { approvalProblem, requiresApproval } from '../../shared/services/actions';
 import { complaintRecord, defaultPolicy } from '../support/fixtures';
 
+const COGNITO = 'cognito:groups';
 const agent: Principal = { id: 'cs_wang', role: 'agent', department: 'customer_service' };
 const supervisor: Principal = { id: 'sup_cs', role: 'supervisor', department: 'customer_service' };
 const admin: Principal = { id: 'admin_1', role: 'admin' };
@@ -145,6 +147,12 @@ describe('authorization matrix (pure)', () => {
 });
 
 describe('queue listing', () => {
+  const roster = defaultPolicy.routing.departments;
+  const list = (p: Principal, filter: { department?: string; assignee?: string }) => {
+    const d = authorizeList(p, filter, roster);
+    return d.allow ? d.departments : d.status;
+  };
+
   it.each([
     { who: 'agent, no filter', p: agent, department: undefined, expected: ['customer_service'] },
     {
@@ -157,12 +165,59 @@ describe('queue listing', () => {
     { who: 'admin, no filter', p: admin, department: undefined, expected: 'all' },
     { who: 'admin, any department', p: admin, department: 'billing', expected: ['billing'] },
   ] as const)('$who → $expected', ({ p, department, expected }) => {
-    expect(authorizeList(p, { department })).toEqual({ allow: true, departments: expected });
+    expect(authorizeList(p, { department }, roster)).toEqual({ allow: true, departments: expected });
   });
 
   it('refuses another department to agents and supervisors (403, not an empty page)', () => {
-    expect(authorizeList(agent, { department: 'billing' })).toMatchObject({ allow: false, status: 403 });
-    expect(authorizeList(supervisor, { department: 'billing' })).toMatchObject({ allow: false, status: 403 });
+    expect(list(agent, { department: 'billing' })).toBe(403);
+    expect(list(supervisor, { department: 'billing' })).toBe(403);
+  });
+
+  // The roster (default policy): customer_service = cs_li, cs_wang, cs_chen; billing = bill_wu, bill_zheng.
+  it.each([
+    { who: 'agent', p: agent, assignee: 'cs_wang', expected: ['customer_service'], why: 'their own queue' },
+    { who: 'agent', p: agent, assignee: 'cs_li', expected: 403, why: 'a colleague’s queue' },
+    { who: 'agent', p: agent, assignee: 'bill_wu', expected: 403, why: 'another department’s agent' },
+    { who: 'agent', p: agent, assignee: 'nobody', expected: 403, why: 'an unknown agent (same answer)' },
+    {
+      who: 'supervisor',
+      p: supervisor,
+      assignee: 'cs_li',
+      expected: ['customer_service'],
+      why: 'an agent of their roster',
+    },
+    {
+      who: 'supervisor',
+      p: supervisor,
+      assignee: 'sup_cs',
+      expected: ['customer_service'],
+      why: 'their own queue',
+    },
+    {
+      who: 'supervisor',
+      p: supervisor,
+      assignee: 'bill_wu',
+      expected: 403,
+      why: 'another department’s agent',
+    },
+    { who: 'supervisor', p: supervisor, assignee: 'nobody', expected: 403, why: 'an unknown agent' },
+    {
+      who: 'other supervisor',
+      p: otherSupervisor,
+      assignee: 'cs_wang',
+      expected: 403,
+      why: 'an agent of another roster',
+    },
+    { who: 'other agent', p: otherAgent, assignee: 'bill_wu', expected: ['billing'], why: 'their own queue' },
+    { who: 'admin', p: admin, assignee: 'bill_wu', expected: 'all', why: 'anyone’s queue' },
+    { who: 'admin', p: admin, assignee: 'nobody', expected: 'all', why: 'any queue' },
+  ] as const)('$who listing $assignee ($why) → $expected', ({ p, assignee, expected }) => {
+    expect(list(p, { assignee })).toEqual(expected);
+  });
+
+  it('still refuses another department when the assignee is allowed', () => {
+    expect(list(supervisor, { assignee: 'cs_li', department: 'billing' })).toBe(403);
+    expect(list(admin, { assignee: 'cs_li', department: 'billing' })).toEqual(['billing']);
   });
 });
 
@@ -178,46 +233,79 @@ describe('principal from JWT claims', () => {
   it.each([
     [{ 'cognito:groups': '[agent supervisor]' }, 'supervisor'],
     [{ 'cognito:groups': ['agent', 'admin'] }, 'admin'],
-    [{ 'cognito:groups': '[staff]', role: 'agent' }, 'agent'],
-    [{ 'custom:role': 'Supervisor' }, 'supervisor'],
-    [{ 'cognito:groups': '[agent]', 'custom:role': 'admin' }, 'admin'],
-  ])('%j → %s (the highest role wins)', (claims, role) => {
-    const result = principalFromClaims({ sub: 's-1', 'custom:department': 'billing', ...claims });
+    [{ 'cognito:groups': '[Agent]' }, 'agent'],
+  ])('%j → %s (several roles in the one claim: the highest)', (claims, role) => {
+    const result = principalFromClaims({ sub: 's-1', 'custom:department': 'billing', ...claims }, COGNITO);
     expect(result).toMatchObject({ ok: true, principal: { role } });
+  });
+
+  it.each([
+    [{ 'cognito:groups': '[agent]', 'custom:role': 'admin' }, 'agent'],
+    [{ 'cognito:groups': '[agent]', role: 'admin', roles: ['admin'] }, 'agent'],
+    [{ 'cognito:groups': '[staff]', role: 'agent' }, 403],
+    [{ 'custom:role': 'admin' }, 403],
+  ])('%j → %s: no claim but the named one is ever read for a role', (claims, expected) => {
+    const result = principalFromClaims({ sub: 's-1', 'custom:department': 'billing', ...claims }, COGNITO);
+    if (expected === 403) expect(result).toMatchObject({ ok: false, status: 403 });
+    else expect(result).toMatchObject({ ok: true, principal: { role: expected } });
+  });
+
+  it('reads the claim the deployer named for an external issuer, and only it', () => {
+    const claims = { sub: 's-2', department: 'billing', role: 'agent', 'cognito:groups': '[admin]' };
+    expect(principalFromClaims(claims, 'role')).toMatchObject({ ok: true, principal: { role: 'agent' } });
+    expect(principalFromClaims({ ...claims, roles: 'supervisor' }, 'roles')).toMatchObject({
+      ok: true,
+      principal: { role: 'supervisor' },
+    });
+    expect(principalFromClaims(claims, 'https://example.com/roles')).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+  });
+
+  it('fails the cold start of an API function the stack gave no role claim', () => {
+    expect(() => roleClaimOf({})).toThrow(ConfigurationError);
+    expect(roleClaimOf({ ROLE_CLAIM: 'role' })).toBe('role');
   });
 
   it('takes the department and agent id from the Cognito attributes, else the plain claims', () => {
     expect(
-      principalFromClaims({
-        sub: 'uuid-1',
-        'cognito:username': 'wang',
-        'custom:agent_id': 'cs_wang',
-        'cognito:groups': '[agent]',
-        'custom:department': 'customer_service',
-        department: 'ignored',
-      }),
+      principalFromClaims(
+        {
+          sub: 'uuid-1',
+          'cognito:username': 'wang',
+          'custom:agent_id': 'cs_wang',
+          'cognito:groups': '[agent]',
+          'custom:department': 'customer_service',
+          department: 'ignored',
+        },
+        COGNITO,
+      ),
     ).toEqual({ ok: true, principal: { id: 'cs_wang', role: 'agent', department: 'customer_service' } });
     expect(
-      principalFromClaims({ sub: 'uuid-2', username: 'li', role: 'agent', department: 'billing' }),
+      principalFromClaims({ sub: 'uuid-2', username: 'li', role: 'agent', department: 'billing' }, 'role'),
     ).toEqual({
       ok: true,
       principal: { id: 'li', role: 'agent', department: 'billing' },
     });
-    expect(principalFromClaims({ sub: 'uuid-3', role: 'admin' })).toEqual({
+    expect(principalFromClaims({ sub: 'uuid-3', role: 'admin' }, 'role')).toEqual({
       ok: true,
       principal: { id: 'uuid-3', role: 'admin' },
     });
   });
 
   it('answers 401 without claims and 403 without a usable role or department', () => {
-    expect(principalFromClaims(undefined)).toMatchObject({ ok: false, status: 401 });
-    expect(principalFromClaims({})).toMatchObject({ ok: false, status: 401 });
-    expect(principalFromClaims({ sub: 'x', 'cognito:groups': '[customers]' })).toMatchObject({
+    expect(principalFromClaims(undefined, COGNITO)).toMatchObject({ ok: false, status: 401 });
+    expect(principalFromClaims({}, COGNITO)).toMatchObject({ ok: false, status: 401 });
+    expect(principalFromClaims({ sub: 'x', 'cognito:groups': '[customers]' }, COGNITO)).toMatchObject({
       ok: false,
       status: 403,
     });
-    expect(principalFromClaims({ sub: 'x', role: 'agent' })).toMatchObject({ ok: false, status: 403 });
-    expect(principalFromClaims({ role: 'admin' })).toMatchObject({ ok: false, status: 403 });
+    expect(principalFromClaims({ sub: 'x', role: 'agent' }, 'role')).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+    expect(principalFromClaims({ role: 'admin' }, 'role')).toMatchObject({ ok: false, status: 403 });
   });
 });
 

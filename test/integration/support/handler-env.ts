@@ -27,6 +27,8 @@ export function setHandlerEnvironment(tableName: string, overrides: Record<strin
     SLA_FUNCTION_ARN: TEST_TIMERS.slaArn,
     SURVEY_FUNCTION_ARN: TEST_TIMERS.surveyArn,
     TIMER_DLQ_ARN: TEST_TIMERS.dlqArn,
+    // What the stack sets with its own user pool (API functions only; others ignore it).
+    ROLE_CLAIM: 'cognito:groups',
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,

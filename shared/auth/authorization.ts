@@ -145,3 +145,14 @@ export function authorizeList(principal: Principal, filter: { department?: strin
   }
   return { allow: true, departments: [own] };
 }
+
+/**
+ * The customer directory (`PUT /admin/customers/{customerId}`): admins only. A tier moves SLA targets
+ * and priorities of every future complaint of the customer, so no agent or supervisor grades customers
+ * (their department could profit from it).
+ */
+export function authorizeCustomerDirectory(principal: Principal): AccessDecision {
+  return principal.role === 'admin'
+    ? ALLOW
+    : { allow: false, status: 403, reason: 'only an admin may set a customer tier' };
+}

@@ -210,6 +210,7 @@ async function seedAssigned(description = SERVICE_QUALITY, amount?: number): Pro
     ),
     sourceSystem: 'test',
     messageId: `agent-api-${seq}`,
+    submitter: { kind: 'producer', source: 'test' },
   });
   tick();
   await services.classify(ctx, result.complaintId);

@@ -74,7 +74,9 @@ describe('external JWT issuer', () => {
       'GET /complaints',
       'GET /complaints/{id}',
       'GET /reports/{period}/{id}',
+      'POST /agent/complaints',
       'POST /complaints/{id}/actions',
+      'PUT /admin/customers/{customerId}',
     ]);
   });
 

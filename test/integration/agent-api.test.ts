@@ -282,6 +282,47 @@ describe('authorization matrix: every route × every kind of caller', () => {
       },
     },
     {
+      route: 'POST /agent/complaints (hotline, on behalf of a caller)',
+      fixture: none,
+      send: (who) =>
+        call({
+          ...request(who, 'POST /agent/complaints', {
+            body: {
+              channel: 'hotline',
+              customer: { id: `hotline-${who}` },
+              description: '电话打不通，客服一直占线',
+            },
+          }),
+          rawPath: '/agent/complaints',
+        }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 202,
+        agent: 202,
+        supervisor: 202,
+        admin: 202,
+      },
+    },
+    {
+      route: 'PUT /admin/customers/{customerId} (customer directory)',
+      fixture: none,
+      send: (who) =>
+        call({
+          ...request(who, 'PUT /admin/customers/{customerId}', { body: { tier: 'vip' } }),
+          rawPath: `/admin/customers/matrix-${who}`,
+          pathParameters: { customerId: `matrix-${who}` },
+        }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 403,
+        agent: 403,
+        supervisor: 403,
+        admin: 200,
+      },
+    },
+    {
       route: 'GET /complaints?department=customer_service',
       fixture: none,
       send: (who) => call(request(who, 'GET /complaints', { query: { department: 'customer_service' } })),

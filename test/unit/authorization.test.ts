@@ -4,6 +4,7 @@ import {
   AGENT_ACTIONS,
   type AgentAction,
   authorizeComplaint,
+  authorizeCustomerDirectory,
   authorizeList,
   type ComplaintScope,
   permittedActions,
@@ -163,6 +164,15 @@ describe('queue listing', () => {
   it('refuses another department to agents and supervisors (403, not an empty page)', () => {
     expect(authorizeList(agent, { department: 'billing' })).toMatchObject({ allow: false, status: 403 });
     expect(authorizeList(supervisor, { department: 'billing' })).toMatchObject({ allow: false, status: 403 });
+  });
+});
+
+describe('customer directory (PUT /admin/customers/{customerId})', () => {
+  it('lets admins only set a tier; agents and supervisors of any department get 403', () => {
+    expect(authorizeCustomerDirectory(admin)).toEqual({ allow: true });
+    for (const p of [agent, supervisor, otherAgent, otherSupervisor, collaborator]) {
+      expect(authorizeCustomerDirectory(p), p.id).toMatchObject({ allow: false, status: 403 });
+    }
   });
 });
 

@@ -163,6 +163,7 @@ async function pipeline(count: number, concurrency: number): Promise<void> {
           }),
           sourceSystem: 'bench',
           messageId: `bench-${i}`,
+          submitter: { kind: 'producer', source: 'bench' },
         });
         await classifyComplaint(ctx, complaintId);
         try {

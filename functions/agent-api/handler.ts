@@ -5,10 +5,15 @@ import {
   ActionRequestSchema,
   type ActionResult,
   type AgentRouteKey,
+  CustomerTierRequestSchema,
   ListQuerySchema,
+  MAX_CUSTOMER_ID_LENGTH,
   StatusListSchema,
 } from '../../shared/api/schemas';
+import { authorizeCustomerDirectory } from '../../shared/auth/authorization';
 import { jwtClaims, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
+import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { newComplaintId } from '../../shared/domain/identifiers';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
@@ -23,6 +28,8 @@ import {
   RequestValidationError,
   VersionConflictError,
 } from '../../shared/services/actions';
+import { UnknownTierError, updateCustomerTier } from '../../shared/services/customer-directory';
+import { receiveComplaint, trackingPath } from '../../shared/services/intake';
 import { listQueue } from '../../shared/services/queue-listing';
 
 const { ctx, config } = createRuntime();
@@ -45,6 +52,8 @@ const ROUTES: Record<
   'GET /complaints': listComplaints,
   'GET /complaints/{id}': getComplaint,
   'POST /complaints/{id}/actions': postAction,
+  'POST /agent/complaints': submitForCaller,
+  'PUT /admin/customers/{customerId}': setCustomerTier,
 };
 
 export async function agentApi(event: APIGatewayProxyEventV2): Promise<Result> {
@@ -160,6 +169,83 @@ async function postAction(event: APIGatewayProxyEventV2, principal: Principal): 
     complaint: await agentView(ctx, principal, done.complaint),
   };
   return json(200, result, { etag: `"${done.complaint.version}"` });
+}
+
+/** As on the public route: the caller's key for safe retries. */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
+
+/**
+ * `POST /agent/complaints`: an agent submits on behalf of a caller (hotline). The agent is
+ * authenticated, so this is a trusted producer (shared/domain/trust.ts): the customer id is verified,
+ * affected users count, the tier comes from the customer directory (an agent cannot state it: 400).
+ */
+async function submitForCaller(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
+  const body = parseJsonBody(event);
+  if (!body.ok) return body.response;
+  const key = event.headers?.['idempotency-key'];
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    return badRequest([
+      { field: 'Idempotency-Key', reason: 'must be 8–200 characters of letters, digits, . _ : -' },
+    ]);
+  }
+  const parsed = ComplaintSubmissionSchema.safeParse(body.value);
+  if (!parsed.success) return badRequest(issues(parsed.error));
+  if (parsed.data.customer.tier !== undefined) {
+    return badRequest([
+      {
+        field: 'customer.tier',
+        reason:
+          'comes from the customer directory (an admin sets it with PUT /admin/customers/{customerId}); an agent cannot state it',
+      },
+    ]);
+  }
+  const result = await receiveComplaint(ctx, {
+    submission: parsed.data,
+    sourceSystem: `agent:${principal.id}`,
+    messageId: key ?? `auto-${newComplaintId()}`,
+    submitter: { kind: 'agent', agentId: principal.id },
+  });
+  logger.info('Complaint accepted for a caller', {
+    complaintId: result.complaintId,
+    replayed: result.replayed,
+    agent: principal.id,
+  });
+  return json(202, {
+    complaintId: result.complaintId,
+    number: result.number,
+    status: result.status,
+    trackingToken: result.trackingToken,
+    trackingPath: trackingPath(result.trackingToken),
+    acknowledgement: result.acknowledgement,
+    replayed: result.replayed,
+  });
+}
+
+/** `PUT /admin/customers/{customerId}`: an admin sets a customer's tier in the directory. */
+async function setCustomerTier(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
+  const decision = authorizeCustomerDirectory(principal);
+  if (!decision.allow) return json(403, { error: 'Forbidden', message: decision.reason });
+  const customerId = event.pathParameters?.customerId ?? '';
+  if (customerId.length === 0 || customerId.length > MAX_CUSTOMER_ID_LENGTH) {
+    return badRequest([{ field: 'customerId', reason: `must be 1–${MAX_CUSTOMER_ID_LENGTH} characters` }]);
+  }
+  const body = parseJsonBody(event);
+  if (!body.ok) return body.response;
+  const parsed = CustomerTierRequestSchema.safeParse(body.value);
+  if (!parsed.success) return badRequest(issues(parsed.error));
+  try {
+    const { outcome, current } = await updateCustomerTier(ctx, {
+      customerId,
+      tier: parsed.data.tier,
+      updatedAt: ctx.now().toISOString(),
+      source: `admin:${principal.id}`,
+    });
+    logger.info('Customer directory updated', { outcome, admin: principal.id });
+    return json(200, { ...current, outcome });
+  } catch (error) {
+    if (error instanceof UnknownTierError) return badRequest([{ field: 'tier', reason: error.message }]);
+    throw error;
+  }
 }
 
 /** Service errors → the documented responses; anything else is a dependency failure (503, safe to retry). */

@@ -2,8 +2,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { newComplaintId } from '../../shared/domain/identifiers';
+import { PRIORITY_FIELDS, type PriorityField } from '../../shared/domain/trust';
 import { errorSummary } from '../../shared/handlers/errors';
-import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
+import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { receiveComplaint, trackingPath } from '../../shared/services/intake';
@@ -13,7 +14,9 @@ const { ctx } = createRuntime();
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 
 /**
- * `POST /complaints`: a customer or a service submits a complaint over HTTP.
+ * `POST /complaints`: a customer or a service submits a complaint over HTTP, anonymously: the
+ * customer tier and the number of affected users are refused (400), the customer id is kept in the
+ * anonymous namespace and the tier is the policy's default.
  * Returns 202 with the complaint id, its number, the customer's tracking token and
  * the acknowledgement text. Send an `Idempotency-Key` header to make retries safe:
  * the same key returns the same complaint.
@@ -28,13 +31,17 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     ]);
   }
   const parsed = ComplaintSubmissionSchema.safeParse(body.value);
-  if (!parsed.success) {
-    return badRequest(
-      parsed.error.issues.map((i) => ({
-        field: i.path.length > 0 ? i.path.join('.') : '(body)',
-        reason: i.message,
-      })),
-    );
+  // Anonymous callers state their grievance, never their own importance (docs/security.md).
+  const untrusted = priorityFieldErrors(body.value);
+  if (!parsed.success || untrusted.length > 0) {
+    const issues = parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({
+          field: i.path.length > 0 ? i.path.join('.') : '(body)',
+          reason: i.message,
+        }));
+    const fields = new Set(untrusted.map((e) => e.field));
+    return badRequest([...untrusted, ...issues.filter((i) => !fields.has(i.field))]);
   }
   let result: Awaited<ReturnType<typeof receiveComplaint>>;
   try {
@@ -42,6 +49,7 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
       submission: parsed.data,
       sourceSystem: 'api',
       messageId: key ?? `auto-${newComplaintId()}`,
+      submitter: { kind: 'anonymous' },
     });
   } catch (error) {
     // Nothing is half-done from the caller's view: a retry with the same key either
@@ -67,6 +75,24 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     acknowledgement: result.acknowledgement,
     replayed: result.replayed,
   });
+}
+
+/**
+ * The priority-raising fields the body states, as 400 errors: on this public route nobody is trusted
+ * with them (shared/domain/trust.ts). `amount` stays: money at stake is part of the grievance, and the
+ * classifier reads amounts from the text anyway.
+ */
+function priorityFieldErrors(body: unknown): FieldError[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return [];
+  const customer = (body as { customer?: unknown }).customer;
+  const stated: Record<PriorityField, boolean> = {
+    'customer.tier': customer !== null && typeof customer === 'object' && Object.hasOwn(customer, 'tier'),
+    affectedUsers: Object.hasOwn(body, 'affectedUsers'),
+  };
+  return PRIORITY_FIELDS.filter((field) => stated[field]).map((field) => ({
+    field,
+    reason: 'set by trusted producers only: an anonymous submission cannot state it',
+  }));
 }
 
 export const handler = withObservability(intakeApi);

@@ -1,9 +1,20 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
-import { ComplaintReportedV1 } from '../../shared/events/schemas';
+import { DETAIL_TYPES } from '../../shared/events/names';
+import { ComplaintReportedV1, CustomerProfileUpdatedV1 } from '../../shared/events/schemas';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
+import {
+  EventBridgeEnvelopeSchema,
+  parseEventRecord,
+  sqsBatchHandler,
+} from '../../shared/handlers/sqs-batch';
+import { PoisonMessageError } from '../../shared/services/context';
+import {
+  mayFeedDirectory,
+  UnknownTierError,
+  updateCustomerTier,
+} from '../../shared/services/customer-directory';
 import { receiveComplaint } from '../../shared/services/intake';
 
 const { ctx, config } = createRuntime();
@@ -11,7 +22,8 @@ const { ctx, config } = createRuntime();
 /**
  * Inbound `Complaint Reported` events from other services (rule → queue → here).
  * Idempotent on (event source, `metadata.messageId`); a malformed event goes to the
- * DLQ with the validation errors as its reason.
+ * DLQ with the validation errors as its reason. The customer tier and affected users count only
+ * from the policy's `trust.producers` (shared/domain/trust.ts).
  */
 export async function handleReported(record: SQSRecord): Promise<void> {
   const { envelope, detail } = parseEventRecord(record, ComplaintReportedV1);
@@ -19,6 +31,7 @@ export async function handleReported(record: SQSRecord): Promise<void> {
     submission: detail.data,
     sourceSystem: envelope.source,
     messageId: detail.metadata.messageId,
+    submitter: { kind: 'producer', source: envelope.source },
   });
   logger.info('Complaint accepted', {
     complaintId: result.complaintId,
@@ -27,6 +40,54 @@ export async function handleReported(record: SQSRecord): Promise<void> {
   });
 }
 
+/**
+ * Inbound `Customer Profile Updated` events (same rule and queue). The rule routes every non-service
+ * source, so a producer outside `trust.customerDirectorySources` is visible: its event goes to the DLQ
+ * with the reason instead of vanishing. Unknown tiers go there too. Conditional on `updatedAt`, so a
+ * redelivered or late (older) update changes nothing.
+ */
+export async function handleProfileUpdated(record: SQSRecord): Promise<void> {
+  const { envelope, detail } = parseEventRecord(record, CustomerProfileUpdatedV1);
+  if (!mayFeedDirectory(ctx.policy, envelope.source)) {
+    throw new PoisonMessageError(
+      `Source "${envelope.source}" may not update the customer directory (policy trust.customerDirectorySources)`,
+    );
+  }
+  try {
+    const { outcome } = await updateCustomerTier(ctx, {
+      customerId: detail.data.customerId,
+      tier: detail.data.tier,
+      updatedAt: detail.data.updatedAt,
+      source: envelope.source,
+    });
+    // No customer id in the log: the message id traces it.
+    logger.info('Customer directory updated', {
+      outcome,
+      source: envelope.source,
+      messageId: detail.metadata.messageId,
+    });
+  } catch (error) {
+    if (error instanceof UnknownTierError) throw new PoisonMessageError(error.message);
+    throw error;
+  }
+}
+
+/** Routes a record by its detail-type (the rule sends exactly these two). */
+export async function handleInbound(record: SQSRecord): Promise<void> {
+  let detailType: string | undefined;
+  try {
+    detailType = EventBridgeEnvelopeSchema.safeParse(JSON.parse(record.body)).data?.['detail-type'];
+  } catch {
+    // Not JSON: handleReported reports it as poison with the reason.
+    detailType = undefined;
+  }
+  if (detailType === DETAIL_TYPES.customerProfileUpdated) return handleProfileUpdated(record);
+  // Undefined: not an event at all; handleReported reports why.
+  if (detailType === undefined || detailType === DETAIL_TYPES.complaintReported)
+    return handleReported(record);
+  throw new PoisonMessageError(`Unexpected detail-type "${detailType}" on the intake queue`);
+}
+
 export const handler = withObservability(
-  sqsBatchHandler(handleReported, { sqs: sqsClient, deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL }),
+  sqsBatchHandler(handleInbound, { sqs: sqsClient, deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL }),
 );

@@ -12,6 +12,10 @@ export const AGENT_ROUTES = [
   { method: apigw.HttpMethod.GET, path: '/complaints' },
   { method: apigw.HttpMethod.GET, path: '/complaints/{id}' },
   { method: apigw.HttpMethod.POST, path: '/complaints/{id}/actions' },
+  /** Hotline: an agent submits on behalf of a caller (a trusted producer). */
+  { method: apigw.HttpMethod.POST, path: '/agent/complaints' },
+  /** The customer directory: admins set a customer's tier. */
+  { method: apigw.HttpMethod.PUT, path: '/admin/customers/{customerId}' },
 ] as const;
 
 export interface AgentApiProps {
@@ -30,7 +34,8 @@ export interface AgentApiProps {
 /**
  * The agent API: complaint queues, one complaint with its timeline and clocks, and the actions
  * (acknowledge, respond, request info, propose, approve/reject, resolve, reassign, add collaborator,
- * close). One function serves the three routes; API Gateway authenticates every request with the JWT
+ * close), hotline submissions on behalf of a caller and the customer directory (admins). One function
+ * serves these routes; API Gateway authenticates every request with the JWT
  * authorizer, the function authorizes it by the role and department claims.
  *
  * Actions move the SLA clocks (pause on request-info, stop on resolve, recompute on reassign), so the

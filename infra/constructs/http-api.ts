@@ -35,7 +35,7 @@ export class ServiceApi extends Construct {
         ? {
             corsPreflight: {
               allowOrigins: props.corsAllowOrigins,
-              allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST],
+              allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PUT],
               allowHeaders: ['content-type', 'idempotency-key', 'authorization'],
             },
           }

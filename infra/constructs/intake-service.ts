@@ -23,7 +23,8 @@ export interface IntakeServiceProps {
 
 /**
  * Intake: the anonymous `POST /complaints` route of the service API and the consumer of
- * `Complaint Reported` events other services put on the bus.
+ * `Complaint Reported` events other services put on the bus, and of the CRM's `Customer Profile
+ * Updated` events that feed the customer directory.
  *
  * The route has no authorizer on purpose: customers complain without an account. It is protected by
  * stage throttling, the handler's field validation and its 64 KB body limit (HTTP APIs cannot cap a
@@ -63,7 +64,7 @@ export class IntakeService extends Construct {
     this.inboundFunction = new ComplaintFunction(this, 'InboundFunction', {
       entry: 'functions/intake/queue-handler.ts',
       serviceName: 'intake',
-      description: 'Complaint intake: inbound Complaint Reported events',
+      description: 'Complaint intake: inbound Complaint Reported and Customer Profile Updated events',
       policyFile: props.policyFile,
     })
       .useTable(props.table)
@@ -73,10 +74,13 @@ export class IntakeService extends Construct {
       consumer: this.inboundFunction,
       bus: props.bus,
       deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,
-      ruleDescription: 'Complaint Reported by other services (never by this service itself)',
+      ruleDescription:
+        'Complaint Reported and Customer Profile Updated by other services (never by this service itself)',
+      // Every non-service source: the function decides whom to trust (policy `trust`), and a profile
+      // update from a source it does not trust lands in the DLQ with the reason instead of vanishing.
       eventPattern: {
         source: events.Match.anythingButPrefix(OWN_SOURCE_PREFIX),
-        detailType: [DETAIL_TYPES.complaintReported],
+        detailType: [DETAIL_TYPES.complaintReported, DETAIL_TYPES.customerProfileUpdated],
       },
     });
   }

@@ -10,7 +10,9 @@ import {
   type ApiRoute,
   ApprovalRequiredErrorSchema,
   CustomerConflictSchema,
+  CustomerDirectoryEntrySchema,
   CustomerReplySchema,
+  CustomerTierRequestSchema,
   CustomerViewSchema,
   CustomerWriteResultSchema,
   ErrorSchema,
@@ -61,6 +63,7 @@ function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'out
 
 const REQUESTS = {
   ComplaintSubmission: ComplaintSubmissionSchema,
+  CustomerTierRequest: CustomerTierRequestSchema,
   ActionRequest: ActionRequestSchema,
   CustomerReply: CustomerReplySchema,
   SurveyAnswer: SurveyAnswerSchema,
@@ -69,6 +72,7 @@ const REQUESTS = {
 const RESPONSES = {
   Report: ReportSchema,
   IntakeAccepted: IntakeAcceptedSchema,
+  CustomerDirectoryEntry: CustomerDirectoryEntrySchema,
   QueuePage: QueuePageSchema,
   AgentComplaintView: AgentComplaintViewSchema,
   ActionResult: ActionResultSchema,
@@ -184,7 +188,8 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
   },
   'POST /complaints': {
     description:
-      'Public: customers and services submit without an account (stage throttling and validation protect it). Send an Idempotency-Key to make retries safe.',
+      'Public: customers and services submit without an account (stage throttling and validation protect it). Send an Idempotency-Key to make retries safe. ' +
+      'Anonymous callers cannot state their own importance: `customer.tier` and `affectedUsers` are refused (400, "set by trusted producers only"); the tier is the policy default and the customer id is kept apart from verified customers’ history. `amount` is accepted (money at stake is part of the grievance).',
     parameters: [
       {
         name: 'Idempotency-Key',
@@ -198,6 +203,52 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
     responses: {
       202: response('Accepted: the complaint, its number and the tracking token.', 'IntakeAccepted'),
       400: COMMON.invalid,
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+  'POST /agent/complaints': {
+    description:
+      'Any agent, supervisor or admin submits a complaint on behalf of a caller (hotline). The submission is trusted like an allowed producer: the customer id is verified (it meets the customer’s history), `affectedUsers` counts, the tier comes from the customer directory (`customer.tier` is refused: 400). The source system is `agent:<agent id>`.',
+    parameters: [
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: 'The same key returns the same complaint.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,200}$' },
+      },
+    ],
+    requestBody: { required: true, content: content('ComplaintSubmission') },
+    responses: {
+      202: response('Accepted: the complaint, its number and the tracking token.', 'IntakeAccepted'),
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: response('The token has no usable role or department.', 'Error'),
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+  'PUT /admin/customers/{customerId}': {
+    description:
+      'Admins only (agents and supervisors get 403). Sets the customer’s tier in the customer directory, which intake reads for verified customer ids (events, hotline), never for anonymous submissions. Ordered by time: a CRM update older than this one does not overwrite it.',
+    parameters: [
+      {
+        name: 'customerId',
+        in: 'path',
+        required: true,
+        description: 'The customer’s id in the company’s systems (as in complaints).',
+        schema: { type: 'string', minLength: 1, maxLength: 128 },
+      },
+    ],
+    requestBody: { required: true, content: content('CustomerTierRequest') },
+    responses: {
+      200: response('The directory entry now stored.', 'CustomerDirectoryEntry'),
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: response('Not an admin.', 'Error'),
       413: COMMON.tooLarge,
       415: COMMON.notJson,
       503: COMMON.unavailable,

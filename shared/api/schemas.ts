@@ -53,6 +53,24 @@ export const API_ROUTES = [
     summary: 'Perform one lifecycle action (optimistic concurrency on the complaint version)',
   },
   {
+    key: 'POST /agent/complaints',
+    method: 'post',
+    path: '/agent/complaints',
+    function: 'agent',
+    auth: 'jwt',
+    operationId: 'submitComplaintForCaller',
+    summary: 'An agent submits a complaint on behalf of a caller (hotline): a trusted producer',
+  },
+  {
+    key: 'PUT /admin/customers/{customerId}',
+    method: 'put',
+    path: '/admin/customers/{customerId}',
+    function: 'agent',
+    auth: 'jwt',
+    operationId: 'setCustomerTier',
+    summary: "Set a customer's tier in the service's customer directory (admins)",
+  },
+  {
     key: 'GET /track/{token}',
     method: 'get',
     path: '/track/{token}',
@@ -287,6 +305,27 @@ export const ListQuerySchema = z
 
 /** Parses the comma-separated status filter; undefined when absent. */
 export const StatusListSchema = z.array(ComplaintStatusSchema).min(1);
+
+// ---------------------------------------------------------------------------
+// Customer directory (admins)
+
+/** The longest customer id (as in a complaint's `customer.id`). */
+export const MAX_CUSTOMER_ID_LENGTH = 128;
+
+/** `PUT /admin/customers/{customerId}` body. */
+export const CustomerTierRequestSchema = z
+  .object({ tier: z.string().min(1).max(40).describe('A tier id of the policy (e.g. standard, vip).') })
+  .strict();
+
+/** 200 of `PUT /admin/customers/{customerId}`: the entry now stored. */
+export const CustomerDirectoryEntrySchema = z.object({
+  tier: z.string(),
+  updatedAt: IsoTimestamp,
+  source: z.string().describe('admin:<id>, or the event source of the CRM that set it.'),
+  outcome: z
+    .enum(['applied', 'unchanged', 'stale'])
+    .describe('applied: stored; unchanged: already so; stale: a newer entry is stored and stays.'),
+});
 
 // ---------------------------------------------------------------------------
 // Customer API requests

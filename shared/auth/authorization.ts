@@ -174,3 +174,14 @@ export function authorizeList(
   }
   return { allow: true, departments: [own] };
 }
+
+/**
+ * The customer directory (`PUT /admin/customers/{customerId}`): admins only. A tier moves SLA targets
+ * and priorities of every future complaint of the customer, so no agent or supervisor grades customers
+ * (their department could profit from it).
+ */
+export function authorizeCustomerDirectory(principal: Principal): AccessDecision {
+  return principal.role === 'admin'
+    ? ALLOW
+    : { allow: false, status: 403, reason: 'only an admin may set a customer tier' };
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
+import { CUSTOMER_NAMESPACES } from './identifiers';
 import { ComplaintStatusSchema } from './lifecycle';
 
 /**
@@ -204,6 +205,16 @@ export const AssignmentSchema = z.object({
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 
+/**
+ * Where a complaint's tier came from (#10): `producer`, a trusted producer stated it (policy
+ * `trust.producers`); `directory`, the customer directory the service keeps; `default`, the policy's
+ * default tier (anonymous submissions always, and everyone the directory does not know).
+ */
+export const TierSourceSchema = z.enum(['producer', 'directory', 'default']);
+export type TierSource = z.infer<typeof TierSourceSchema>;
+
+export const CustomerNamespaceSchema = z.enum(CUSTOMER_NAMESPACES);
+
 export const ComplaintSchema = z.object({
   id: z.string(),
   number: z.string(),
@@ -213,6 +224,14 @@ export const ComplaintSchema = z.object({
   source: z.object({ system: z.string(), messageId: z.string() }),
   submission: ComplaintSubmissionSchema,
   tier: z.string(),
+  /** Where `tier` came from; absent on complaints stored before tier sources were recorded. */
+  tierSource: TierSourceSchema.optional(),
+  /**
+   * Whose word `submission.customer.id` is: `anonymous` (the public route) ids are indexed apart and
+   * never meet a verified customer's history. Records stored before namespaces existed read as
+   * `verified` (the store upgrades public-route ones when it reads them).
+   */
+  customerNamespace: CustomerNamespaceSchema.default('verified'),
   language: LanguageSchema,
   receivedAt: IsoTimestamp,
   /** The first-response time promised in the acknowledgement; internal deadlines never exceed it. */

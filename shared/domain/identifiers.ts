@@ -41,19 +41,31 @@ export function hashToken(token: string): string {
 }
 
 /**
- * Pseudonymous key for a customer in index keys: the raw customer id never
- * appears in a key (keys show up in metrics, logs and exports).
+ * Whose word a customer id is (#10, architecture "Trust boundaries"). `verified`: an authenticated
+ * producer (an inbound event from the bus, a hotline agent's submission, the history import) named the
+ * customer. `anonymous`: someone on the public `POST /complaints` typed it; it is a claim, so it is
+ * kept apart and never merges with a known customer's history (repeat and duplicate detection).
  */
-export function customerKey(customerId: string): string {
-  return createHash('sha256').update(`customer:${customerId}`).digest('base64url').slice(0, 32);
+export const CUSTOMER_NAMESPACES = ['verified', 'anonymous'] as const;
+export type CustomerNamespace = (typeof CUSTOMER_NAMESPACES)[number];
+
+/**
+ * Pseudonymous key for a customer in index keys: the raw customer id never
+ * appears in a key (keys show up in metrics, logs and exports). Each namespace hashes with its own
+ * prefix, so an anonymous claim of a verified customer's id lands in another partition. The verified
+ * key is the one used before namespaces existed, so stored index entries stay valid.
+ */
+export function customerKey(customerId: string, namespace: CustomerNamespace = 'verified'): string {
+  const domain = namespace === 'verified' ? 'customer' : 'anonymous-customer';
+  return createHash('sha256').update(`${domain}:${customerId}`).digest('base64url').slice(0, 32);
 }
 
 /**
  * Every customer-index key a customer id may be stored under (erasure and look-ups must cover them
- * all). Today one; anonymous submissions get a namespace of their own (#10), so this list grows.
+ * all): the verified key first, then the anonymous one.
  */
 export function customerKeysFor(customerId: string): string[] {
-  return [customerKey(customerId)];
+  return CUSTOMER_NAMESPACES.map((namespace) => customerKey(customerId, namespace));
 }
 
 /** Shard of the open-deadline index for a complaint id (spreads writes over `shards` partitions). */

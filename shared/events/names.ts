@@ -25,6 +25,8 @@ export const OWN_SOURCE_PREFIX = 'complaints.';
 export const DETAIL_TYPES = {
   /** Inbound: another service reports a complaint. */
   complaintReported: 'Complaint Reported',
+  /** Inbound: the CRM changed a customer's profile (feeds the customer directory). */
+  customerProfileUpdated: 'Customer Profile Updated',
   complaintReceived: 'Complaint Received',
   complaintClassified: 'Complaint Classified',
   complaintRejected: 'Complaint Rejected',

@@ -53,6 +53,32 @@ export const ComplaintReportedV1 = z.object({
   data: ComplaintSubmissionSchema,
 });
 
+/**
+ * Inbound: the CRM (a source in the policy's `trust.customerDirectorySources`) changed a customer's
+ * profile. Feeds the customer directory; ordered by `data.updatedAt` (an older update never overwrites
+ * a newer one), so redelivery and reordering are harmless.
+ */
+export const CustomerProfileUpdatedV1 = z.object({
+  metadata: z
+    .object({
+      version: z.literal(1),
+      /** The producer's id for this message (for tracing; the write itself is ordered by `updatedAt`). */
+      messageId: z.string().min(1).max(200),
+      occurredAt: IsoTimestamp.optional(),
+    })
+    .strict(),
+  data: z
+    .object({
+      /** The customer's id in the company's systems (the same id complaints carry). */
+      customerId: z.string().min(1).max(128),
+      /** A tier id of the policy (e.g. standard, vip). */
+      tier: z.string().min(1).max(40),
+      /** When the profile changed in the CRM (ISO 8601 with offset). */
+      updatedAt: IsoTimestamp,
+    })
+    .strict(),
+});
+
 export const ComplaintReceivedV1 = outbound({
   ...ComplaintRef,
   channel: ChannelSchema,
@@ -240,8 +266,16 @@ export const EVENT_CATALOG = {
     source: '*',
     direction: 'inbound',
     description:
-      'Another service (app backend, hotline/IVR, social-media monitor, app-store scraper, mail gateway) reports a complaint. Any source not starting with "complaints." is accepted.',
+      'Another service (app backend, hotline/IVR, social-media monitor, app-store scraper, mail gateway) reports a complaint. Any source not starting with "complaints." is accepted; customer.tier and affectedUsers count only from the sources in the policy\'s trust.producers (from others they are ignored and the timeline says so).',
     schema: ComplaintReportedV1,
+  },
+  customerProfileUpdated: {
+    detailType: DETAIL_TYPES.customerProfileUpdated,
+    source: '*',
+    direction: 'inbound',
+    description:
+      "The CRM changed a customer's profile: sets the customer's tier in the service's customer directory. Accepted only from the sources in the policy's trust.customerDirectorySources; from any other source it goes to the intake DLQ with the reason. An older update (by data.updatedAt) never overwrites a newer one.",
+    schema: CustomerProfileUpdatedV1,
   },
   complaintReceived: {
     detailType: DETAIL_TYPES.complaintReceived,
@@ -409,6 +443,7 @@ function actionEvents() {
 }
 
 export type ComplaintReported = z.infer<typeof ComplaintReportedV1>;
+export type CustomerProfileUpdated = z.infer<typeof CustomerProfileUpdatedV1>;
 export type ComplaintReceived = z.infer<typeof ComplaintReceivedV1>;
 export type ComplaintClassified = z.infer<typeof ComplaintClassifiedV1>;
 export type ComplaintRejected = z.infer<typeof ComplaintRejectedV1>;

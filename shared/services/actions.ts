@@ -982,7 +982,9 @@ async function lookupsFor(ctx: ServiceContext, c: Complaint, command: ActionComm
   if (command.action === 'reclassify') {
     if (command.category === undefined || command.category === c.classification?.category) return {};
     const since = new Date(Date.parse(c.receivedAt) - ctx.policy.repeat.windowDays * DAY_MS).toISOString();
-    return { recent: await ctx.store.recentByCustomer(c.submission.customer.id, since) };
+    return {
+      recent: await ctx.store.recentByCustomer(c.submission.customer.id, since, c.customerNamespace),
+    };
   }
   if (command.action !== 'reassign' || command.assignee !== undefined || command.department === undefined) {
     return {};

@@ -37,9 +37,11 @@ export async function classifyComplaint(
   }
   const now = ctx.now();
   const since = new Date(now.getTime() - policy.repeat.windowDays * DAY_MS).toISOString();
-  const recent = (await store.recentByCustomer(complaint.submission.customer.id, since)).filter(
-    (r) => r.id !== complaint.id,
-  );
+  // Only the complaints of the same namespace: an anonymous claim of a known customer's id neither
+  // sees nor feeds that customer's repeat and duplicate detection (#10).
+  const recent = (
+    await store.recentByCustomer(complaint.submission.customer.id, since, complaint.customerNamespace)
+  ).filter((r) => r.id !== complaint.id);
   const classified = classify(
     policy,
     {

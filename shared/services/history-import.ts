@@ -434,7 +434,7 @@ export async function importHistory(
     const windowStart = new Date(
       Date.parse(row.receivedAt) - policy.repeat.windowDays * DAY_MS,
     ).toISOString();
-    const stored = dryRun ? [] : await ctx.store.recentByCustomer(row.customerId, windowStart);
+    const stored = dryRun ? [] : await ctx.store.recentByCustomer(row.customerId, windowStart, 'verified');
     const recent = mergeRecent(stored, customer?.recent ?? []);
     let complaint: Complaint | undefined;
     let events: LifecycleEvent[] = [];
@@ -528,6 +528,7 @@ export async function importHistory(
       submission: rowSubmission(row),
       sourceSystem: source.system,
       messageId: source.messageId,
+      submitter: { kind: 'import', system: mapping.system },
     });
     if (result.replayed) summary.skipped += 1;
     else summary.submitted += 1;

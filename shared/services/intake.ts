@@ -2,6 +2,7 @@ import { complaintFingerprint, complaintText, detectLanguage } from '../domain/c
 import type { Complaint, ComplaintSubmission } from '../domain/complaint';
 import { hashToken, newComplaintId, newComplaintNumber, newTrackingToken } from '../domain/identifiers';
 import { computeDeadlines, formatDueForCustomer } from '../domain/sla';
+import { applyTrust, consultsDirectory, type Submitter, type TrustedSubmission } from '../domain/trust';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { Language, Policy } from '../policy/schema';
@@ -14,6 +15,8 @@ export interface IntakeRequest {
   sourceSystem: string;
   /** The producer's message id; the same id twice is the same complaint. */
   messageId: string;
+  /** Who submits: decides which priority-raising facts count and whose word the customer id is (shared/domain/trust.ts). */
+  submitter: Submitter;
 }
 
 export interface IntakeResult {
@@ -28,13 +31,6 @@ export interface IntakeResult {
 
 const MAX_NUMBER_ATTEMPTS = 5;
 
-/** Unknown or missing tiers fall back to the policy's default tier (noted on the timeline). */
-export function resolveTier(policy: Policy, requested: string | undefined): string {
-  return requested !== undefined && policy.tiers.some((t) => t.id === requested)
-    ? requested
-    : policy.defaultTier;
-}
-
 /**
  * Accepts a complaint: numbers it, stores it with its idempotency claim and tracking
  * token in one transaction, and publishes `Complaint Received` plus the
@@ -45,8 +41,13 @@ export function resolveTier(policy: Policy, requested: string | undefined): stri
 export async function receiveComplaint(ctx: ServiceContext, request: IntakeRequest): Promise<IntakeResult> {
   const { policy, calendar, store } = ctx;
   const now = ctx.now();
-  const { submission } = request;
-  const tier = resolveTier(policy, submission.customer.tier);
+  // Who may state what (#10): anonymous callers never their own importance, and their customer id is
+  // a claim the directory is not asked about.
+  const directoryTier = consultsDirectory(request.submitter)
+    ? (await store.customerDirectoryEntry(request.submission.customer.id))?.tier
+    : undefined;
+  const trusted = applyTrust(policy, request.submission, request.submitter, directoryTier);
+  const { submission, tier } = trusted;
   const language =
     submission.customer.language ?? detectLanguage(complaintText(submission), policy.defaultLanguage);
   // Before classification only the tier is known: promise what the category-agnostic
@@ -71,6 +72,8 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     source: { system: request.sourceSystem, messageId: request.messageId },
     submission,
     tier,
+    tierSource: trusted.tierSource,
+    customerNamespace: trusted.customerNamespace,
     language,
     receivedAt: now.toISOString(),
     promisedResponseBy: promise.firstResponse.dueAt,
@@ -84,10 +87,7 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     updatedAt: now.toISOString(),
   };
   const idempotencyKey = `${request.sourceSystem}#${request.messageId}`;
-  const notes =
-    submission.customer.tier !== undefined && submission.customer.tier !== tier
-      ? ` (unknown tier "${submission.customer.tier}", using "${tier}")`
-      : '';
+  const notes = trustNotes(trusted);
 
   for (let attempt = 1; attempt <= MAX_NUMBER_ATTEMPTS; attempt++) {
     const result = await store.create({
@@ -101,7 +101,14 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
           type: 'received',
           actor: `system:intake`,
           summary: `Received via ${submission.channel}${notes}`,
-          data: { channel: submission.channel, sourceSystem: request.sourceSystem, tier },
+          data: {
+            channel: submission.channel,
+            sourceSystem: request.sourceSystem,
+            tier,
+            tierSource: trusted.tierSource,
+            customerNamespace: trusted.customerNamespace,
+            ...(trusted.ignored.length > 0 ? { ignoredFields: trusted.ignored } : {}),
+          },
         },
       ],
     });
@@ -119,6 +126,20 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     complaint.number = newComplaintNumber(now, policy.calendar.timeZone);
   }
   throw new Error(`Could not claim a unique complaint number after ${MAX_NUMBER_ATTEMPTS} attempts`);
+}
+
+/**
+ * What the received entry says about trust: the fields ignored (names only: no customer text, no
+ * values) and an unknown tier a trusted producer named.
+ */
+function trustNotes(trusted: TrustedSubmission): string {
+  const notes: string[] = [];
+  if (trusted.unknownTier) notes.push(`unknown tier stated, using "${trusted.tier}"`);
+  if (trusted.ignored.length > 0) {
+    notes.push(`ignored ${trusted.ignored.join(', ')}: this submitter is not trusted to state them`);
+  }
+  notes.push(`tier from ${trusted.tierSource}`);
+  return ` (${notes.join('; ')})`;
 }
 
 export function trackingPath(token: string): string {

@@ -10,14 +10,17 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { type Complaint, ComplaintSchema } from '../domain/complaint';
-import { customerKey, deadlineShard } from '../domain/identifiers';
+import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
 import { type ComplaintStatus, isOpen, OPEN_STATUSES } from '../domain/lifecycle';
+import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
 import type {
   BacklogGroup,
   ComplaintStore,
   ComplaintUpdate,
   CreateResult,
   CustomerComplaintSummary,
+  CustomerDirectoryEntry,
+  DirectoryWriteOutcome,
   DueDeadline,
   NewComplaint,
   QueueItem,
@@ -39,6 +42,7 @@ import { isRetryableCancellation } from './transactions';
  *   NUM#<number>      NUM                  claims the human-readable number
  *   TRACK#<hash>      TRACK                tracking-token hash → complaint
  *   AGENT#<id>        LOAD                 open-complaint counter of an agent
+ *   CUSTDIR#<custKey> CUSTDIR              the customer directory (customer-directory.ts)
  */
 
 const META = 'META';
@@ -247,13 +251,17 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     return items.map((i) => i.entry as TimelineEntry);
   }
 
-  async recentByCustomer(customerId: string, since: string): Promise<CustomerComplaintSummary[]> {
+  async recentByCustomer(
+    customerId: string,
+    since: string,
+    namespace: CustomerNamespace,
+  ): Promise<CustomerComplaintSummary[]> {
     const items = await this.queryAll({
       TableName: this.table,
       IndexName: INDEXES.byCustomer.name,
       KeyConditionExpression: '#pk = :pk AND #sk >= :since',
       ExpressionAttributeNames: { '#pk': INDEXES.byCustomer.partitionKey, '#sk': INDEXES.byCustomer.sortKey },
-      ExpressionAttributeValues: { ':pk': `CUST#${customerKey(customerId)}`, ':since': since },
+      ExpressionAttributeValues: { ':pk': `CUST#${customerKey(customerId, namespace)}`, ':since': since },
       ScanIndexForward: false,
     });
     return items.map((i) => ({
@@ -264,6 +272,17 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       receivedAt: String(i.receivedAt),
       fingerprint: String(i.fingerprint),
     }));
+  }
+
+  async customerDirectoryEntry(customerId: string): Promise<CustomerDirectoryEntry | undefined> {
+    return getDirectoryEntry(this.db, this.table, customerId);
+  }
+
+  async putCustomerDirectoryEntry(
+    customerId: string,
+    entry: CustomerDirectoryEntry,
+  ): Promise<{ outcome: DirectoryWriteOutcome; current: CustomerDirectoryEntry }> {
+    return putDirectoryEntry(this.db, this.table, customerId, entry);
   }
 
   async agentLoads(agentIds: readonly string[]): Promise<Map<string, number>> {
@@ -456,7 +475,8 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       fingerprint: c.fingerprint,
       [INDEXES.byDepartment.partitionKey]: `DEPT#${department}#${c.status}`,
       [INDEXES.byDepartment.sortKey]: queuePosition({ id: c.id, nextDueAt }),
-      [INDEXES.byCustomer.partitionKey]: `CUST#${customerKey(c.submission.customer.id)}`,
+      // Namespaced (#10): an anonymous claim of a customer id is indexed apart from verified ones.
+      [INDEXES.byCustomer.partitionKey]: `CUST#${customerKey(c.submission.customer.id, c.customerNamespace)}`,
       [INDEXES.byCustomer.sortKey]: `${c.receivedAt}#${c.id}`,
     };
     if (c.assignment?.assignee !== undefined) {
@@ -501,7 +521,18 @@ function timelineItem(complaintId: string, entry: TimelineEntry): Record<string,
 }
 
 function fromItem(item: Record<string, unknown>): Complaint {
-  return ComplaintSchema.parse(item.complaint);
+  return ComplaintSchema.parse(withCustomerNamespace(item.complaint));
+}
+
+/**
+ * Records stored before customer namespaces existed (#10) have none: a public-route one (source
+ * `api`) was an anonymous claim, anything else came from an authenticated producer. Its index entry
+ * moves to the anonymous namespace with its next write.
+ */
+function withCustomerNamespace(record: unknown): unknown {
+  if (record === null || typeof record !== 'object' || 'customerNamespace' in record) return record;
+  const source = (record as { source?: { system?: unknown } }).source;
+  return source?.system === 'api' ? { ...record, customerNamespace: 'anonymous' } : record;
 }
 
 function toQueueItem(i: Record<string, unknown>): QueueItem {

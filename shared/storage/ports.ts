@@ -1,4 +1,5 @@
 import type { Complaint } from '../domain/complaint';
+import type { CustomerNamespace } from '../domain/identifiers';
 import type { ComplaintStatus } from '../domain/lifecycle';
 
 /**
@@ -139,6 +140,20 @@ export interface BacklogGroup {
   readonly oldestReceivedAt?: string;
 }
 
+/**
+ * A customer's entry in the directory the service keeps (item `CUSTDIR#<customerKey>`): the tier a
+ * trusted source gave the customer. `updatedAt` orders the writes (an older one never overwrites a
+ * newer one); `source` is the CRM's event source or `admin:<id>`.
+ */
+export interface CustomerDirectoryEntry {
+  tier: string;
+  updatedAt: string;
+  source: string;
+}
+
+/** `applied`: stored. `unchanged`: the same entry was already stored. `stale`: a newer (or equally new, different) entry is stored. */
+export type DirectoryWriteOutcome = 'applied' | 'unchanged' | 'stale';
+
 export interface ComplaintStore {
   create(input: NewComplaint): Promise<CreateResult>;
   get(id: string): Promise<Complaint | undefined>;
@@ -149,8 +164,22 @@ export interface ComplaintStore {
   /** Conditional on `expectedVersion`; throws `ConcurrencyConflictError` when the record moved on. */
   update(update: ComplaintUpdate): Promise<void>;
   timeline(id: string): Promise<TimelineEntry[]>;
-  /** The customer's complaints received at or after `since`, newest first (repeat and duplicate detection). */
-  recentByCustomer(customerId: string, since: string): Promise<CustomerComplaintSummary[]>;
+  /**
+   * The customer's complaints received at or after `since`, newest first (repeat and duplicate
+   * detection), in one namespace: an anonymous claim of a customer id never sees verified history.
+   */
+  recentByCustomer(
+    customerId: string,
+    since: string,
+    namespace: CustomerNamespace,
+  ): Promise<CustomerComplaintSummary[]>;
+  /** The directory's entry for a (verified) customer id, if any. */
+  customerDirectoryEntry(customerId: string): Promise<CustomerDirectoryEntry | undefined>;
+  /** Stores the entry unless the stored one is at least as new (conditional on `updatedAt`). */
+  putCustomerDirectoryEntry(
+    customerId: string,
+    entry: CustomerDirectoryEntry,
+  ): Promise<{ outcome: DirectoryWriteOutcome; current: CustomerDirectoryEntry }>;
   /** Open-complaint counters of these agents (absent agents have 0). */
   agentLoads(agentIds: readonly string[]): Promise<Map<string, number>>;
   /** A department's queue in one status, nearest deadline first. */

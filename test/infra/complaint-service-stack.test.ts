@@ -299,7 +299,7 @@ describe('event bus and rules', () => {
     expect(byService).toEqual({
       intake: {
         source: [{ 'anything-but': { prefix: OWN_SOURCE_PREFIX } }],
-        'detail-type': [DETAIL_TYPES.complaintReported],
+        'detail-type': [DETAIL_TYPES.complaintReported, DETAIL_TYPES.customerProfileUpdated],
       },
       classification: { source: [SOURCES.intake], 'detail-type': [DETAIL_TYPES.complaintReceived] },
       assignment: { source: [SOURCES.classification], 'detail-type': [DETAIL_TYPES.complaintClassified] },

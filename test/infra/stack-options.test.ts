@@ -36,7 +36,7 @@ describe('stack options', () => {
     const api = single(resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Api').values(), 'API');
     expect(api.Properties.CorsConfiguration).toMatchObject({
       AllowOrigins: ['https://complaints.example.com'],
-      AllowMethods: ['GET', 'POST'],
+      AllowMethods: ['GET', 'POST', 'PUT'],
     });
     expect((api.Properties.CorsConfiguration as { AllowHeaders: string[] }).AllowHeaders).toContain(
       'authorization',
@@ -74,7 +74,9 @@ describe('external JWT issuer', () => {
       'GET /complaints',
       'GET /complaints/{id}',
       'GET /reports/{period}/{id}',
+      'POST /agent/complaints',
       'POST /complaints/{id}/actions',
+      'PUT /admin/customers/{customerId}',
     ]);
   });
 

@@ -212,6 +212,7 @@ async function seedAssigned(description = SERVICE_QUALITY, amount?: number): Pro
     ),
     sourceSystem: 'test',
     messageId: `agent-api-${seq}`,
+    submitter: { kind: 'producer', source: 'test' },
   });
   tick();
   await services.classify(ctx, result.complaintId);
@@ -280,6 +281,47 @@ describe('authorization matrix: every route × every kind of caller', () => {
         agent: 202,
         supervisor: 202,
         admin: 202,
+      },
+    },
+    {
+      route: 'POST /agent/complaints (hotline, on behalf of a caller)',
+      fixture: none,
+      send: (who) =>
+        call({
+          ...request(who, 'POST /agent/complaints', {
+            body: {
+              channel: 'hotline',
+              customer: { id: `hotline-${who}` },
+              description: '电话打不通，客服一直占线',
+            },
+          }),
+          rawPath: '/agent/complaints',
+        }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 202,
+        agent: 202,
+        supervisor: 202,
+        admin: 202,
+      },
+    },
+    {
+      route: 'PUT /admin/customers/{customerId} (customer directory)',
+      fixture: none,
+      send: (who) =>
+        call({
+          ...request(who, 'PUT /admin/customers/{customerId}', { body: { tier: 'vip' } }),
+          rawPath: `/admin/customers/matrix-${who}`,
+          pathParameters: { customerId: `matrix-${who}` },
+        }),
+      expected: {
+        anonymous: 401,
+        customerToken: 401,
+        otherAgent: 403,
+        agent: 403,
+        supervisor: 403,
+        admin: 200,
       },
     },
     {

@@ -175,6 +175,7 @@ async function seedAssigned(): Promise<Fixture> {
     ),
     sourceSystem: 'test',
     messageId: `customer-api-${seq}`,
+    submitter: { kind: 'producer', source: 'test' },
   });
   issuedTokens.push(result.trackingToken);
   tick();

@@ -19,7 +19,8 @@ beforeAll(async () => {
   });
   publisher = new RecordingPublisher();
   ctx = {
-    policy: defaultPolicy,
+    // One trusted producer: its stated tier counts (shared/domain/trust.ts).
+    policy: { ...defaultPolicy, trust: { producers: ['crm.trusted'], customerDirectorySources: [] } },
     calendar: new BusinessCalendar(defaultPolicy.calendar),
     store: new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 }),
     publisher,
@@ -35,12 +36,15 @@ describe('intake service against DynamoDB Local', () => {
       submission: ComplaintSubmissionSchema.parse(submission({ customer: { id: 'cust-concurrent' } })),
       sourceSystem: 'hotline.ivr',
       messageId: 'call-20261124-0001',
+      submitter: { kind: 'producer', source: 'hotline.ivr' } as const,
     };
     const results = await Promise.all(Array.from({ length: 8 }, () => receiveComplaint(ctx, request)));
     expect(new Set(results.map((r) => r.complaintId)).size).toBe(1);
     expect(new Set(results.map((r) => r.trackingToken)).size).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
-    expect(await ctx.store.recentByCustomer('cust-concurrent', '2000-01-01T00:00:00.000Z')).toHaveLength(1);
+    expect(
+      await ctx.store.recentByCustomer('cust-concurrent', '2000-01-01T00:00:00.000Z', 'verified'),
+    ).toHaveLength(1);
   });
 
   it('loses nothing when publishing fails after the write: the retry republishes the same events', async () => {
@@ -48,6 +52,7 @@ describe('intake service against DynamoDB Local', () => {
       submission: ComplaintSubmissionSchema.parse(submission({ customer: { id: 'cust-outage' } })),
       sourceSystem: 'app.backend',
       messageId: 'msg-outage-1',
+      submitter: { kind: 'producer', source: 'app.backend' } as const,
     };
     publisher.failNext = 1;
     await expect(receiveComplaint(ctx, request)).rejects.toThrow(/outage/);
@@ -67,8 +72,9 @@ describe('intake service against DynamoDB Local', () => {
       submission: ComplaintSubmissionSchema.parse(
         submission({ customer: { id: 'cust-vip', tier: 'vip', language: 'en' } }),
       ),
-      sourceSystem: 'api',
+      sourceSystem: 'crm.trusted',
       messageId: 'vip-1',
+      submitter: { kind: 'producer', source: 'crm.trusted' },
     });
     // 2026-11-24 10:00 Shanghai (a Tuesday) + 4 working hours with a 12:00–13:00 lunch break = 15:00 = 07:00Z.
     expect(vip.acknowledgement.respondBy).toBe('2026-11-24T07:00:00.000Z');
@@ -79,11 +85,15 @@ describe('intake service against DynamoDB Local', () => {
       submission: ComplaintSubmissionSchema.parse(
         submission({ customer: { id: 'cust-gold', tier: 'gold' } }),
       ),
-      sourceSystem: 'api',
+      sourceSystem: 'crm.trusted',
       messageId: 'gold-1',
+      submitter: { kind: 'producer', source: 'crm.trusted' },
     });
-    expect((await ctx.store.get(unknownTier.complaintId))?.tier).toBe('standard');
+    expect(await ctx.store.get(unknownTier.complaintId)).toMatchObject({
+      tier: 'standard',
+      tierSource: 'default',
+    });
     const timeline = await ctx.store.timeline(unknownTier.complaintId);
-    expect(timeline[0]?.summary).toContain('unknown tier "gold"');
+    expect(timeline[0]?.summary).toContain('unknown tier stated, using "standard"');
   });
 });

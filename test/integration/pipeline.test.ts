@@ -87,7 +87,7 @@ describe('intake → classification → assignment through the handlers', () => 
     const response = await submitOverHttp(
       {
         channel: 'app',
-        customer: { id: 'cust-e2e-1', tier: 'vip', language: 'zh', contactRef: 'contact-77' },
+        customer: { id: 'cust-e2e-1', language: 'zh', contactRef: 'contact-77' },
         title: '无法登录',
         description: '今天早上开始APP一直闪退，登录不了，提示网络错误',
         demand: '尽快修复',
@@ -112,7 +112,8 @@ describe('intake → classification → assignment through the handlers', () => 
     expect(classified).toMatchObject({
       complaintId: body.complaintId,
       category: 'technical_fault',
-      tier: 'vip',
+      // Anonymous: the policy's default tier (a tier is refused on this route).
+      tier: 'standard',
     });
     expect(classified?.deadlines.firstResponse.dueAt <= body.acknowledgement.respondBy).toBe(true);
 
@@ -134,7 +135,13 @@ describe('intake → classification → assignment through the handlers', () => 
     expect(['tech_zhao', 'tech_sun']).toContain(assigned?.assignee);
 
     const stored = await store.get(body.complaintId);
-    expect(stored).toMatchObject({ status: 'assigned', version: 3, tier: 'vip' });
+    expect(stored).toMatchObject({
+      status: 'assigned',
+      version: 3,
+      tier: 'standard',
+      tierSource: 'default',
+      customerNamespace: 'anonymous',
+    });
     expect((await store.timeline(body.complaintId)).map((e) => e.type)).toEqual([
       'received',
       'classified',
@@ -163,7 +170,9 @@ describe('intake → classification → assignment through the handlers', () => 
     expect(eventsOf(DETAIL_TYPES.complaintReceived)[0]?.detail.metadata.eventId).toBe(
       `${first.complaintId}:received`,
     );
-    expect(await store.recentByCustomer('cust-e2e-2', '2000-01-01T00:00:00.000Z')).toHaveLength(1);
+    expect(await store.recentByCustomer('cust-e2e-2', '2000-01-01T00:00:00.000Z', 'anonymous')).toHaveLength(
+      1,
+    );
   });
 
   it('accepts an inbound Complaint Reported event once, however often it is delivered', async () => {
@@ -189,7 +198,7 @@ describe('intake → classification → assignment through the handlers', () => 
     expect(received).toHaveLength(2);
     expect(new Set(received.map((e) => e.detail.data.complaintId)).size).toBe(1);
     expect(received[0]?.detail.data.sourceSystem).toBe('app.store-reviews');
-    const mine = await store.recentByCustomer('cust-e2e-3', '2000-01-01T00:00:00.000Z');
+    const mine = await store.recentByCustomer('cust-e2e-3', '2000-01-01T00:00:00.000Z', 'verified');
     expect(mine).toHaveLength(1);
     expect((await forward(DETAIL_TYPES.complaintReceived, classification)).batchItemFailures).toEqual([]);
     expect(eventsOf(DETAIL_TYPES.complaintClassified)[0]?.detail.data.category).toBe('billing_dispute');
@@ -251,7 +260,9 @@ describe('intake → classification → assignment through the handlers', () => 
     const second = await intakeQueue(batch(record), lambdaContext());
     expect(second.batchItemFailures).toEqual([]);
     expect(eventsOf(DETAIL_TYPES.complaintReceived)).toHaveLength(1);
-    expect(await store.recentByCustomer('cust-e2e-5', '2000-01-01T00:00:00.000Z')).toHaveLength(1);
+    expect(await store.recentByCustomer('cust-e2e-5', '2000-01-01T00:00:00.000Z', 'verified')).toHaveLength(
+      1,
+    );
   });
 
   it('rejects spam politely in the customer language and does not assign it', async () => {

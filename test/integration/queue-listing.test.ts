@@ -82,6 +82,7 @@ async function seedAssigned(): Promise<string> {
     ),
     sourceSystem: 'test',
     messageId: `queue-listing-${seq}`,
+    submitter: { kind: 'producer', source: 'test' },
   });
   await classifyComplaint(ctx, result.complaintId);
   await assignComplaint(ctx, result.complaintId);

@@ -51,6 +51,7 @@ async function assignedComplaint(description: string): Promise<Complaint> {
     ),
     sourceSystem: 'test',
     messageId: `sla-${seq}`,
+    submitter: { kind: 'producer', source: 'test' },
   });
   await classifyComplaint(ctx, complaintId);
   await assignComplaint(ctx, complaintId);

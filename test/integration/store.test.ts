@@ -210,9 +210,9 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
       receivedAt: '2026-11-20T00:00:00.000Z',
       submission: { ...base.submission, customer },
     });
-    const found = await store.recentByCustomer(customer.id, '2026-10-25T00:00:00.000Z');
+    const found = await store.recentByCustomer(customer.id, '2026-10-25T00:00:00.000Z', 'verified');
     expect(found.map((f) => f.id)).toEqual([recent.id]);
-    const all = await store.recentByCustomer(customer.id, '2026-01-01T00:00:00.000Z');
+    const all = await store.recentByCustomer(customer.id, '2026-01-01T00:00:00.000Z', 'verified');
     expect(all.map((f) => f.id)).toEqual([recent.id, old.id]);
     const raw = await db.send(
       new GetCommand({ TableName: tableName, Key: { pk: `C#${recent.id}`, sk: 'META' } }),

@@ -71,6 +71,7 @@ export function complaintRecord(overrides: Partial<Complaint> = {}): Complaint {
     source: { system: 'test', messageId: id },
     submission: ComplaintSubmissionSchema.parse(submission()),
     tier: 'standard',
+    customerNamespace: 'verified',
     language: 'zh',
     receivedAt,
     promisedResponseBy: '2026-11-25T02:00:00.000Z',

@@ -4,6 +4,7 @@ import {
   AGENT_ACTIONS,
   type AgentAction,
   authorizeComplaint,
+  authorizeCustomerDirectory,
   authorizeList,
   type ComplaintScope,
   permittedActions,
@@ -218,6 +219,15 @@ describe('queue listing', () => {
   it('still refuses another department when the assignee is allowed', () => {
     expect(list(supervisor, { assignee: 'cs_li', department: 'billing' })).toBe(403);
     expect(list(admin, { assignee: 'cs_li', department: 'billing' })).toEqual(['billing']);
+  });
+});
+
+describe('customer directory (PUT /admin/customers/{customerId})', () => {
+  it('lets admins only set a tier; agents and supervisors of any department get 403', () => {
+    expect(authorizeCustomerDirectory(admin)).toEqual({ allow: true });
+    for (const p of [agent, supervisor, otherAgent, otherSupervisor, collaborator]) {
+      expect(authorizeCustomerDirectory(p), p.id).toMatchObject({ allow: false, status: 403 });
+    }
   });
 });
 

@@ -60,6 +60,7 @@ function makeComplaint(shape: Shape = {}, overrides: Partial<Complaint> = {}): C
       evidence: [],
     },
     tier: 'standard',
+    customerNamespace: 'verified',
     language: 'zh',
     receivedAt: fromIso,
     promisedResponseBy: iso(plus(fromIso, 24)),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   COMPLAINT_NUMBER_PATTERN,
   customerKey,
+  customerKeysFor,
   deadlineShard,
   hashToken,
   newComplaintId,
@@ -36,6 +37,17 @@ describe('identifiers', () => {
     expect(newTrackingToken()).not.toBe(token);
     expect(hashToken(token)).not.toContain(token);
     expect(hashToken(token)).toBe(hashToken(token));
+  });
+
+  it('keeps anonymous claims of a customer id in a namespace of their own; customerKeysFor lists both', () => {
+    expect(customerKey('cust-x', 'anonymous')).not.toBe(customerKey('cust-x', 'verified'));
+    // The verified key is the key used before namespaces existed: stored index entries stay valid.
+    expect(customerKey('cust-x', 'verified')).toBe(customerKey('cust-x'));
+    expect(customerKeysFor('cust-x')).toEqual([
+      customerKey('cust-x', 'verified'),
+      customerKey('cust-x', 'anonymous'),
+    ]);
+    expect(customerKey('cust-x', 'anonymous')).not.toContain('cust-x');
   });
 
   it('keys customers pseudonymously and spreads deadlines over shards', () => {

@@ -3,6 +3,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
 
@@ -46,7 +47,7 @@ export class AgentApi extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus)
+      .useEventBus(props.bus, { sources: [SOURCES.agent] })
       .useTimers(props.timers);
 
     const integration = new HttpLambdaIntegration('AgentIntegration', this.function.function);

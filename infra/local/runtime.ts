@@ -41,6 +41,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
 import type { AwsService } from './aws-request-actions';
+import { createPutEventsAuthorizer, isDecidedByEndpoint } from './bus-policy';
 import {
   createTableFromTemplate,
   type DynamoDbLocalInstance,
@@ -53,6 +54,7 @@ import { type SqsEventSource, startSqsEventSource } from './event-source-mapping
 import {
   type AcceptedEvent,
   type EventBridgeServer,
+  type EventBridgeServerOptions,
   type EventTarget,
   startEventBridgeServer,
 } from './eventbridge-server';
@@ -332,7 +334,10 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
 
     // --- EventBridge ------------------------------------------------------------------------------
     const listeners = new Set<(accepted: AcceptedEvent) => void>();
+    // Set with the IAM checks below: the endpoint authorizes PutEvents per entry (bus-policy.ts).
+    let authorizePutEvents: EventBridgeServerOptions['authorizePutEvents'];
     const events = await startEventBridgeServer({
+      authorizePutEvents: (key, entries) => authorizePutEvents?.(key, entries) ?? { entries: [] },
       onAccepted: (accepted) => {
         for (const listener of listeners) listener(accepted);
       },
@@ -501,11 +506,28 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
           context: { 'aws:RequestedRegion': LOCAL_REGION },
         });
       }
-      // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked.
+      // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked,
+      // except by the bus policy: PutEvents is left to the EventBridge endpoint, which decides it per
+      // entry (the function's role and the bus policy) and answers refused entries as AWS does.
       const authorize = (key: string | undefined, checks: AccessCheck[]) => {
         const principal = key === undefined ? undefined : principals.get(key);
-        return principal === undefined ? undefined : denialOf(principal, checks);
+        const own = checks.filter((check) => !isDecidedByEndpoint(check));
+        return principal === undefined ? undefined : denialOf(principal, own);
       };
+      authorizePutEvents = createPutEventsAuthorizer({
+        resources: template.Resources,
+        resolve: (v) => resolver.resolve(v),
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT_ID,
+        principals,
+        warn: log,
+        onRefused: (key, reason) => {
+          const who = [...functions.values()].find((f) => accessKeyOf(f.logicalId) === key)?.logicalId;
+          // Functions may swallow a failed entry: record it like any other denial.
+          if (who !== undefined) denials.push({ function: who, message: `PutEvents: ${reason}` });
+          log(`local runtime: PutEvents refused for ${who ?? key ?? 'an unsigned caller'}: ${reason}`);
+        },
+      });
       const proxy = async (service: AwsService, upstream: string) => {
         const started = await startAuthorizingProxy({
           upstream,

@@ -20,7 +20,9 @@
  *
  * With `enforceIam` (default on) each function signs its AWS calls with its own local access key and
  * reaches every endpoint through an authorizing proxy that evaluates the function's role policies from
- * the template, answering `AccessDeniedException` as AWS would (`iam-proxy.ts`).
+ * the template, answering `AccessDeniedException` as AWS would (`iam-proxy.ts`); `PutEvents` is decided
+ * by the EventBridge endpoint per entry, for every caller (functions and outside producers alike),
+ * against the function's role and the template's bus policy (`bus-policy.ts`).
  *
  * Known gaps are listed in the README ("Local runtime").
  */

@@ -4,7 +4,7 @@ import { sqsClient } from '../../shared/clients/aws';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
-import { recordLifecycleEvent } from '../../shared/services/reporting';
+import { recordLifecycleEvent, verifyLifecycleEvent } from '../../shared/services/reporting';
 
 const runtime = createRuntime();
 const reporting = createReportingContext(runtime);
@@ -15,10 +15,16 @@ const LifecycleDetailSchema = z.object({
   data: z.looseObject({ complaintId: z.string().min(1) }),
 });
 
-/** A lifecycle event → the complaint's report facts and the period aggregates (idempotent, order-free). */
+/**
+ * A lifecycle event → the complaint's report facts and the period aggregates (idempotent, order-free).
+ * An event for a complaint the store does not hold, or with implausible values, is poison: it goes to
+ * the DLQ with the reason and never into a figure.
+ */
 export async function handleLifecycleEvent(record: SQSRecord): Promise<void> {
   const { envelope, detail } = parseEventRecord(record, LifecycleDetailSchema);
-  const outcome = await recordLifecycleEvent(reporting, { detailType: envelope['detail-type'], detail });
+  const event = { detailType: envelope['detail-type'], detail };
+  await verifyLifecycleEvent(reporting, event);
+  const outcome = await recordLifecycleEvent(reporting, event);
   logger.debug('Aggregated', {
     complaintId: detail.data.complaintId,
     detailType: envelope['detail-type'],

@@ -4,6 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config';
+import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
 
@@ -54,7 +55,8 @@ export class AgentApi extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus)
+      // complaints.intake too: hotline agents submit complaints on a caller's behalf (POST /agent/complaints).
+      .useEventBus(props.bus, { sources: [SOURCES.agent, SOURCES.intake] })
       .useTimers(props.timers);
     this.function.function.addEnvironment(ENV.roleClaim, props.roleClaim);
 

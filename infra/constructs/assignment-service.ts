@@ -27,7 +27,7 @@ export class AssignmentService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus);
+      .useEventBus(props.bus, { sources: [SOURCES.assignment] });
     this.consumer = new QueueConsumer(this, 'Classified', {
       consumer: this.function,
       bus: props.bus,

@@ -17,6 +17,7 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_DEADLINE_SHARDS, ENV } from '../../shared/config';
+import { registerBusPublisher } from './messaging';
 import type { Timers } from './timers';
 
 /** Repository root: entry points, the lock file and the default policy are resolved against it. */
@@ -112,6 +113,8 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
   readonly logGroup: logs.LogGroup;
   readonly timeout: Duration;
   readonly grantPrincipal: iam.IPrincipal;
+  /** The event sources it may publish ({@link useEventBus}); empty when it publishes nothing. */
+  publishedSources: readonly string[] = [];
 
   constructor(scope: Construct, id: string, props: ComplaintFunctionProps) {
     super(scope, id);
@@ -194,9 +197,25 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
     return this;
   }
 
-  /** Grants `events:PutEvents` on this bus only and sets `EVENT_BUS_NAME`. */
-  useEventBus(bus: events.IEventBus): this {
-    bus.grantPutEventsTo(this);
+  /**
+   * Grants `events:PutEvents` on this bus only, and only with one of `sources` as the event source
+   * (`events:source` condition: each function publishes only what it owns), registers the role as one
+   * of the service's own publishers (exempt from the bus policy's denials of internal sources and
+   * detail-types, see `messaging.ts`) and sets `EVENT_BUS_NAME`.
+   */
+  useEventBus(bus: events.IEventBus, options: { sources: readonly string[] }): this {
+    if (options.sources.length === 0) {
+      throw new FunctionConfigurationError(`${this.node.path}: useEventBus needs the sources it publishes`);
+    }
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: { StringEquals: { 'events:source': [...options.sources] } },
+      }),
+    );
+    registerBusPublisher(bus, this.role);
+    this.publishedSources = [...options.sources];
     this.function.addEnvironment(ENV.eventBusName, bus.eventBusName);
     return this;
   }

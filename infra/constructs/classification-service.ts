@@ -33,7 +33,7 @@ export class ClassificationService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus)
+      .useEventBus(props.bus, { sources: [SOURCES.classification] })
       .useTimers(props.timers);
     this.consumer = new QueueConsumer(this, 'Received', {
       consumer: this.function,

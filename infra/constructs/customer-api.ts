@@ -4,6 +4,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
 
@@ -44,7 +45,7 @@ export class CustomerApi extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus)
+      .useEventBus(props.bus, { sources: [SOURCES.customer] })
       .useTimers(props.timers);
 
     const integration = new HttpLambdaIntegration('CustomerIntegration', this.function.function);

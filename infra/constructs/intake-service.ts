@@ -5,7 +5,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DETAIL_TYPES, OWN_SOURCE_PREFIX } from '../../shared/events/names';
+import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
 
@@ -45,7 +45,7 @@ export class IntakeService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus);
+      .useEventBus(props.bus, { sources: [SOURCES.intake] });
 
     const routes = props.api.addRoutes({
       path: COMPLAINTS_ROUTE.path,
@@ -68,7 +68,7 @@ export class IntakeService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus);
+      .useEventBus(props.bus, { sources: [SOURCES.intake] });
 
     this.inbound = new QueueConsumer(this, 'Inbound', {
       consumer: this.inboundFunction,

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../shared/config';
 import { REPORTED_DETAIL_TYPES } from '../../shared/domain/reporting/facts';
 import type { PeriodKind } from '../../shared/domain/reporting/report';
-import { OWN_SOURCE_PREFIX } from '../../shared/events/names';
+import { OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
 import type { Timers } from './timers';
@@ -84,7 +84,7 @@ export class ReportingService extends Construct {
       timeout: Duration.minutes(1),
     })
       .useTable(props.table)
-      .useEventBus(props.bus);
+      .useEventBus(props.bus, { sources: [SOURCES.reporting] });
     this.generator.function.grantInvokeLatestVersion(props.timers.schedulerRole);
     this.generator.function.configureAsyncInvoke({
       retryAttempts: 2,
@@ -117,7 +117,7 @@ export class ReportingService extends Construct {
       timeout: Duration.seconds(29),
     })
       .useTable(props.table)
-      .useEventBus(props.bus);
+      .useEventBus(props.bus, { sources: [SOURCES.reporting] });
     this.apiFunction.function.addEnvironment(ENV.roleClaim, props.roleClaim);
     props.api.addRoutes({
       path: REPORTS_ROUTE.path,

@@ -4,6 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
 
@@ -50,7 +51,11 @@ export class SlaService extends Construct {
       timeout: Duration.seconds(30),
     });
     props.timers.addTarget('sla', this.timerFunction);
-    this.timerFunction.useTable(props.table).useEventBus(props.bus).useTimers(props.timers);
+    // Clock timers only (survey timers go to the survey function): SLA events.
+    this.timerFunction
+      .useTable(props.table)
+      .useEventBus(props.bus, { sources: [SOURCES.sla] })
+      .useTimers(props.timers);
 
     this.sweepFunction = new ComplaintFunction(this, 'SweepFunction', {
       entry: 'functions/sla/sweep-handler.ts',
@@ -61,7 +66,8 @@ export class SlaService extends Construct {
       timeout: Duration.minutes(2),
     })
       .useTable(props.table)
-      .useEventBus(props.bus)
+      // The sweep applies every due decision: clock alerts and survey sends/closes.
+      .useEventBus(props.bus, { sources: [SOURCES.sla, SOURCES.survey] })
       .useTimers(props.timers);
     this.sweepFunction.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: interval });
 

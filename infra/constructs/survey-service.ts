@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
 
@@ -33,6 +34,9 @@ export class SurveyService extends Construct {
       timeout: Duration.seconds(30),
     });
     props.timers.addTarget('survey', this.function);
-    this.function.useTable(props.table).useEventBus(props.bus).useTimers(props.timers);
+    this.function
+      .useTable(props.table)
+      .useEventBus(props.bus, { sources: [SOURCES.survey] })
+      .useTimers(props.timers);
   }
 }

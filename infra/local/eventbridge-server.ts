@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accessKeyIdOf } from './aws-request-actions';
+import type { PutEventsAuthorization } from './bus-policy';
 import { type CompiledPattern, compileEventPattern, InvalidEventPatternError } from './event-pattern';
 
 /**
@@ -18,8 +20,14 @@ import { type CompiledPattern, compileEventPattern, InvalidEventPatternError } f
  * Scheduled rules (`scheduleExpression`) are stored and listed, but firing them is the scheduler's
  * job (they carry no pattern, so `PutEvents` never matches them).
  *
+ * `PutEvents` is authorized per entry when `authorizePutEvents` is given (the local runtime passes
+ * the template's bus policies and function roles, see `bus-policy.ts`): a refused entry gets AWS's
+ * `NotAuthorizedForSourceException` / `NotAuthorizedForDetailTypeException` in its result entry, a
+ * caller refused outright gets `AccessDeniedException` for the call.
+ *
  * Known gaps (deliberate): no archives/replays, API destinations, retries or DLQs of targets, no
- * IAM checks, no cross-account buses, no `Time` validation beyond parsing, no pagination tokens.
+ * IAM checks beyond PutEvents, no cross-account buses, no `Time` validation beyond parsing, no
+ * pagination tokens.
  */
 
 /** Input shaping of a target, as in `AWS::Events::Rule` `Targets[]` and the `PutTargets` API. */
@@ -79,6 +87,14 @@ export interface EventBridgeServerOptions {
   onAccepted?: (accepted: AcceptedEvent) => void;
   /** Where delivery failures are reported; they never fail `PutEvents`, as in AWS. */
   log?: (message: string) => void;
+  /**
+   * Authorizes the entries of a `PutEvents` call that passed validation (same order), given the
+   * caller's access key (undefined when unsigned). Absent: every entry is accepted.
+   */
+  authorizePutEvents?: (
+    accessKeyId: string | undefined,
+    entries: ReadonlyArray<{ busArn: string; source: string; detailType: string }>,
+  ) => PutEventsAuthorization;
 }
 
 export interface RuleDefinition {
@@ -425,7 +441,7 @@ export async function startEventBridgeServer(
     return matched;
   };
 
-  const putEvents = (input: Record<string, unknown>) => {
+  const putEvents = (input: Record<string, unknown>, accessKeyId: string | undefined) => {
     const entries = input.Entries;
     if (!Array.isArray(entries) || entries.length === 0) {
       throw validation(
@@ -441,6 +457,8 @@ export async function startEventBridgeServer(
       throw validation('Total size of the entries in the request is over the limit.');
     }
     const results: Array<Record<string, string>> = [];
+    /** Entries that passed validation: their index in `results` and what routing needs. */
+    const valid: Array<{ index: number; bus: Bus; event: EventEnvelope }> = [];
     for (const raw of entries as unknown[]) {
       const entry = isObject(raw) ? raw : {};
       const required = (field: string) => ({
@@ -489,10 +507,29 @@ export async function startEventBridgeServer(
         resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
         detail,
       };
+      valid.push({ index: results.length, bus, event });
+      results.push({ EventId: event.id });
+    }
+    const authorization = options.authorizePutEvents?.(
+      accessKeyId,
+      valid.map(({ bus, event }) => ({
+        busArn: bus.arn,
+        source: event.source,
+        detailType: event['detail-type'],
+      })),
+    );
+    if (authorization?.callDenied !== undefined) {
+      throw new AwsError('AccessDeniedException', authorization.callDenied);
+    }
+    for (const [i, { index, bus, event }] of valid.entries()) {
+      const refusal = authorization?.entries[i];
+      if (refusal !== undefined) {
+        results[index] = { ErrorCode: refusal.ErrorCode, ErrorMessage: refusal.ErrorMessage };
+        continue;
+      }
       const record: AcceptedEvent = { bus: bus.name, event, matchedRules: route(bus, event) };
       accepted.push(record);
       options.onAccepted?.(record);
-      results.push({ EventId: event.id });
     }
     return {
       FailedEntryCount: results.filter((r) => r.ErrorCode !== undefined).length,
@@ -534,8 +571,8 @@ export async function startEventBridgeServer(
     ...(t.inputTransformer !== undefined && { InputTransformer: t.inputTransformer }),
   });
 
-  const operations: Record<string, (input: Record<string, unknown>) => unknown> = {
-    PutEvents: putEvents,
+  const operations: Record<string, (input: Record<string, unknown>, req: IncomingMessage) => unknown> = {
+    PutEvents: (input, req) => putEvents(input, accessKeyIdOf(req.headers, req.url)),
     TestEventPattern: testEventPattern,
     PutRule: (input) => {
       if (typeof input.Name !== 'string' || input.Name === '')
@@ -658,7 +695,7 @@ export async function startEventBridgeServer(
       } catch {
         throw new AwsError('SerializationException', 'Request body is not valid JSON.');
       }
-      send(res, 200, operation(isObject(input) ? input : {}));
+      send(res, 200, operation(isObject(input) ? input : {}, req));
     } catch (error) {
       if (error instanceof AwsError) {
         send(res, 400, { __type: error.code, message: error.message });

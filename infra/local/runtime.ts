@@ -20,7 +20,9 @@
  *
  * With `enforceIam` (default on) each function signs its AWS calls with its own local access key and
  * reaches every endpoint through an authorizing proxy that evaluates the function's role policies from
- * the template, answering `AccessDeniedException` as AWS would (`iam-proxy.ts`).
+ * the template, answering `AccessDeniedException` as AWS would (`iam-proxy.ts`); `PutEvents` is decided
+ * by the EventBridge endpoint per entry, for every caller (functions and outside producers alike),
+ * against the function's role and the template's bus policy (`bus-policy.ts`).
  *
  * Known gaps are listed in the README ("Local runtime").
  */
@@ -41,6 +43,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
 import type { AwsService } from './aws-request-actions';
+import { createPutEventsAuthorizer, isDecidedByEndpoint } from './bus-policy';
 import {
   createTableFromTemplate,
   type DynamoDbLocalInstance,
@@ -53,6 +56,7 @@ import { type SqsEventSource, startSqsEventSource } from './event-source-mapping
 import {
   type AcceptedEvent,
   type EventBridgeServer,
+  type EventBridgeServerOptions,
   type EventTarget,
   startEventBridgeServer,
 } from './eventbridge-server';
@@ -338,7 +342,10 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
 
     // --- EventBridge ------------------------------------------------------------------------------
     const listeners = new Set<(accepted: AcceptedEvent) => void>();
+    // Set with the IAM checks below: the endpoint authorizes PutEvents per entry (bus-policy.ts).
+    let authorizePutEvents: EventBridgeServerOptions['authorizePutEvents'];
     const events = await startEventBridgeServer({
+      authorizePutEvents: (key, entries) => authorizePutEvents?.(key, entries) ?? { entries: [] },
       onAccepted: (accepted) => {
         for (const listener of listeners) listener(accepted);
       },
@@ -507,11 +514,28 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
           context: { 'aws:RequestedRegion': LOCAL_REGION },
         });
       }
-      // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked.
+      // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked,
+      // except by the bus policy: PutEvents is left to the EventBridge endpoint, which decides it per
+      // entry (the function's role and the bus policy) and answers refused entries as AWS does.
       const authorize = (key: string | undefined, checks: AccessCheck[]) => {
         const principal = key === undefined ? undefined : principals.get(key);
-        return principal === undefined ? undefined : denialOf(principal, checks);
+        const own = checks.filter((check) => !isDecidedByEndpoint(check));
+        return principal === undefined ? undefined : denialOf(principal, own);
       };
+      authorizePutEvents = createPutEventsAuthorizer({
+        resources: template.Resources,
+        resolve: (v) => resolver.resolve(v),
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT_ID,
+        principals,
+        warn: log,
+        onRefused: (key, reason) => {
+          const who = [...functions.values()].find((f) => accessKeyOf(f.logicalId) === key)?.logicalId;
+          // Functions may swallow a failed entry: record it like any other denial.
+          if (who !== undefined) denials.push({ function: who, message: `PutEvents: ${reason}` });
+          log(`local runtime: PutEvents refused for ${who ?? key ?? 'an unsigned caller'}: ${reason}`);
+        },
+      });
       const proxy = async (service: AwsService, upstream: string) => {
         const started = await startAuthorizingProxy({
           upstream,

@@ -54,3 +54,18 @@ export const DETAIL_TYPES = {
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
+
+/**
+ * Detail-types other services may put on the bus (with their own, non-`complaints.*` sources). Every
+ * other detail-type is internal: the bus policy refuses it from anyone but the service's own roles.
+ * `Customer Profile Updated` is the CRM's feed of the customer directory.
+ */
+export const INBOUND_DETAIL_TYPES: readonly string[] = [
+  DETAIL_TYPES.complaintReported,
+  'Customer Profile Updated',
+];
+
+/** The detail-types only this service publishes (every {@link DETAIL_TYPES} value that is not inbound). */
+export const INTERNAL_DETAIL_TYPES: readonly string[] = Object.values(DETAIL_TYPES).filter(
+  (type) => !INBOUND_DETAIL_TYPES.includes(type),
+);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { documentClient, eventBridgeClient, kmsClient, schedulerClient } from '../clients/aws';
 import { ConfigurationError, type RuntimeConfig, readRuntimeConfig } from '../config';
 import { BusinessCalendar } from '../domain/business-calendar';
+import { vocabularyOf } from '../domain/reporting/plausibility';
 import { EventBridgePublisher } from '../events/publisher';
 import { MeteredPublisher } from '../metrics/metered-publisher';
 import { loadPolicyFile } from '../policy/load';
@@ -76,6 +77,8 @@ export function createReportingContext(runtime: {
     timeZone: runtime.ctx.policy.calendar.timeZone,
     publisher: runtime.ctx.publisher,
     now: runtime.ctx.now,
+    complaints: runtime.ctx.store,
+    vocabulary: vocabularyOf(runtime.ctx.policy),
   };
 }
 

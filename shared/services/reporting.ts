@@ -6,6 +6,7 @@ import {
   diffContributions,
 } from '../domain/reporting/contributions';
 import { emptyFacts, type LifecycleEvent, mergeEvent, sameFacts } from '../domain/reporting/facts';
+import { implausibility, type ReportVocabulary, type StoredReceipt } from '../domain/reporting/plausibility';
 import {
   bucketKeysFor,
   computeFigures,
@@ -20,6 +21,7 @@ import { SOURCES } from '../events/names';
 import type { EventPublisher } from '../events/publisher';
 import { buildEvent } from '../events/schemas';
 import type { ReportingStore } from '../storage/reporting-store';
+import { PoisonMessageError } from './context';
 import { retryOnConflict } from './retry';
 
 /** Attempts of a facts write: bucket items are shared by every complaint of a day, so contention is expected. */
@@ -32,6 +34,38 @@ export interface ReportingContext {
   shards?: number;
   publisher?: EventPublisher;
   now: () => Date;
+  /** The complaint store (GetItem of the complaint): {@link verifyLifecycleEvent} needs it. */
+  complaints?: { get(complaintId: string): Promise<StoredReceipt | undefined> };
+  /** The policy's channels, categories, severities and departments: {@link verifyLifecycleEvent} needs them. */
+  vocabulary?: ReportVocabulary;
+}
+
+/** A lifecycle event the reports must not count (unknown complaint, value out of range); a poison message. */
+export class ImplausibleEventError extends PoisonMessageError {
+  override name = 'ImplausibleEventError';
+}
+
+/**
+ * Distrusts what the bus delivers: the complaint must exist in the store and the event's values must
+ * be plausible for it (`plausibility.ts`). Throws {@link ImplausibleEventError} with the reason.
+ */
+export async function verifyLifecycleEvent(ctx: ReportingContext, event: LifecycleEvent): Promise<void> {
+  if (ctx.complaints === undefined || ctx.vocabulary === undefined) {
+    throw new Error('verifyLifecycleEvent needs the complaint store and the policy vocabulary');
+  }
+  const { complaintId } = event.detail.data;
+  const complaint = await ctx.complaints.get(complaintId);
+  if (complaint === undefined) {
+    throw new ImplausibleEventError(
+      `"${event.detailType}" for complaint ${complaintId}, which does not exist`,
+    );
+  }
+  const reason = implausibility(event, complaint, ctx.vocabulary, ctx.now());
+  if (reason !== undefined) {
+    throw new ImplausibleEventError(
+      `Implausible "${event.detailType}" for complaint ${complaintId}: ${reason}`,
+    );
+  }
 }
 
 /**

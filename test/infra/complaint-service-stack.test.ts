@@ -267,11 +267,11 @@ describe('table', () => {
 });
 
 describe('event bus and rules', () => {
-  it('archives every event on the project bus for a year', () => {
+  it('archives the events of the project bus for a year (exclusions: bus-policy.test.ts)', () => {
     synthesized.template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] },
       RetentionDays: 365,
-      EventPattern: { source: [{ prefix: '' }] },
+      EventPattern: { source: [{ prefix: '' }], 'detail-type': [{ 'anything-but': Match.anyValue() }] },
     });
   });
 
@@ -396,6 +396,10 @@ describe('IAM', () => {
     for (const { policyId, statement } of statements) {
       expect(asArray(statement.Action), policyId).toEqual(['events:PutEvents']);
       expect(statement.Resource, policyId).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
+      // Each grant names the sources its function owns (bus-policy.test.ts checks which).
+      expect(Object.keys((statement as { Condition?: object }).Condition ?? {}), policyId).toEqual([
+        'StringEquals',
+      ]);
     }
   });
 

@@ -2,6 +2,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ComplaintFunction } from './base-function';
 import type { Timers } from './timers';
@@ -22,6 +23,8 @@ export interface AgentApiProps {
   readonly api: apigw.HttpApi;
   /** Validates the caller's JWT before the function runs (see `Auth`). */
   readonly authorizer: apigw.IHttpRouteAuthorizer;
+  /** The service's HMAC key (see `Keys`): the queue's cursors are sealed with a key derived from it. */
+  readonly serviceKey: kms.IKey;
 }
 
 /**
@@ -47,7 +50,8 @@ export class AgentApi extends Construct {
     })
       .useTable(props.table)
       .useEventBus(props.bus)
-      .useTimers(props.timers);
+      .useTimers(props.timers)
+      .useServiceKey(props.serviceKey);
 
     const integration = new HttpLambdaIntegration('AgentIntegration', this.function.function);
     this.routes = AGENT_ROUTES.flatMap((route) =>

@@ -210,6 +210,7 @@ async function seedAssigned(description = SERVICE_QUALITY, amount?: number): Pro
     ),
     sourceSystem: 'test',
     messageId: `agent-api-${seq}`,
+    idempotency: { kind: 'event', source: 'test', messageId: `agent-api-${seq}` },
   });
   tick();
   await services.classify(ctx, result.complaintId);

@@ -175,6 +175,7 @@ async function seedAssigned(): Promise<Fixture> {
     ),
     sourceSystem: 'test',
     messageId: `customer-api-${seq}`,
+    idempotency: { kind: 'event', source: 'test', messageId: `customer-api-${seq}` },
   });
   issuedTokens.push(result.trackingToken);
   tick();

@@ -51,6 +51,7 @@ async function assignedComplaint(description: string): Promise<Complaint> {
     ),
     sourceSystem: 'test',
     messageId: `sla-${seq}`,
+    idempotency: { kind: 'event', source: 'test', messageId: `sla-${seq}` },
   });
   await classifyComplaint(ctx, complaintId);
   await assignComplaint(ctx, complaintId);

@@ -12,6 +12,7 @@ import { ClassificationService } from './constructs/classification-service';
 import { CustomerApi } from './constructs/customer-api';
 import { ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
+import { Keys } from './constructs/keys';
 import { Messaging } from './constructs/messaging';
 import { Observability } from './constructs/observability';
 import { ReportingService } from './constructs/reporting-service';
@@ -68,6 +69,7 @@ export class ComplaintServiceStack extends Stack {
   /** The validated policy the functions are bundled with. */
   readonly policy: Policy;
   readonly policyFile: string;
+  readonly keys: Keys;
   readonly store: ComplaintStore;
   readonly messaging: Messaging;
   readonly intake: IntakeService;
@@ -93,6 +95,7 @@ export class ComplaintServiceStack extends Stack {
     // Throws PolicyValidationError (every problem with its path) before any bundling starts.
     this.policy = loadPolicyFile(this.policyFile);
 
+    this.keys = new Keys(this, 'Keys');
     this.store = new ComplaintStore(this, 'Store');
     this.messaging = new Messaging(this, 'Messaging');
     const shared = {
@@ -105,7 +108,11 @@ export class ComplaintServiceStack extends Stack {
       ...(props.apiThrottle ? { throttle: props.apiThrottle } : {}),
       ...(props.corsAllowOrigins ? { corsAllowOrigins: props.corsAllowOrigins } : {}),
     });
-    this.intake = new IntakeService(this, 'Intake', { ...shared, api: this.httpApi.api });
+    this.intake = new IntakeService(this, 'Intake', {
+      ...shared,
+      api: this.httpApi.api,
+      serviceKey: this.keys.serviceKey,
+    });
 
     // Timer targets first, survey before SLA: a function only gets the ARNs of targets registered
     // before it, and the SLA function may need the survey function's ARN (not the reverse).
@@ -125,6 +132,7 @@ export class ComplaintServiceStack extends Stack {
       api: this.httpApi.api,
       authorizer: this.auth.authorizer,
       roleClaim: this.auth.roleClaim,
+      serviceKey: this.keys.serviceKey,
     });
     this.customerApi = new CustomerApi(this, 'CustomerApi', { ...withTimers, api: this.httpApi.api });
     this.reporting = new ReportingService(this, 'Reporting', {
@@ -176,6 +184,10 @@ export class ComplaintServiceStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.messaging.bus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: this.messaging.bus.eventBusArn });
     new CfnOutput(this, 'ScheduleGroupName', { value: this.timers.scheduleGroup.scheduleGroupName });
+    new CfnOutput(this, 'ServiceKeyArn', {
+      description: 'KMS HMAC key the service keys derive from (the history import: --service-key)',
+      value: this.keys.serviceKey.keyArn,
+    });
     new CfnOutput(this, 'JwtIssuer', {
       description: 'Issuer of the agent API tokens',
       value: this.auth.issuer,

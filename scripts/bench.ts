@@ -34,7 +34,7 @@ import { DETAIL_TYPES } from '../shared/events/names';
 import type { EventPublisher } from '../shared/events/publisher';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { TimerScheduler } from '../shared/scheduling/timers';
-import { StaticServiceKeys } from '../shared/security/service-keys';
+import { StaticServiceKeys, UnconfiguredServiceKeys } from '../shared/security/service-keys';
 import { assignComplaint } from '../shared/services/assignment';
 import { classifyComplaint } from '../shared/services/classification';
 import type { ServiceContext } from '../shared/services/context';
@@ -164,6 +164,7 @@ async function pipeline(count: number, concurrency: number): Promise<void> {
           sourceSystem: 'bench',
           messageId: `bench-${i}`,
           submitter: { kind: 'producer', source: 'bench' },
+          idempotency: { kind: 'event', source: 'bench', messageId: `bench-${i}` },
         });
         await classifyComplaint(ctx, complaintId);
         try {
@@ -466,6 +467,7 @@ async function historyImport(goodRows: number): Promise<void> {
       policy,
       calendar,
       now,
+      keys: new UnconfiguredServiceKeys(),
     },
     rows(),
     { mapping, dryRun: true },
@@ -485,6 +487,7 @@ async function historyImport(goodRows: number): Promise<void> {
       policy,
       calendar,
       now,
+      keys: new StaticServiceKeys('benchmark-only-secret'),
     };
     line('first run (fresh table)', await importHistory(ctx, rows(), { mapping }));
     line('re-run (everything already imported)', await importHistory(ctx, rows(), { mapping }));

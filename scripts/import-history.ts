@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../infra/local/dynamodb-local';
 import { DEFAULT_DEADLINE_SHARDS } from '../shared/config';
@@ -28,7 +29,7 @@ import { MappingValidationError, parseMapping } from '../shared/domain/history-i
 import { EventBridgePublisher } from '../shared/events/publisher';
 import { loadPolicyFile, PolicyValidationError } from '../shared/policy/load';
 import type { TimerScheduler } from '../shared/scheduling/timers';
-import { UnconfiguredServiceKeys } from '../shared/security/service-keys';
+import { KmsServiceKeys, UnconfiguredServiceKeys } from '../shared/security/service-keys';
 import type { ServiceContext } from '../shared/services/context';
 import {
   checkHeader,
@@ -48,7 +49,8 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 const USAGE = `Usage: node --import tsx scripts/import-history.ts --file <export.csv|.jsonl> --mapping <mapping.json>
          [--format csv|jsonl] [--rejected <file>] [--dry-run] [--open reject|intake]
-         [--table <name> [--endpoint <url>] [--region <region>] | --local [--state-dir <dir>]]
+         [--table <name> [--endpoint <url>] [--region <region>] --service-key <arn> [--kms-endpoint <url>]
+          | --local [--state-dir <dir>]]
          [--policy <policy.json>] [--concurrency <n>] [--progress-every <rows>]
          [--event-bus <name> [--eventbridge-endpoint <url>]]   (for --open intake)
 
@@ -61,8 +63,10 @@ const USAGE = `Usage: node --import tsx scripts/import-history.ts --file <export
                     the live intake (new complaints with SLA clocks from now; needs the event bus)
   --table           the service's table (stack output TableName); AWS credentials and region from the
                     default chain unless --endpoint is given
-  --local           the local runtime of \`npm start\`: endpoints and table from .local/endpoints.json,
-                    policy policy/demo-policy.json
+  --service-key     the service's KMS HMAC key (stack output ServiceKeyArn): idempotency claims and
+                    tracking tokens are derived with it, as live intake does (needs kms:GenerateMac)
+  --local           the local runtime of \`npm start\`: endpoints, table and service key from
+                    .local/endpoints.json, policy policy/demo-policy.json
   --policy          the deployment's policy (default policy/default-policy.json)
   --concurrency     rows written at once (default 8)`;
 
@@ -78,6 +82,9 @@ interface LocalEndpoints {
   tables: Record<string, string>;
   eventBridge?: string;
   eventBusName?: string;
+  /** The local KMS endpoint and the ARNs of its keys (logical id → ARN). */
+  kms?: string;
+  kmsKeys?: Record<string, string>;
 }
 
 /** Timers are never scheduled by an import (intake schedules none either); any request is a bug. */
@@ -102,6 +109,29 @@ function positiveInt(text: string | undefined, name: string, fallback: number): 
   return n;
 }
 
+/**
+ * The service's keys from the stack's KMS HMAC key: `--service-key` (with `--kms-endpoint`), else the
+ * single key of the local runtime (`--local`). Every key is derived once, so a run makes three KMS calls.
+ */
+function serviceKeys(
+  values: Record<string, unknown>,
+  local: LocalEndpoints | undefined,
+  clientConfig: (url: string | undefined) => object,
+): KmsServiceKeys {
+  const localKeys = Object.values(local?.kmsKeys ?? {});
+  const keyArn = option(values, 'service-key') ?? (localKeys.length === 1 ? localKeys[0] : undefined);
+  if (keyArn === undefined) {
+    throw new UsageError(
+      local === undefined
+        ? '--service-key is required (the stack output ServiceKeyArn): tracking tokens and idempotency keys derive from it'
+        : `--local: ${localKeys.length === 0 ? 'no service key in endpoints.json (restart npm start)' : `several KMS keys (${localKeys.join(', ')}); choose one with --service-key`}`,
+    );
+  }
+  if (!keyArn.startsWith('arn:')) throw new UsageError(`--service-key must be a key ARN (got "${keyArn}")`);
+  const endpoint = option(values, 'kms-endpoint') ?? local?.kms;
+  return new KmsServiceKeys(new KMSClient(clientConfig(endpoint)), keyArn);
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -122,6 +152,8 @@ async function main(argv: string[]): Promise<number> {
       'progress-every': { type: 'string' },
       'event-bus': { type: 'string' },
       'eventbridge-endpoint': { type: 'string' },
+      'service-key': { type: 'string' },
+      'kms-endpoint': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -206,6 +238,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const store = new DynamoDbComplaintStore(db, { tableName, deadlineShards: DEFAULT_DEADLINE_SHARDS });
   const now = () => new Date();
+  const keys = dryRun ? new UnconfiguredServiceKeys() : serviceKeys(values, local, clientConfig);
+  if (!dryRun) {
+    // Fail before the first row when the key is wrong or not ours to use (kms:GenerateMac).
+    try {
+      await keys.key('idempotency');
+      await keys.key('tracking-token');
+    } catch (error) {
+      throw new UsageError(`service key: ${(error as Error).name}: ${(error as Error).message}`);
+    }
+  }
   let intake: ServiceContext | undefined;
   if (open === 'intake' && !dryRun) {
     const bus = option(values, 'event-bus') ?? local?.eventBusName;
@@ -219,8 +261,7 @@ async function main(argv: string[]): Promise<number> {
       policy,
       calendar,
       scheduler: noTimers,
-      // TODO(#10): the stack's service key (KMS) for tracking tokens of live-intake rows.
-      keys: new UnconfiguredServiceKeys(),
+      keys,
       now,
     };
   }
@@ -230,6 +271,7 @@ async function main(argv: string[]): Promise<number> {
     policy,
     calendar,
     now,
+    keys,
     ...(intake !== undefined ? { intake } : {}),
   };
 

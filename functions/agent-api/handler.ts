@@ -13,6 +13,7 @@ import {
 import { authorizeCustomerDirectory } from '../../shared/auth/authorization';
 import { jwtClaims, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { newComplaintId } from '../../shared/domain/identifiers';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
@@ -199,12 +200,27 @@ async function submitForCaller(event: APIGatewayProxyEventV2, principal: Princip
       },
     ]);
   }
-  const result = await receiveComplaint(ctx, {
-    submission: parsed.data,
-    sourceSystem: `agent:${principal.id}`,
-    messageId: key ?? `auto-${newComplaintId()}`,
-    submitter: { kind: 'agent', agentId: principal.id },
-  });
+  const messageId = key ?? `auto-${newComplaintId()}`;
+  let result: Awaited<ReturnType<typeof receiveComplaint>>;
+  try {
+    result = await receiveComplaint(ctx, {
+      submission: parsed.data,
+      sourceSystem: `agent:${principal.id}`,
+      messageId,
+      // Each agent's keys apart from the public route's and from other agents'.
+      idempotency: { kind: 'agent', agentId: principal.id, key: messageId },
+      submitter: { kind: 'agent', agentId: principal.id },
+    });
+  } catch (error) {
+    if (error instanceof IdempotencyKeyReusedError) {
+      return json(422, {
+        error: 'IdempotencyKeyReused',
+        message: 'The request was not accepted',
+        errors: [{ field: 'Idempotency-Key', reason: error.message }],
+      });
+    }
+    throw error;
+  }
   logger.info('Complaint accepted for a caller', {
     complaintId: result.complaintId,
     replayed: result.replayed,

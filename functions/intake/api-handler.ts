@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
+import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { newComplaintId } from '../../shared/domain/identifiers';
 import { PRIORITY_FIELDS, type PriorityField } from '../../shared/domain/trust';
 import { errorSummary } from '../../shared/handlers/errors';
@@ -19,7 +20,9 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
  * anonymous namespace and the tier is the policy's default.
  * Returns 202 with the complaint id, its number, the customer's tracking token and
  * the acknowledgement text. Send an `Idempotency-Key` header to make retries safe:
- * the same key returns the same complaint.
+ * the same key with the same body returns the same complaint; the same key with another
+ * body is refused with 422 and nothing of the first complaint. Keys of HTTP callers live
+ * in their own scope: no event producer can claim one.
  */
 export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const body = parseJsonBody(event);
@@ -44,14 +47,24 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     return badRequest([...untrusted, ...issues.filter((i) => !fields.has(i.field))]);
   }
   let result: Awaited<ReturnType<typeof receiveComplaint>>;
+  const messageId = key ?? `auto-${newComplaintId()}`;
   try {
     result = await receiveComplaint(ctx, {
       submission: parsed.data,
       sourceSystem: 'api',
-      messageId: key ?? `auto-${newComplaintId()}`,
+      messageId,
+      idempotency: { kind: 'http', key: messageId },
       submitter: { kind: 'anonymous' },
     });
   } catch (error) {
+    if (error instanceof IdempotencyKeyReusedError) {
+      metrics.addMetric('IdempotencyKeyReused', MetricUnit.Count, 1);
+      return json(422, {
+        error: 'IdempotencyKeyReused',
+        message: 'The request was not accepted',
+        errors: [{ field: 'Idempotency-Key', reason: error.message }],
+      });
+    }
     // Nothing is half-done from the caller's view: a retry with the same key either
     // finds the stored complaint (and republishes its events) or creates it.
     logger.error('Intake failed', { error: errorSummary(error) });

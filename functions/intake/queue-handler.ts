@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
+import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { ComplaintReportedV1, CustomerProfileUpdatedV1 } from '../../shared/events/schemas';
 import { logger, withObservability } from '../../shared/handlers/observability';
@@ -21,18 +22,28 @@ const { ctx, config } = createRuntime();
 
 /**
  * Inbound `Complaint Reported` events from other services (rule → queue → here).
- * Idempotent on (event source, `metadata.messageId`); a malformed event goes to the
- * DLQ with the validation errors as its reason. The customer tier and affected users count only
- * from the policy's `trust.producers` (shared/domain/trust.ts).
+ * Idempotent on (event source, `metadata.messageId`), in the events' own scope (apart from
+ * HTTP callers and from other sources); a malformed event, and a message id of this source
+ * reused for a different complaint, go to the DLQ with the reason — never dropped. The customer
+ * tier and affected users count only from the policy's `trust.producers` (shared/domain/trust.ts).
  */
 export async function handleReported(record: SQSRecord): Promise<void> {
   const { envelope, detail } = parseEventRecord(record, ComplaintReportedV1);
-  const result = await receiveComplaint(ctx, {
-    submission: detail.data,
-    sourceSystem: envelope.source,
-    messageId: detail.metadata.messageId,
-    submitter: { kind: 'producer', source: envelope.source },
-  });
+  let result: Awaited<ReturnType<typeof receiveComplaint>>;
+  try {
+    result = await receiveComplaint(ctx, {
+      submission: detail.data,
+      sourceSystem: envelope.source,
+      messageId: detail.metadata.messageId,
+      idempotency: { kind: 'event', source: envelope.source, messageId: detail.metadata.messageId },
+      submitter: { kind: 'producer', source: envelope.source },
+    });
+  } catch (error) {
+    // Retrying cannot help: the producer reused an id. The DLQ keeps the event with the reason.
+    if (error instanceof IdempotencyKeyReusedError)
+      throw new PoisonMessageError(`${error.name}: ${error.message}`);
+    throw error;
+  }
   logger.info('Complaint accepted', {
     complaintId: result.complaintId,
     replayed: result.replayed,

@@ -2,6 +2,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config';
 import { SOURCES } from '../../shared/events/names';
@@ -30,6 +31,8 @@ export interface AgentApiProps {
   readonly authorizer: apigw.IHttpRouteAuthorizer;
   /** The one claim roles are read from (`Auth.roleClaim`), set as `ROLE_CLAIM`. */
   readonly roleClaim: string;
+  /** The service's HMAC key (see `Keys`): cursors are sealed and hotline tokens derived with keys from it. */
+  readonly serviceKey: kms.IKey;
 }
 
 /**
@@ -57,7 +60,8 @@ export class AgentApi extends Construct {
       .useTable(props.table)
       // complaints.intake too: hotline agents submit complaints on a caller's behalf (POST /agent/complaints).
       .useEventBus(props.bus, { sources: [SOURCES.agent, SOURCES.intake] })
-      .useTimers(props.timers);
+      .useTimers(props.timers)
+      .useServiceKey(props.serviceKey);
     this.function.function.addEnvironment(ENV.roleClaim, props.roleClaim);
 
     const integration = new HttpLambdaIntegration('AgentIntegration', this.function.function);

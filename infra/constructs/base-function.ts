@@ -6,6 +6,7 @@ import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   LogLevel as EsbuildLogLevel,
@@ -103,8 +104,8 @@ export interface ComplaintFunctionProps {
  * deployment, changes with the policy).
  *
  * The role has no managed policy: instead of `AWSLambdaBasicExecutionRole` (logs on `*`) it may only
- * write to its own log group. Access to other resources goes through {@link useTable} and
- * {@link useEventBus}, which grant and set the matching environment variable together so that a
+ * write to its own log group. Access to other resources goes through {@link useTable},
+ * {@link useEventBus}, {@link useTimers} and {@link useServiceKey}, which grant and set the matching environment variable together so that a
  * function can never hold a variable for a resource it may not use (or the reverse).
  */
 export class ComplaintFunction extends Construct implements iam.IGrantable {
@@ -217,6 +218,17 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
     registerBusPublisher(bus, this.role);
     this.publishedSources = [...options.sources];
     this.function.addEnvironment(ENV.eventBusName, bus.eventBusName);
+    return this;
+  }
+
+  /**
+   * Lets the function derive the service's keys (`shared/security/service-keys.ts`): grants
+   * `kms:GenerateMac` on this one key — no other KMS action, so it can neither verify, describe nor
+   * use the key in any other way — and sets `SERVICE_KEY_ARN`.
+   */
+  useServiceKey(key: kms.IKey): this {
+    key.grant(this, 'kms:GenerateMac');
+    this.function.addEnvironment(ENV.serviceKeyArn, key.keyArn);
     return this;
   }
 

@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
@@ -19,6 +20,8 @@ export interface IntakeServiceProps {
   readonly policyFile: string;
   /** The service's HTTP API (see `ServiceApi`), which gets the `POST /complaints` route. */
   readonly api: apigw.HttpApi;
+  /** The service's HMAC key (see `Keys`): tracking tokens and idempotency keys derive from it. */
+  readonly serviceKey: kms.IKey;
 }
 
 /**
@@ -45,7 +48,8 @@ export class IntakeService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus, { sources: [SOURCES.intake] });
+      .useEventBus(props.bus, { sources: [SOURCES.intake] })
+      .useServiceKey(props.serviceKey);
 
     const routes = props.api.addRoutes({
       path: COMPLAINTS_ROUTE.path,
@@ -68,7 +72,8 @@ export class IntakeService extends Construct {
       policyFile: props.policyFile,
     })
       .useTable(props.table)
-      .useEventBus(props.bus, { sources: [SOURCES.intake] });
+      .useEventBus(props.bus, { sources: [SOURCES.intake] })
+      .useServiceKey(props.serviceKey);
 
     this.inbound = new QueueConsumer(this, 'Inbound', {
       consumer: this.inboundFunction,

@@ -24,6 +24,10 @@
  *   `scheduler:<Op>` on `schedule/<group>/<name>`, and Create/UpdateSchedule also `iam:PassRole` on
  *   `Target.RoleArn` (with `iam:PassedToService` = `scheduler.amazonaws.com`); schedule groups are
  *   under `/schedule-groups/{Name}`; tags under `/tags/{ResourceArn}`; the List operations need `*`.
+ * - KMS, AWS JSON 1.1 (`X-Amz-Target: TrentService.<Op>`): key operations need `kms:<Op>` on the key
+ *   ARN (`KeyId` as a key ARN, or a key id in the local region and account); an alias as `KeyId` is
+ *   not mapped (AWS authorizes the key it names, which only KMS knows); ListKeys, ListAliases and
+ *   CreateKey need `*`.
  *
  * Requests it cannot map (an operation not listed here, a body that is not what the protocol
  * requires, a missing queue or table name) yield one check marked `unmapped` with the reason:
@@ -34,14 +38,14 @@
  * reference: no resource type), while CDK's group grants name `schedule/<group>/*` — unverified
  * against AWS, and the service code does not list schedules. Not checked: DeleteScheduleGroup's
  * second action (`scheduler:DeleteSchedule`), the tagging actions of CreateQueue/CreateScheduleGroup
- * with tags, KMS permissions. Not mapped (hence denied to functions): DynamoDB PartiQL
+ * with tags, KMS key policies (only the role's policies are evaluated). Not mapped (hence denied to functions): DynamoDB PartiQL
  * (`ExecuteStatement`, …) and Streams, SQS `CancelMessageMoveTask`, EventBridge archives, replays,
  * connections and endpoints. SQS queue ARNs use the local region and account whatever account the
  * queue URL names. No service-specific condition keys beyond the two above.
  */
 import type { AccessCheck } from './iam-policy';
 
-export type AwsService = 'dynamodb' | 'sqs' | 'events' | 'scheduler';
+export type AwsService = 'dynamodb' | 'sqs' | 'events' | 'scheduler' | 'kms';
 
 /** An HTTP request as the proxy received it. */
 export interface AwsRequest {
@@ -120,6 +124,8 @@ export function actionsOfRequest(
       return eventsChecks(request, ctx);
     case 'scheduler':
       return schedulerChecks(request, ctx);
+    case 'kms':
+      return kmsChecks(request, ctx);
   }
 }
 
@@ -430,6 +436,33 @@ function schedulerChecks(request: AwsRequest, ctx: RequestActionsContext): Acces
     return [{ action: `scheduler:${operation}`, resource: name }];
   }
   return unmapped('scheduler:*', `unknown operation ${describe}`);
+}
+
+// ----------------------------------------------------------------------------- KMS
+
+const KMS_GLOBAL_OPERATIONS = new Set(['ListKeys', 'ListAliases', 'CreateKey']);
+
+function kmsChecks(request: AwsRequest, ctx: RequestActionsContext): AccessCheck[] {
+  const operation = targetOperation(request, 'TrentService');
+  if (operation === undefined) {
+    return unmapped('kms:*', `unknown X-Amz-Target ${header(request.headers, 'x-amz-target') ?? '(none)'}`);
+  }
+  const action = `kms:${operation}`;
+  const body = jsonBody(request.body);
+  if (body === undefined) return unmapped(action, 'the request body is not a JSON object');
+  if (KMS_GLOBAL_OPERATIONS.has(operation)) return [{ action, resource: '*' }];
+  const keyId = text(body.KeyId);
+  if (keyId === undefined) return unmapped(action, 'no KeyId');
+  if (keyId.startsWith('alias/') || /^arn:[^:]+:kms:[^:]*:[^:]*:alias\//.test(keyId)) {
+    return unmapped(
+      action,
+      `KeyId ${keyId} is an alias (the local runtime authorizes key ids and ARNs only)`,
+    );
+  }
+  const resource = keyId.startsWith('arn:')
+    ? keyId
+    : `arn:aws:kms:${ctx.region}:${ctx.accountId}:key/${keyId}`;
+  return [{ action, resource }];
 }
 
 // ----------------------------------------------------------------------------- credentials

@@ -1,6 +1,6 @@
 /**
  * An authorizing HTTP proxy in front of one local AWS endpoint (DynamoDB Local, local-aws-sqs, the
- * project's EventBridge or Scheduler server), for the local runtime's IAM enforcement.
+ * project's EventBridge, Scheduler or KMS server), for the local runtime's IAM enforcement.
  *
  * Each local Lambda function signs its SDK calls with its own access key id; the proxy buffers each
  * request, works out the IAM actions and resources it needs (`aws-request-actions.ts`), and asks
@@ -15,7 +15,7 @@
  * - SQS JSON: the same body plus `x-amzn-query-error: AccessDenied;Sender`, which the SDK's query
  *   compatibility turns into the error name `AccessDenied` (AWS's SQS code); SQS Query (form bodies):
  *   403 `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>…`;
- * - EventBridge (JSON 1.1): 400, `{"__type":"AccessDeniedException","message":…}`;
+ * - EventBridge and KMS (JSON 1.1): 400, `{"__type":"AccessDeniedException","message":…}`;
  * - Scheduler (REST-JSON): 403, `x-amzn-errortype: AccessDeniedException`, `{"Message":…}`.
  * Every answer carries an `x-amzn-requestid`.
  *
@@ -121,6 +121,7 @@ function accessDenied(
           `</Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
       };
     case 'events':
+    case 'kms':
       return {
         status: 400,
         headers: { ...headers, 'content-type': 'application/x-amz-json-1.1' },

@@ -11,6 +11,8 @@
  *   fire on their `rate()`/`cron()` expressions;
  * - the **Scheduler** schedule groups on the project's endpoint, whose schedules invoke functions
  *   asynchronously and send what still fails after the retry policy to the target's DLQ;
+ * - the **KMS** keys on the project's endpoint (`kms-server.ts`: HMAC keys answer GenerateMac and
+ *   VerifyMac; key material random per start, in memory only);
  * - every **Lambda function** with a bundle, its environment resolved from the template plus the
  *   `AWS_ENDPOINT_URL_*` variables of the local endpoints; asynchronous invocations honour the
  *   function's `EventInvokeConfig` (retries, on-failure destination on SQS) like Lambda does;
@@ -70,6 +72,7 @@ import {
   LOCAL_ROLE_CLAIM,
   type LocalIssuer,
 } from './jwt';
+import { type KmsServer, startKmsServer } from './kms-server';
 import { type InvokeResult, type LocalLambda, loadLambda } from './lambda-runner';
 import { parseScheduleExpression } from './schedule-expression';
 import { type SchedulerServer, startSchedulerServer } from './scheduler-server';
@@ -92,7 +95,14 @@ export interface StartLocalRuntimeOptions {
   /** Appended to table names, so several runtimes can share one DynamoDB Local. */
   tableNameSuffix?: string;
   /** Fixed ports (0 or absent: a free port). */
-  ports?: { httpApi?: number; eventBridge?: number; scheduler?: number; sqs?: number; dynamodb?: number };
+  ports?: {
+    httpApi?: number;
+    eventBridge?: number;
+    scheduler?: number;
+    sqs?: number;
+    dynamodb?: number;
+    kms?: number;
+  };
   /** Check every AWS call of a function against its role in the template (default true). */
   enforceIam?: boolean;
   /** The issuer the JWT routes trust (default: the key in `.local/jwt-key.json`). */
@@ -113,6 +123,9 @@ export interface LocalEndpoints {
   scheduler: string;
   sqs: string;
   dynamodb: string;
+  /** The local KMS endpoint and its keys (logical id → key ARN), e.g. the service key. */
+  kms: string;
+  kmsKeys: Record<string, string>;
   region: string;
   eventBusName: string;
   eventBusNames: string[];
@@ -141,6 +154,7 @@ export interface LocalRuntime {
   readonly endpoints: LocalEndpoints;
   readonly events: EventBridgeServer;
   readonly scheduler: SchedulerServer;
+  readonly kms: KmsServer;
   readonly issuer: LocalIssuer;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly queues: ReadonlyMap<string, LocalQueue>;
@@ -153,7 +167,13 @@ export interface LocalRuntime {
   /** The AWS calls refused so far for lack of a permission in the function's role (IAM checks on). */
   denials(): readonly Denial[];
   /** Endpoints the functions call (the authorizing proxies when IAM checks are on). */
-  readonly functionEndpoints: { dynamodb: string; sqs: string; eventBridge: string; scheduler: string };
+  readonly functionEndpoints: {
+    dynamodb: string;
+    sqs: string;
+    eventBridge: string;
+    scheduler: string;
+    kms: string;
+  };
   /** Process ids of the child processes it started (DynamoDB Local's Java process). */
   readonly childPids: readonly number[];
   /** A client for the local SQS server. */
@@ -219,6 +239,27 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         StreamArn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${name}/stream/local`,
       });
       tables[id] = name;
+    }
+
+    // --- KMS: the template's keys (ids from the resolver, so ARNs stay stable across restarts) -----
+    const kms = await startKmsServer({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+      port: options.ports?.kms ?? 0,
+      log,
+    });
+    closers.push(() => kms.close());
+    const kmsKeys: Record<string, string> = {};
+    for (const [id, resource] of resourcesOfType(template, 'AWS::KMS::Key')) {
+      const p = resolver.resolve(resource.Properties ?? {}) as Props;
+      const key = kms.addKey({
+        keyId: resolver.ref(id),
+        keySpec: p.KeySpec ?? 'SYMMETRIC_DEFAULT',
+        keyUsage: p.KeyUsage ?? 'ENCRYPT_DECRYPT',
+        ...(p.Description !== undefined ? { description: String(p.Description) } : {}),
+        ...(p.Enabled === false ? { enabled: false } : {}),
+      });
+      kmsKeys[id] = key.arn;
     }
 
     // --- SQS --------------------------------------------------------------------------------------
@@ -493,6 +534,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       sqs: sqsEndpoint,
       eventBridge: events.endpoint,
       scheduler: scheduler.endpoint,
+      kms: kms.endpoint,
     };
     const principals = new Map<string, Principal>();
     const denials: Denial[] = [];
@@ -557,6 +599,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         sqs: await proxy('sqs', sqsEndpoint),
         eventBridge: await proxy('events', events.endpoint),
         scheduler: await proxy('scheduler', scheduler.endpoint),
+        kms: await proxy('kms', kms.endpoint),
       };
       // The SDK sends SQS calls to the host of the queue URL: functions get URLs on the proxy.
       for (const queue of queues.values()) {
@@ -587,6 +630,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         AWS_ENDPOINT_URL_SQS: localEndpoints.sqs,
         AWS_ENDPOINT_URL_EVENTBRIDGE: localEndpoints.eventBridge,
         AWS_ENDPOINT_URL_SCHEDULER: localEndpoints.scheduler,
+        AWS_ENDPOINT_URL_KMS: localEndpoints.kms,
         // No X-Ray daemon here.
         POWERTOOLS_TRACE_ENABLED: 'false',
         ...options.functionEnv,
@@ -694,6 +738,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       scheduler: scheduler.endpoint,
       sqs: sqsEndpoint,
       dynamodb: dynamodbEndpoint,
+      kms: kms.endpoint,
+      kmsKeys,
       region: LOCAL_REGION,
       eventBusName: busNames[0] ?? 'default',
       eventBusNames: busNames,
@@ -712,6 +758,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       endpoints,
       events,
       scheduler,
+      kms,
       issuer,
       functions,
       queues,

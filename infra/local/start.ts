@@ -11,7 +11,7 @@
  *
  * Options: `--no-demo`, `--policy <file>` (default `policy/demo-policy.json`), `--assembly <dir>`
  * (run an existing cloud assembly, no synth), `--state-dir <dir>` (default `.local`), `--port-base <n>`
- * (fixed ports n…n+4 for HTTP API, EventBridge, Scheduler, SQS, DynamoDB), `--verbose` (function
+ * (fixed ports n…n+5 for HTTP API, EventBridge, Scheduler, SQS, DynamoDB, KMS), `--verbose` (function
  * logs on the console instead of `<state-dir>/logs/functions.log`), `--no-iam` (no IAM checks).
  */
 import { execFile } from 'node:child_process';
@@ -133,6 +133,7 @@ function printEndpoints(runtime: LocalRuntime, file: string): void {
   console.log(`  Scheduler     ${e.scheduler}   group ${e.scheduleGroups.join(', ')}`);
   console.log(`  SQS           ${e.sqs}`);
   console.log(`  DynamoDB      ${e.dynamodb}   table ${Object.values(e.tables).join(', ')}`);
+  console.log(`  KMS           ${e.kms}   ${Object.keys(e.kmsKeys).length} key(s)`);
   const t = runtime.stack.template;
   console.log(
     dim(
@@ -287,6 +288,7 @@ async function main(): Promise<void> {
             scheduler: base + 2,
             sqs: base + 3,
             dynamodb: base + 4,
+            kms: base + 5,
           },
         }
       : {}),

@@ -5,9 +5,10 @@
  * — table and queue names, queue URLs, ARNs in the local account and region.
  *
  * Physical names follow CloudFormation's habit of deriving them from the stack name and logical id
- * (`<stack>-<logicalId>`) unless the template names the resource. A resource the runtime creates
+ * (`<stack>-<logicalId>`) unless the template names the resource; KMS keys get a UUID derived from both. A resource the runtime creates
  * (queues, whose URLs the SQS server assigns) registers its physical id with {@link TemplateResolver.set}.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -236,6 +237,11 @@ export class TemplateResolver {
         ref: name,
         attributes: { Arn: `arn:aws:scheduler:${r}:${a}:schedule-group/${name}` },
       }),
+      // Key ids are UUIDs; a stable one per stack and logical id keeps ARNs the same across restarts.
+      'AWS::KMS::Key': () => {
+        const keyId = stableUuid(`${this.stack.stackName}/${logicalId}`);
+        return { ref: keyId, attributes: { Arn: `arn:aws:kms:${r}:${a}:key/${keyId}`, KeyId: keyId } };
+      },
       'AWS::SNS::Topic': () => ({
         ref: `arn:aws:sns:${r}:${a}:${name}`,
         attributes: { TopicName: name, TopicArn: `arn:aws:sns:${r}:${a}:${name}` },
@@ -252,4 +258,10 @@ export class TemplateResolver {
     }
     return derive();
   }
+}
+
+/** A UUID-shaped id (version 4 layout) derived from `seed`. */
+function stableUuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

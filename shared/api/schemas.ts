@@ -503,6 +503,11 @@ export const ValidationErrorSchema = ErrorSchema.extend({
   error: z.literal('ValidationError'),
   errors: z.array(FieldErrorSchema),
 });
+/** 422 of `POST /complaints`: the Idempotency-Key was used for a different request (nothing of it is told). */
+export const IdempotencyKeyReusedErrorSchema = ErrorSchema.extend({
+  error: z.literal('IdempotencyKeyReused'),
+  errors: z.array(FieldErrorSchema),
+});
 export const IllegalTransitionErrorSchema = ErrorSchema.extend({
   error: z.literal('IllegalTransition'),
   status: ComplaintStatusSchema.describe('The current status.'),

@@ -31,6 +31,7 @@ import {
   type Deadline,
   ValidityVerdictSchema,
 } from './complaint';
+import type { IdempotencyScope } from './idempotency';
 import { COMPLAINT_STATUSES, type ComplaintStatus, isOpen } from './lifecycle';
 import type { LifecycleEvent } from './reporting/facts';
 import { routeToDepartments } from './routing';
@@ -691,11 +692,16 @@ export function importSource(system: string, externalId: string): { system: stri
   return { system: 'import', messageId: `${system}#${externalId}` };
 }
 
-/** The idempotency key of an imported complaint, `import#<system>#<externalId>` (as intake's `<source>#<message id>`). */
-export const importIdempotencyKey = (system: string, externalId: string): string => {
-  const source = importSource(system, externalId);
-  return `${source.system}#${source.messageId}`;
-};
+/**
+ * The idempotency scope of an imported complaint: the import's own (apart from HTTP callers and event
+ * sources), one claim per (system, external id), whether the row is imported as finished or submitted
+ * through intake; its claims never expire.
+ */
+export const importScope = (system: string, externalId: string): IdempotencyScope => ({
+  kind: 'import',
+  system,
+  externalId,
+});
 
 /**
  * The complaint record of a finished row: original times, status, classification and department, the

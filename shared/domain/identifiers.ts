@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { ulid } from 'ulid';
 
@@ -31,9 +31,15 @@ export function newComplaintNumber(
 
 export const COMPLAINT_NUMBER_PATTERN = /^C\d{8}-[0-9A-HJKMNP-TV-Z]{6}$/;
 
-/** An unguessable customer tracking token (128 bits, URL-safe). Only its hash is stored. */
-export function newTrackingToken(random: () => Buffer = () => randomBytes(16)): string {
-  return random().toString('base64url');
+/**
+ * The customer tracking token of a complaint: base64url of the first 16 bytes (128 bits) of
+ * HMAC-SHA-256(`key`, complaint id). It is derived, never stored: the store keeps only its hash
+ * ({@link hashToken}), and an honest retry of the submission gets the same token back by deriving it
+ * again. Unguessable without the service's tracking-token key (`shared/security/service-keys.ts`).
+ */
+export function trackingTokenFor(key: Buffer, complaintId: string): string {
+  if (key.length < 32) throw new Error('a tracking-token key needs at least 32 bytes');
+  return createHmac('sha256', key).update(complaintId, 'utf8').digest().subarray(0, 16).toString('base64url');
 }
 
 export function hashToken(token: string): string {

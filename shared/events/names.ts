@@ -62,7 +62,7 @@ export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
  */
 export const INBOUND_DETAIL_TYPES: readonly string[] = [
   DETAIL_TYPES.complaintReported,
-  'Customer Profile Updated',
+  DETAIL_TYPES.customerProfileUpdated,
 ];
 
 /** The detail-types only this service publishes (every {@link DETAIL_TYPES} value that is not inbound). */

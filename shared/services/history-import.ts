@@ -11,7 +11,7 @@ import {
   IMPORT_ACTOR,
   IMPORTED_ENTRY,
   type ImportMapping,
-  importIdempotencyKey,
+  importScope,
   importSource,
   isOpenRow,
   MappingValidationError,
@@ -22,7 +22,8 @@ import {
   readCell,
   rowSubmission,
 } from '../domain/history-import';
-import { hashToken, newComplaintId, newComplaintNumber, newTrackingToken } from '../domain/identifiers';
+import { IdempotencyKeyReusedError } from '../domain/idempotency';
+import { newComplaintId, newComplaintNumber } from '../domain/identifiers';
 import {
   contributions,
   DEFAULT_AGGREGATE_SHARDS,
@@ -32,8 +33,10 @@ import {
 import { emptyFacts, type LifecycleEvent, mergeEvent, sameFacts } from '../domain/reporting/facts';
 import { PERIOD_KINDS, type Period, type PeriodKind, parsePeriod } from '../domain/reporting/report';
 import type { Policy } from '../policy/schema';
+import type { ServiceKeys } from '../security/service-keys';
 import type { ComplaintStore, TimelineEntry } from '../storage/ports';
 import type { ServiceContext } from './context';
+import { idempotencyClaim, idempotencyKeyOf, trackingTokenOf } from './idempotency';
 import { receiveComplaint } from './intake';
 import { FACTS_CONFLICT_ATTEMPTS, generateReport, type ReportingContext } from './reporting';
 import { retryOnConflict } from './retry';
@@ -290,6 +293,11 @@ export interface HistoryImportContext {
   policy: Policy;
   calendar: BusinessCalendar;
   now: () => Date;
+  /**
+   * The service's keys (the stack's KMS key): idempotency claims and tracking tokens are derived with
+   * the same keys as live intake's. Not used by a dry run.
+   */
+  keys: ServiceKeys;
   /** The live intake's context, for `open: 'intake'` (its publisher starts the live pipeline). */
   intake?: ServiceContext;
 }
@@ -444,11 +452,13 @@ export async function importHistory(
       if (attempt > MAX_NUMBER_ATTEMPTS)
         throw new Error(`Could not claim a unique complaint number for ${row.externalId}`);
       const received = new Date(row.receivedAt);
-      const trackingToken = newTrackingToken();
+      const id = newComplaintId(received);
+      // The token is derived from the id, never stored: only its hash is (a dry run derives none).
+      const trackingTokenHash = dryRun ? '' : (await trackingTokenOf(ctx.keys, id)).hash;
       const built = historicalComplaint(policy, ctx.calendar, row, {
-        id: newComplaintId(received),
+        id,
         number: newComplaintNumber(received, policy.calendar.timeZone),
-        trackingTokenHash: hashToken(trackingToken),
+        trackingTokenHash,
         system: mapping.system,
         importedAt: ctx.now(),
         line,
@@ -459,11 +469,16 @@ export async function importHistory(
         classifiedByPolicy = built.classifiedByPolicy;
         break;
       }
+      const claim = await idempotencyClaim(
+        ctx.keys,
+        importScope(mapping.system, row.externalId),
+        rowSubmission(row),
+      );
       const result = await ctx.store.create({
         complaint: built.complaint,
-        idempotencyKey: importIdempotencyKey(mapping.system, row.externalId),
-        trackingToken,
-        trackingTokenHash: hashToken(trackingToken),
+        idempotencyKey: claim.key,
+        requestFingerprint: claim.fingerprint,
+        trackingTokenHash,
         timeline: built.timeline,
         idempotencyExpires: false,
       });
@@ -518,7 +533,8 @@ export async function importHistory(
     }
     // Imported as finished by an earlier run (and open again in the old system): never submit it, or
     // intake's replay would acknowledge the customer of a closed complaint.
-    const existing = await ctx.store.idempotencyTarget(importIdempotencyKey(mapping.system, row.externalId));
+    const scope = importScope(mapping.system, row.externalId);
+    const existing = await ctx.store.idempotencyTarget(await idempotencyKeyOf(ctx.keys, scope));
     if (existing !== undefined && (await isImportedHistory(ctx.store, existing))) {
       summary.skipped += 1;
       return;
@@ -529,8 +545,14 @@ export async function importHistory(
       sourceSystem: source.system,
       messageId: source.messageId,
       submitter: { kind: 'import', system: mapping.system },
+      idempotency: scope,
+    }).catch((error: unknown) => {
+      // Submitted by an earlier run and edited in the old system since: the live complaint stands
+      // (as a finished row imported before is never rewritten).
+      if (error instanceof IdempotencyKeyReusedError) return undefined;
+      throw error;
     });
-    if (result.replayed) summary.skipped += 1;
+    if (result === undefined || result.replayed) summary.skipped += 1;
     else summary.submitted += 1;
   };
 

@@ -1,22 +1,30 @@
 import { complaintFingerprint, complaintText, detectLanguage } from '../domain/classification';
 import type { Complaint, ComplaintSubmission } from '../domain/complaint';
-import { hashToken, newComplaintId, newComplaintNumber, newTrackingToken } from '../domain/identifiers';
+import { claimExpires, IdempotencyKeyReusedError, type IdempotencyScope } from '../domain/idempotency';
+import { newComplaintId, newComplaintNumber } from '../domain/identifiers';
 import { computeDeadlines, formatDueForCustomer } from '../domain/sla';
 import { applyTrust, consultsDirectory, type Submitter, type TrustedSubmission } from '../domain/trust';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { Language, Policy } from '../policy/schema';
 import type { ServiceContext } from './context';
+import { idempotencyClaim, sameRequest, trackingTokenOf } from './idempotency';
 
 /** How one channel message enters the service. */
 export interface IntakeRequest {
   submission: ComplaintSubmission;
   /** The producer system (HTTP API: `api`; events: the event source). */
   sourceSystem: string;
-  /** The producer's message id; the same id twice is the same complaint. */
+  /** The producer's message id (recorded on the complaint). */
   messageId: string;
   /** Who submits: decides which priority-raising facts count and whose word the customer id is (shared/domain/trust.ts). */
   submitter: Submitter;
+  /**
+   * Where the idempotency claim is made (HTTP callers, each event source, each imported system apart):
+   * the same scope and id with the same submission is the same complaint; with another submission it
+   * is refused (`IdempotencyKeyReusedError`).
+   */
+  idempotency: IdempotencyScope;
 }
 
 export interface IntakeResult {
@@ -33,10 +41,12 @@ const MAX_NUMBER_ATTEMPTS = 5;
 
 /**
  * Accepts a complaint: numbers it, stores it with its idempotency claim and tracking
- * token in one transaction, and publishes `Complaint Received` plus the
- * acknowledgement for the customer. A replay (same source and message id)
- * returns the stored complaint and publishes the same events again with the same
- * event ids, so a crash between the write and the publish loses nothing.
+ * token hash in one transaction, and publishes `Complaint Received` plus the
+ * acknowledgement for the customer. A replay (same scope and id, same submission)
+ * returns the stored complaint with its token derived again, and publishes the same
+ * events again with the same event ids, so a crash between the write and the publish
+ * loses nothing. The same scope and id with another submission throws
+ * `IdempotencyKeyReusedError`, which names nothing of the first complaint.
  */
 export async function receiveComplaint(ctx: ServiceContext, request: IntakeRequest): Promise<IntakeResult> {
   const { policy, calendar, store } = ctx;
@@ -63,7 +73,8 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     throw new Error('The SLA matrix gave no acknowledgement or first-response target');
   }
   const id = newComplaintId(now);
-  const trackingToken = newTrackingToken();
+  const tracking = await trackingTokenOf(ctx.keys, id);
+  const claim = await idempotencyClaim(ctx.keys, request.idempotency, submission);
   const complaint: Complaint = {
     id,
     number: newComplaintNumber(now, policy.calendar.timeZone),
@@ -83,18 +94,18 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     timers: {},
     work: {},
     reopenCount: 0,
-    trackingTokenHash: hashToken(trackingToken),
+    trackingTokenHash: tracking.hash,
     updatedAt: now.toISOString(),
   };
-  const idempotencyKey = `${request.sourceSystem}#${request.messageId}`;
   const notes = trustNotes(trusted);
 
   for (let attempt = 1; attempt <= MAX_NUMBER_ATTEMPTS; attempt++) {
     const result = await store.create({
       complaint,
-      idempotencyKey,
-      trackingToken,
-      trackingTokenHash: hashToken(trackingToken),
+      idempotencyKey: claim.key,
+      requestFingerprint: claim.fingerprint,
+      trackingTokenHash: tracking.hash,
+      idempotencyExpires: claimExpires(request.idempotency),
       timeline: [
         {
           at: complaint.receivedAt,
@@ -113,15 +124,19 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
       ],
     });
     if (result.outcome === 'created') {
-      await ctx.publisher.publish(intakeEvents(policy, complaint, trackingToken));
-      return intakeResult(policy, complaint, trackingToken, false);
+      await ctx.publisher.publish(intakeEvents(policy, complaint, tracking.token));
+      return intakeResult(policy, complaint, tracking.token, false);
     }
     if (result.outcome === 'duplicate') {
+      // Another request under this key: refuse before reading anything of the first complaint.
+      if (!sameRequest(result.requestFingerprint, claim))
+        throw new IdempotencyKeyReusedError(request.idempotency.kind);
       const existing = await store.get(result.complaintId);
       if (existing === undefined)
         throw new Error(`Idempotency record points at missing complaint ${result.complaintId}`);
-      await ctx.publisher.publish(intakeEvents(policy, existing, result.trackingToken));
-      return intakeResult(policy, existing, result.trackingToken, true);
+      const replayed = await trackingTokenOf(ctx.keys, existing.id);
+      await ctx.publisher.publish(intakeEvents(policy, existing, replayed.token));
+      return intakeResult(policy, existing, replayed.token, true);
     }
     complaint.number = newComplaintNumber(now, policy.calendar.timeZone);
   }

@@ -38,7 +38,8 @@ import { isRetryableCancellation } from './transactions';
  * Items:
  *   C#<id>            META                 the complaint (+ index attributes)
  *   C#<id>            TL#<iso time>#<ulid> timeline entry (append-only)
- *   IDEMP#<key>       IDEMP                producer message id → complaint (TTL)
+ *   IDEMP#<digest>    IDEMP                keyed digest of a producer message id → complaint,
+ *                                          keyed request fingerprint (TTL)
  *   NUM#<number>      NUM                  claims the human-readable number
  *   TRACK#<hash>      TRACK                tracking-token hash → complaint
  *   AGENT#<id>        LOAD                 open-complaint counter of an agent
@@ -83,7 +84,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
               pk: `IDEMP#${input.idempotencyKey}`,
               sk: 'IDEMP',
               complaintId: complaint.id,
-              trackingToken: input.trackingToken,
+              requestFingerprint: input.requestFingerprint,
               ...(input.idempotencyExpires === false
                 ? {}
                 : { [TTL_ATTRIBUTE]: nowSeconds + IDEMPOTENCY_TTL_SECONDS }),
@@ -154,7 +155,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       return {
         outcome: 'duplicate',
         complaintId: String(item.complaintId),
-        trackingToken: String(item.trackingToken),
+        ...(typeof item.requestFingerprint === 'string'
+          ? { requestFingerprint: item.requestFingerprint }
+          : {}),
       };
     }
     if (reasons[1]?.Code === 'ConditionalCheckFailed') return { outcome: 'number_taken' };

@@ -22,9 +22,14 @@ export interface TimelineEntry {
 
 export interface NewComplaint {
   complaint: Complaint;
-  /** `<source system>#<producer message id>`: the same key twice is the same complaint. */
+  /**
+   * The idempotency claim's key: a keyed digest of the producer's scope and message id
+   * (`shared/services/idempotency.ts`); the same key twice is the same producer message.
+   */
   idempotencyKey: string;
-  trackingToken: string;
+  /** Keyed fingerprint of the request, stored with the claim (never the request or the token). */
+  requestFingerprint: string;
+  /** sha256 of the tracking token (the token itself is derived, never stored). */
   trackingTokenHash: string;
   timeline: TimelineEntry[];
   /**
@@ -36,8 +41,11 @@ export interface NewComplaint {
 
 export type CreateResult =
   | { outcome: 'created' }
-  /** The idempotency key was seen before: the existing complaint and the token it was given. */
-  | { outcome: 'duplicate'; complaintId: string; trackingToken: string }
+  /**
+   * The idempotency key was claimed before: the complaint it was claimed for and the fingerprint of
+   * the request that claimed it (absent on a claim written without one), for the caller to compare.
+   */
+  | { outcome: 'duplicate'; complaintId: string; requestFingerprint?: string }
   /** The random complaint number is taken (rare); retry with a new number. */
   | { outcome: 'number_taken' };
 

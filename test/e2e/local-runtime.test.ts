@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DateTime } from 'luxon';
@@ -13,6 +14,7 @@ import { accessKeyOf, type LocalRuntime, startLocalRuntime } from '../../infra/l
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioSummary } from '../../infra/local/scenario';
 import type { Report } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
+import { KmsServiceKeys } from '../../shared/security/service-keys';
 import { CASE_FILES, expectCaseThroughSdk } from '../support/conformance';
 
 /**
@@ -351,6 +353,32 @@ describe('the local runtime, end to end', () => {
     });
     scheduler.destroy();
     expect(runtime.denials().map((d) => d.function)).toEqual([intake.logicalId, intake.logicalId]);
+  });
+
+  it('lets only the functions granted the service key derive from it (kms:GenerateMac through the IAM proxy)', async () => {
+    const [keyArn, ...others] = Object.values(runtime.endpoints.kmsKeys);
+    expect(others).toEqual([]);
+    const kmsAs = (prefix: string) =>
+      new KMSClient({
+        endpoint: runtime.functionEndpoints.kms,
+        region: 'us-east-1',
+        credentials: {
+          accessKeyId: accessKeyOf(runtime.functionNamed(prefix).logicalId),
+          secretAccessKey: 'x',
+        },
+        maxAttempts: 1,
+      });
+    const intake = kmsAs('IntakeApiFunction');
+    expect(await new KmsServiceKeys(intake, String(keyArn)).key('tracking-token')).toHaveLength(32);
+    const survey = kmsAs('SurveyFunction');
+    await expect(new KmsServiceKeys(survey, String(keyArn)).key('tracking-token')).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(
+        `is not authorized to perform: kms:GenerateMac on resource: ${keyArn}`,
+      ),
+    });
+    intake.destroy();
+    survey.destroy();
   });
 
   it('answers TestEventPattern for every conformance case like AWS', async () => {

@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -15,6 +16,8 @@ import { apiRequest, lambdaContext } from '../support/lambda';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const events = mockClient(EventBridgeClient);
+// Intake derives its keys from the service key (one MAC per purpose).
+const kms = mockClient(KMSClient);
 const lines: string[] = [];
 let restoreStdout: (() => void) | undefined;
 
@@ -34,6 +37,11 @@ beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
   vi.stubEnv('EVENT_BUS_NAME', 'complaints-bus');
   vi.stubEnv('POLICY_FILE', DEFAULT_POLICY_PATH);
+  vi.stubEnv(
+    'SERVICE_KEY_ARN',
+    'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-4a61-b728-394a5b6c7d8e',
+  );
+  kms.on(GenerateMacCommand).resolves({ Mac: new Uint8Array(32).fill(9) });
   vi.stubEnv('DEADLINE_SHARDS', '2');
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');

@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -8,6 +9,8 @@ import { apiRequest, lambdaContext } from '../support/lambda';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const events = mockClient(EventBridgeClient);
+const kms = mockClient(KMSClient);
+const SERVICE_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-4a61-b728-394a5b6c7d8e';
 let handler: (
   e: ReturnType<typeof apiRequest>,
   c: ReturnType<typeof lambdaContext>,
@@ -23,6 +26,7 @@ beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
   vi.stubEnv('EVENT_BUS_NAME', 'complaints-bus');
   vi.stubEnv('POLICY_FILE', DEFAULT_POLICY_PATH);
+  vi.stubEnv('SERVICE_KEY_ARN', SERVICE_KEY_ARN);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
@@ -34,6 +38,11 @@ beforeAll(async () => {
 beforeEach(() => {
   dynamo.reset();
   events.reset();
+  kms.reset();
+  // KMS derives each purpose's key from its message; a MAC per message stands in for it.
+  kms.on(GenerateMacCommand).callsFake((input: { Message: Uint8Array }) => ({
+    Mac: new Uint8Array(32).fill(Buffer.from(input.Message).length),
+  }));
 });
 
 describe('POST /complaints handler (AWS clients mocked)', () => {
@@ -50,7 +59,16 @@ describe('POST /complaints handler (AWS clients mocked)', () => {
     expect(response.statusCode).toBe(202);
     const tx = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
     const keys = tx.map((t) => String(t.Put?.Item?.pk ?? ''));
-    expect(keys[0]).toBe('IDEMP#api#form-123456');
+    // The claim's key is a keyed digest of the HTTP scope and the key: no raw key, no source prefix.
+    expect(keys[0]).toMatch(/^IDEMP#[A-Za-z0-9_-]{43}$/);
+    expect(keys[0]).not.toContain('form-123456');
+    const claim = tx[0]?.Put?.Item ?? {};
+    expect(Object.keys(claim).sort()).toEqual(['complaintId', 'expiresAt', 'pk', 'requestFingerprint', 'sk']);
+    // Keys are derived from the service key by GenerateMac on it, never from anything else.
+    expect(kms.commandCalls(GenerateMacCommand).length).toBeGreaterThan(0);
+    for (const call of kms.commandCalls(GenerateMacCommand)) {
+      expect(call.args[0].input).toMatchObject({ KeyId: SERVICE_KEY_ARN, MacAlgorithm: 'HMAC_SHA_256' });
+    }
     expect(keys.some((k) => k.startsWith('NUM#C'))).toBe(true);
     expect(keys.some((k) => k.startsWith('TRACK#'))).toBe(true);
     expect(
@@ -65,9 +83,10 @@ describe('POST /complaints handler (AWS clients mocked)', () => {
       ['complaints-bus', 'complaints.intake', 'Complaint Received'],
       ['complaints-bus', 'complaints.intake', 'Customer Notification Requested'],
     ]);
-    // The raw tracking token is only in the response and the idempotency record, never in the tracking key.
+    // The raw tracking token is only in the response: nowhere in the transaction (only its hash is).
     const token = JSON.parse(String(response.body)).trackingToken;
-    expect(keys.find((k) => k.startsWith('TRACK#'))).not.toContain(token);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(JSON.stringify(tx)).not.toContain(token);
   });
 
   it('answers 503 with Retry-After when the store fails, and publishes nothing', async () => {

@@ -23,7 +23,6 @@ import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
 import { CLAIMS, type Who } from './support/callers';
 import { createTestTable } from './support/dynamodb';
 import { setHandlerEnvironment, TEST_TIMERS } from './support/handler-env';
-import { answerGenerateMac, TEST_SERVICE_KEY_ARN } from './support/service-keys';
 
 /**
  * The agent API through its handler (middy, Powertools) against DynamoDB Local, with
@@ -40,7 +39,6 @@ const SURVEY_ARN = TEST_TIMERS.surveyArn;
 const published: PutEventsRequestEntry[] = [];
 const eventBridge = mockClient(EventBridgeClient);
 const scheduler = mockClient(SchedulerClient);
-answerGenerateMac();
 let publishFailures = 0;
 
 type Handler = (
@@ -97,7 +95,7 @@ const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toIS
 
 beforeAll(async () => {
   const tableName = await createTestTable('agent-api');
-  setHandlerEnvironment(tableName, { SERVICE_KEY_ARN: TEST_SERVICE_KEY_ARN });
+  setHandlerEnvironment(tableName);
   vi.useFakeTimers({ toFake: ['Date'] });
   setNow(T0);
   resetMocks();
@@ -213,6 +211,7 @@ async function seedAssigned(description = SERVICE_QUALITY, amount?: number): Pro
     sourceSystem: 'test',
     messageId: `agent-api-${seq}`,
     submitter: { kind: 'producer', source: 'test' },
+    idempotency: { kind: 'event', source: 'test', messageId: `agent-api-${seq}` },
   });
   tick();
   await services.classify(ctx, result.complaintId);

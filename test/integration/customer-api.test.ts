@@ -176,6 +176,7 @@ async function seedAssigned(): Promise<Fixture> {
     sourceSystem: 'test',
     messageId: `customer-api-${seq}`,
     submitter: { kind: 'producer', source: 'test' },
+    idempotency: { kind: 'event', source: 'test', messageId: `customer-api-${seq}` },
   });
   issuedTokens.push(result.trackingToken);
   tick();

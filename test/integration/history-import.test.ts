@@ -5,17 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
 import { BusinessCalendar } from '../../shared/domain/business-calendar';
 import type { Complaint } from '../../shared/domain/complaint';
-import { historicalEvents, type ImportMapping, parseMapping } from '../../shared/domain/history-import';
+import {
+  historicalEvents,
+  type ImportMapping,
+  importScope,
+  parseMapping,
+} from '../../shared/domain/history-import';
 import type { Contributions } from '../../shared/domain/reporting/contributions';
 import type { ComplaintFacts } from '../../shared/domain/reporting/facts';
 import type { ReportFigures } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
-import { StaticServiceKeys } from '../../shared/security/service-keys';
+import { KmsServiceKeys, type ServiceKeys, StaticServiceKeys } from '../../shared/security/service-keys';
 import {
   type HistoryImportContext,
   type ImportSummary,
@@ -24,6 +31,7 @@ import {
   readCsv,
   readJsonLines,
 } from '../../shared/services/history-import';
+import { idempotencyKeyOf } from '../../shared/services/idempotency';
 import { generateReport, getReport, recordLifecycleEvent } from '../../shared/services/reporting';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
@@ -44,6 +52,7 @@ const FIXTURES = join(REPO_ROOT, 'test/fixtures/import');
 const NOW = new Date('2025-06-01T00:00:00Z');
 const MONTHS = ['2025-01', '2025-02', '2025-03', '2025-04'] as const;
 const calendar = new BusinessCalendar(policy.calendar);
+const KEYS = new StaticServiceKeys('history-import-test');
 const db = () =>
   DynamoDBDocumentClient.from(localDynamoClient(), { marshallOptions: { removeUndefinedValues: true } });
 
@@ -59,6 +68,7 @@ function context(
     policy,
     calendar,
     now: () => NOW,
+    keys: KEYS,
   };
 }
 
@@ -114,9 +124,17 @@ async function aggregates(table: string): Promise<Record<string, Record<string, 
   return out;
 }
 
-async function storedByExternalId(table: string, externalId: string): Promise<Complaint | undefined> {
+/** The import's claim key of an external id (a keyed digest of the import scope, as the import writes it). */
+const claimKey = async (externalId: string, keys: ServiceKeys = KEYS) =>
+  `IDEMP#${await idempotencyKeyOf(keys, importScope('legacy-crm', externalId))}`;
+
+async function storedByExternalId(
+  table: string,
+  externalId: string,
+  keys: ServiceKeys = KEYS,
+): Promise<Complaint | undefined> {
   const pointer = await db().send(
-    new GetCommand({ TableName: table, Key: { pk: `IDEMP#import#legacy-crm#${externalId}`, sk: 'IDEMP' } }),
+    new GetCommand({ TableName: table, Key: { pk: await claimKey(externalId, keys), sk: 'IDEMP' } }),
   );
   const id = pointer.Item?.complaintId;
   if (typeof id !== 'string') return undefined;
@@ -279,7 +297,7 @@ describe('a generated export of 300 complaints with bad rows mixed in', () => {
     const key = await db().send(
       new GetCommand({
         TableName: table,
-        Key: { pk: `IDEMP#import#legacy-crm#${duplicateOf}`, sk: 'IDEMP' },
+        Key: { pk: await claimKey(duplicateOf), sk: 'IDEMP' },
       }),
     );
     expect(key.Item?.expiresAt).toBeUndefined();
@@ -455,7 +473,7 @@ describe('rows still open in the old system', () => {
         policy,
         calendar,
         scheduler: new RecordingScheduler(),
-        keys: new StaticServiceKeys('history-import-test'),
+        keys: KEYS,
         now: () => NOW,
       },
     };
@@ -551,6 +569,10 @@ describe('the CLI', () => {
       inject('dynamoDbEndpoint'),
       '--table',
       cliTable,
+      '--service-key',
+      inject('serviceKeyArn'),
+      '--kms-endpoint',
+      inject('kmsEndpoint'),
       '--rejected',
       rejectedPath,
     ]);
@@ -574,9 +596,50 @@ describe('the CLI', () => {
       [10, 'S-008', ['time_order']],
       [11, 'S-009', ['still_open']],
     ]);
-    const s010 = await storedByExternalId(cliTable, 'S-010');
+    // The CLI derived its claims with the service key through KMS: found under the same derivation.
+    const kms = new KMSClient({
+      endpoint: inject('kmsEndpoint'),
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const s010 = await storedByExternalId(
+      cliTable,
+      'S-010',
+      new KmsServiceKeys(kms, inject('serviceKeyArn')),
+    );
+    kms.destroy();
     // 10:00 UTC as written in the file (an explicit offset wins over the mapping's zone).
     expect(s010?.receivedAt).toBe('2025-03-07T10:00:00.000Z');
+  });
+
+  it('stops with exit 2 before writing without the service key, or with a key it may not derive from', async () => {
+    const cliTable = await createTestTable('history-import-cli-key');
+    const base = [
+      '--file',
+      join(FIXTURES, 'small.csv'),
+      '--mapping',
+      join(FIXTURES, 'mapping.json'),
+      '--endpoint',
+      inject('dynamoDbEndpoint'),
+      '--table',
+      cliTable,
+      '--rejected',
+      join(dir, 'rejected-key.jsonl'),
+    ];
+    const missing = await runCli(base);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/--service-key is required \(the stack output ServiceKeyArn\)/);
+    const unknownKey = `${inject('serviceKeyArn').replace(/key\/.*$/, 'key/')}00000000-0000-4000-a000-000000000000`;
+    const wrong = await runCli([
+      ...base,
+      '--service-key',
+      unknownKey,
+      '--kms-endpoint',
+      inject('kmsEndpoint'),
+    ]);
+    expect(wrong.code, wrong.stderr).toBe(2);
+    expect(wrong.stderr).toMatch(/service key: NotFoundException/);
+    expect(await storedByExternalId(cliTable, 'S-010')).toBeUndefined();
   });
 
   it('stops with exit 2 before reading when the rejected file cannot be created, or the header lacks a column', async () => {

@@ -17,18 +17,16 @@ import { apiRequest, lambdaContext } from '../support/lambda';
 import { CLAIMS, type Who } from './support/callers';
 import { createTestTable } from './support/dynamodb';
 import { setHandlerEnvironment } from './support/handler-env';
-import { answerGenerateMac, TEST_SERVICE_KEY_ARN } from './support/service-keys';
 
 /**
  * Attacks on the agent API's queue listing, through its handler against DynamoDB Local:
  * probing and forging cursors, reading queues one may not see, and a forged role claim.
  * Complaints are seeded by the real intake → classification → assignment services; only
- * EventBridge, Scheduler and KMS GenerateMac are answered at the SDK boundary.
+ * EventBridge and Scheduler are answered at the SDK boundary; KMS is the local endpoint.
  */
 
 const eventBridge = mockClient(EventBridgeClient);
 const scheduler = mockClient(SchedulerClient);
-answerGenerateMac();
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -41,7 +39,7 @@ let store: typeof import('../../shared/storage/dynamodb-store').DynamoDbComplain
 const T0 = new Date('2026-11-24T02:00:00.000Z');
 
 beforeAll(async () => {
-  setHandlerEnvironment(await createTestTable('queue-listing'), { SERVICE_KEY_ARN: TEST_SERVICE_KEY_ARN });
+  setHandlerEnvironment(await createTestTable('queue-listing'));
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(T0);
   eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
@@ -83,6 +81,7 @@ async function seedAssigned(): Promise<string> {
     sourceSystem: 'test',
     messageId: `queue-listing-${seq}`,
     submitter: { kind: 'producer', source: 'test' },
+    idempotency: { kind: 'event', source: 'test', messageId: `queue-listing-${seq}` },
   });
   await classifyComplaint(ctx, result.complaintId);
   await assignComplaint(ctx, result.complaintId);

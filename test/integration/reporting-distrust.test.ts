@@ -100,7 +100,7 @@ beforeAll(async () => {
   const created = await store.create({
     complaint,
     idempotencyKey: `test#${complaint.id}`,
-    trackingToken: `token-${complaint.id}`,
+    requestFingerprint: `fingerprint-${complaint.id}`,
     trackingTokenHash: `hash-${complaint.id}`,
     timeline: [],
   });

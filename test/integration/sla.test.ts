@@ -52,6 +52,7 @@ async function assignedComplaint(description: string): Promise<Complaint> {
     sourceSystem: 'test',
     messageId: `sla-${seq}`,
     submitter: { kind: 'producer', source: 'test' },
+    idempotency: { kind: 'event', source: 'test', messageId: `sla-${seq}` },
   });
   await classifyComplaint(ctx, complaintId);
   await assignComplaint(ctx, complaintId);

@@ -16,7 +16,7 @@ async function createStored(overrides: Parameters<typeof complaintRecord>[0] = {
   const result = await store.create({
     complaint,
     idempotencyKey: `test#${complaint.id}`,
-    trackingToken: `token-${complaint.id}`,
+    requestFingerprint: `fp-${complaint.id}`,
     trackingTokenHash: `hash-${complaint.id}`,
     timeline: [newEntry('received')],
   });
@@ -40,7 +40,7 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received']);
   });
 
-  it('is idempotent on the producer message id and returns the first complaint and token', async () => {
+  it('is idempotent on the claim key and returns the first complaint and its request fingerprint (no token)', async () => {
     const first = complaintRecord();
     const second = complaintRecord({ id: `${first.id}X`, number: 'C20261124-ZZZZZZ' });
     const base = {
@@ -48,14 +48,26 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
       trackingTokenHash: 'h1',
       timeline: [newEntry('received')],
     };
-    expect((await store.create({ ...base, complaint: first, trackingToken: 't1' })).outcome).toBe('created');
+    expect((await store.create({ ...base, complaint: first, requestFingerprint: 'f1' })).outcome).toBe(
+      'created',
+    );
     const again = await store.create({
       ...base,
       complaint: second,
-      trackingToken: 't2',
+      requestFingerprint: 'f2',
       trackingTokenHash: 'h2',
     });
-    expect(again).toEqual({ outcome: 'duplicate', complaintId: first.id, trackingToken: 't1' });
+    expect(again).toEqual({ outcome: 'duplicate', complaintId: first.id, requestFingerprint: 'f1' });
+    const claim = await db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: 'IDEMP#app.backend#msg-42', sk: 'IDEMP' } }),
+    );
+    expect(Object.keys(claim.Item ?? {}).sort()).toEqual([
+      'complaintId',
+      'expiresAt',
+      'pk',
+      'requestFingerprint',
+      'sk',
+    ]);
     expect(await store.get(second.id)).toBeUndefined();
     expect(await store.getByNumber('C20261124-ZZZZZZ')).toBeUndefined();
   });
@@ -66,7 +78,7 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     const result = await store.create({
       complaint: clash,
       idempotencyKey: `test#${clash.id}`,
-      trackingToken: 't',
+      requestFingerprint: 'f',
       trackingTokenHash: `hash-${clash.id}`,
       timeline: [],
     });

@@ -202,6 +202,7 @@ describe('anonymous callers cannot raise their own priority', () => {
       }),
       sourceSystem: 'api',
       messageId: 'anon-elevate-2',
+      idempotency: { kind: 'http', key: 'anon-elevate-2' },
       submitter: { kind: 'anonymous' },
     });
     await services.classify(ctx, complaintId);

@@ -8,7 +8,7 @@ import {
   historicalComplaint,
   historicalEvents,
   type ImportMapping,
-  importIdempotencyKey,
+  importScope,
   MappingValidationError,
   mapRow,
   parseMapping,
@@ -18,6 +18,7 @@ import {
 } from '../../shared/domain/history-import';
 import { contributions } from '../../shared/domain/reporting/contributions';
 import { emptyFacts, mergeEvent } from '../../shared/domain/reporting/facts';
+import { UnconfiguredServiceKeys } from '../../shared/security/service-keys';
 import {
   importHistory,
   type RejectedRow,
@@ -354,7 +355,7 @@ describe('the complaint of a finished row', () => {
       ['survey_answered', '2025-03-05T02:00:00.000Z'],
       ['closed', '2025-03-05T02:00:00.000Z'],
     ]);
-    expect(importIdempotencyKey('old', 'X-1')).toBe('import#old#X-1');
+    expect(importScope('old', 'X-1')).toEqual({ kind: 'import', system: 'old', externalId: 'X-1' });
   });
 
   it('is classified and routed by the policy when the export has no category, severity or department', () => {
@@ -613,6 +614,8 @@ describe('a dry run', () => {
         policy,
         calendar,
         now: () => NOW,
+        // A dry run derives no key: any use would throw.
+        keys: new UnconfiguredServiceKeys(),
       },
       source,
       { mapping: m, dryRun: true, onRejected: (r) => void rejected.push(r) },

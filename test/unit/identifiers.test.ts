@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   COMPLAINT_NUMBER_PATTERN,
@@ -7,7 +8,7 @@ import {
   hashToken,
   newComplaintId,
   newComplaintNumber,
-  newTrackingToken,
+  trackingTokenFor,
 } from '../../shared/domain/identifiers';
 
 describe('identifiers', () => {
@@ -31,10 +32,19 @@ describe('identifiers', () => {
     expect(a < b).toBe(true);
   });
 
-  it('makes unguessable tracking tokens and stores only their hash', () => {
-    const token = newTrackingToken();
+  it('derives tracking tokens from the complaint id with the key (128 bits), and stores only their hash', () => {
+    const key = Buffer.alloc(32, 7);
+    const id = newComplaintId(new Date('2026-01-01T00:00:00Z'));
+    const token = trackingTokenFor(key, id);
     expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(newTrackingToken()).not.toBe(token);
+    expect(Buffer.from(token, 'base64url')).toHaveLength(16);
+    // Deterministic: a retry re-derives the same token; another id or another key gives another.
+    expect(trackingTokenFor(key, id)).toBe(token);
+    expect(trackingTokenFor(key, newComplaintId())).not.toBe(token);
+    expect(trackingTokenFor(Buffer.alloc(32, 8), id)).not.toBe(token);
+    // HMAC-SHA-256(key, id) truncated: a known answer, so the derivation cannot drift unnoticed.
+    expect(token).toBe(createHmac('sha256', key).update(id).digest().subarray(0, 16).toString('base64url'));
+    expect(() => trackingTokenFor(Buffer.alloc(16), id)).toThrow(/32 bytes/);
     expect(hashToken(token)).not.toContain(token);
     expect(hashToken(token)).toBe(hashToken(token));
   });

@@ -12,8 +12,8 @@ export const TEST_TIMERS = {
 } as const;
 
 /**
- * Sets the environment the stack gives a function — table, bus, policy, timers —
- * pointed at DynamoDB Local, before a handler module is imported (its cold start
+ * Sets the environment the stack gives a function — table, bus, policy, timers, service key —
+ * pointed at DynamoDB Local and the local KMS endpoint (keys derived the real way, by GenerateMac), before a handler module is imported (its cold start
  * reads it). `overrides` adds or replaces variables (e.g. a log level).
  */
 export function setHandlerEnvironment(tableName: string, overrides: Record<string, string> = {}): void {
@@ -33,6 +33,8 @@ export function setHandlerEnvironment(tableName: string, overrides: Record<strin
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
+    AWS_ENDPOINT_URL_KMS: inject('kmsEndpoint'),
+    SERVICE_KEY_ARN: inject('serviceKeyArn'),
     POWERTOOLS_SERVICE_NAME: 'complaints-test',
     POWERTOOLS_METRICS_NAMESPACE: 'ComplaintServiceTest',
     POWERTOOLS_LOG_LEVEL: 'ERROR',

@@ -4,6 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** The agent console's routes: every one behind the JWT authorizer. */
@@ -45,7 +46,7 @@ export class AgentApi extends Construct {
       description: 'Agent API: queues, complaint detail, lifecycle actions',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.agentApi)
       .useEventBus(props.bus)
       .useTimers(props.timers);
 

@@ -5,6 +5,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** The customer's routes, addressed by the unguessable token intake handed out: no login. */
@@ -43,7 +44,7 @@ export class CustomerApi extends Construct {
       description: 'Customer API: tracking, replies and survey answers by token',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.customerApi)
       .useEventBus(props.bus)
       .useTimers(props.timers);
 

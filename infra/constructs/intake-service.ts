@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import { TABLE_ACCESS } from './table-access';
 
 /** The public route customers submit complaints to. */
 export const COMPLAINTS_ROUTE = { method: apigw.HttpMethod.POST, path: '/complaints' } as const;
@@ -43,7 +44,7 @@ export class IntakeService extends Construct {
       description: 'Complaint intake: POST /complaints',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.intake)
       .useEventBus(props.bus);
 
     const routes = props.api.addRoutes({
@@ -66,7 +67,7 @@ export class IntakeService extends Construct {
       description: 'Complaint intake: inbound Complaint Reported events',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.intake)
       .useEventBus(props.bus);
 
     this.inbound = new QueueConsumer(this, 'Inbound', {

@@ -13,6 +13,7 @@ import type { PeriodKind } from '../../shared/domain/reporting/report';
 import { OWN_SOURCE_PREFIX } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** The reports route (behind the JWT authorizer). */
@@ -60,7 +61,7 @@ export class ReportingService extends Construct {
       serviceName: 'reporting',
       description: 'Report aggregates: lifecycle events into complaint facts and day/month counters',
       policyFile: props.policyFile,
-    }).useTable(props.table);
+    }).useTable(props.table, TABLE_ACCESS.reportAggregator);
     // It reads the bus name from its configuration but never publishes: no PutEvents grant.
     this.aggregator.function.addEnvironment(ENV.eventBusName, props.bus.eventBusName);
     this.consumer = new QueueConsumer(this, 'Lifecycle', {
@@ -81,7 +82,7 @@ export class ReportingService extends Construct {
       policyFile: props.policyFile,
       timeout: Duration.minutes(1),
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.reportGenerator)
       .useEventBus(props.bus);
     this.generator.function.grantInvokeLatestVersion(props.timers.schedulerRole);
     this.generator.function.configureAsyncInvoke({
@@ -114,7 +115,7 @@ export class ReportingService extends Construct {
       policyFile: props.policyFile,
       timeout: Duration.seconds(29),
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.reportsApi)
       .useEventBus(props.bus);
     props.api.addRoutes({
       path: REPORTS_ROUTE.path,

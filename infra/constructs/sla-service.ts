@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** How often the backstop sweep runs. */
@@ -50,7 +51,10 @@ export class SlaService extends Construct {
       timeout: Duration.seconds(30),
     });
     props.timers.addTarget('sla', this.timerFunction);
-    this.timerFunction.useTable(props.table).useEventBus(props.bus).useTimers(props.timers);
+    this.timerFunction
+      .useTable(props.table, TABLE_ACCESS.slaTimer)
+      .useEventBus(props.bus)
+      .useTimers(props.timers);
 
     this.sweepFunction = new ComplaintFunction(this, 'SweepFunction', {
       entry: 'functions/sla/sweep-handler.ts',
@@ -60,7 +64,7 @@ export class SlaService extends Construct {
       // Well under the interval, so two sweeps rarely overlap (they would still escalate once).
       timeout: Duration.minutes(2),
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.slaSweep)
       .useEventBus(props.bus)
       .useTimers(props.timers);
     this.sweepFunction.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: interval });

@@ -3,6 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 export interface SurveyServiceProps {
@@ -33,6 +34,6 @@ export class SurveyService extends Construct {
       timeout: Duration.seconds(30),
     });
     props.timers.addTarget('survey', this.function);
-    this.function.useTable(props.table).useEventBus(props.bus).useTimers(props.timers);
+    this.function.useTable(props.table, TABLE_ACCESS.survey).useEventBus(props.bus).useTimers(props.timers);
   }
 }

@@ -93,6 +93,7 @@ export class ReportingService extends Construct {
       ({ kind, cron }) =>
         new scheduler.CfnSchedule(this, `${kind[0]?.toUpperCase()}${kind.slice(1)}Report`, {
           description: `The ${kind} complaint report, after the period ended (${props.timeZone})`,
+          groupName: props.timers.recurringScheduleGroup.scheduleGroupName,
           scheduleExpression: cron,
           scheduleExpressionTimezone: props.timeZone,
           flexibleTimeWindow: { mode: 'OFF' },
@@ -106,6 +107,9 @@ export class ReportingService extends Construct {
           },
         }),
     );
+
+    // The group's name is a literal: the dependency makes CloudFormation create the group first.
+    for (const schedule of this.schedules) schedule.node.addDependency(props.timers.recurringScheduleGroup);
 
     this.apiFunction = new ComplaintFunction(this, 'ApiFunction', {
       entry: 'functions/reporting/api-handler.ts',

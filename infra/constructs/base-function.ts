@@ -17,6 +17,7 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_DEADLINE_SHARDS, ENV } from '../../shared/config';
+import { DataKey } from './data-key';
 import { leadingKeysOf, type TableAccess, WRITE_ACTIONS } from './table-access';
 import type { Timers } from './timers';
 
@@ -106,8 +107,10 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
     }
     this.timeout = props.timeout ?? Duration.seconds(10);
 
+    const dataKey = DataKey.of(this);
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      ...(dataKey ? { encryptionKey: dataKey.key } : {}),
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -2,6 +2,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DataKey } from './data-key';
 import { createDeadLetterQueue } from './queues';
 
 export interface MessagingProps {
@@ -24,6 +25,7 @@ export class Messaging extends Construct {
     super(scope, id);
     this.bus = new events.EventBus(this, 'Bus', {
       description: `Complaint service events (${Stack.of(this).stackName})`,
+      kmsKey: DataKey.of(this)?.key,
     });
     this.archive = this.bus.archive('Archive', {
       description: 'Every event on the complaint bus, for replay',

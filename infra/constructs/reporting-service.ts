@@ -3,7 +3,6 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -85,10 +84,7 @@ export class ReportingService extends Construct {
       .useTable(props.table, TABLE_ACCESS.reportGenerator)
       .useEventBus(props.bus);
     this.generator.function.grantInvokeLatestVersion(props.timers.schedulerRole);
-    this.generator.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      onFailure: new SqsDestination(props.timers.deadLetterQueue),
-    });
+    props.timers.sendFailuresToDeadLetterQueue(this.generator);
     this.schedules = REPORT_SCHEDULES.map(
       ({ kind, cron }) =>
         new scheduler.CfnSchedule(this, `${kind[0]?.toUpperCase()}${kind.slice(1)}Report`, {

@@ -6,7 +6,8 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TimerTarget } from '../../shared/scheduling/timers';
 import type { ComplaintFunction } from './base-function';
-import { createDeadLetterQueue } from './queues';
+import { DataKey } from './data-key';
+import { createDeadLetterQueue, grantQueueKey } from './queues';
 
 /** Scheduler's principal: the only one that may assume the timer role. */
 export const SCHEDULER_SERVICE_PRINCIPAL = 'scheduler.amazonaws.com';
@@ -123,6 +124,23 @@ export class Timers extends Construct {
       }),
     });
     this.deadLetterQueue.grantSendMessages(this.schedulerRole);
+    grantQueueKey(this.deadLetterQueue, this.schedulerRole, 'send');
+    DataKey.of(this)?.allowScheduleGroups([
+      this.scheduleGroup.scheduleGroupArn,
+      this.recurringScheduleGroup.scheduleGroupArn,
+    ]);
+  }
+
+  /**
+   * Sends `fn`'s failed asynchronous invocations to the timer DLQ (after {@link TARGET_ASYNC_RETRIES}),
+   * with the key grant an encrypted DLQ needs.
+   */
+  sendFailuresToDeadLetterQueue(fn: ComplaintFunction): void {
+    fn.function.configureAsyncInvoke({
+      retryAttempts: TARGET_ASYNC_RETRIES,
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
+    grantQueueKey(this.deadLetterQueue, fn, 'send');
   }
 
   /**
@@ -133,10 +151,7 @@ export class Timers extends Construct {
     if (this.targets.has(target)) throw new Error(`${this.node.path}: timer target "${target}" already set`);
     this.targets.set(target, fn);
     fn.function.grantInvokeLatestVersion(this.schedulerRole);
-    fn.function.configureAsyncInvoke({
-      retryAttempts: TARGET_ASYNC_RETRIES,
-      onFailure: new SqsDestination(this.deadLetterQueue),
-    });
+    this.sendFailuresToDeadLetterQueue(fn);
   }
 
   /** The function registered for a target, if any. */

@@ -182,10 +182,10 @@ describe('queues', () => {
     }
   });
 
-  it('encrypts every queue and denies requests without TLS', () => {
+  it('encrypts every queue (with the data key, see encryption.test.ts) and denies requests without TLS', () => {
     const policies = [...resourcesOfType(synthesized.template, 'AWS::SQS::QueuePolicy').values()];
     for (const [id, queue] of queues) {
-      expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
+      expect(queue.Properties.KmsMasterKeyId, id).toBeDefined();
       const denies = policies
         .filter((p) => asArray(p.Properties.Queues as unknown[]).some((q) => refId(q) === id))
         .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement)
@@ -232,7 +232,7 @@ describe('table', () => {
         { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
       ],
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      SSESpecification: { SSEEnabled: true },
+      SSESpecification: Match.objectLike({ SSEEnabled: true }),
       TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
     });
   });

@@ -139,10 +139,15 @@ describe('timers: schedule group and Scheduler role', () => {
     expect(resources).toEqual(expect.arrayContaining(expected));
     for (const s of invoke) expect(asArray(s.statement.Action)).toEqual(['lambda:InvokeFunction']);
 
-    // Its only other permission: sending to the timer DLQ.
+    // Its only other permissions: sending to the timer DLQ, and the data key it is encrypted with.
     const others = statements.filter((s) => !asArray(s.statement.Action).includes('lambda:InvokeFunction'));
-    expect(others.map((s) => getAttId(s.statement.Resource))).toEqual([timerDlqId]);
-    expect(asArray(others[0]?.statement.Action)).toContain('sqs:SendMessage');
+    const dataKeyId = logicalId(stack.dataKey?.key as never);
+    expect(others.map((s) => getAttId(s.statement.Resource)).sort()).toEqual([dataKeyId, timerDlqId].sort());
+    const byResource = new Map(
+      others.map((s) => [getAttId(s.statement.Resource), asArray(s.statement.Action)]),
+    );
+    expect(byResource.get(timerDlqId)).toContain('sqs:SendMessage');
+    expect(byResource.get(dataKeyId)?.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
   });
 
   it('lets no other role invoke a function', () => {

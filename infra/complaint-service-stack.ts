@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
-import * as events from 'aws-cdk-lib/aws-events';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { Policy } from '../shared/policy/schema';

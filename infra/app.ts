@@ -6,7 +6,8 @@ import { ComplaintServiceStack } from './complaint-service-stack';
  * CDK app entry (`cdk.json` runs `npx tsx infra/app.ts`).
  *
  * Context: `policyFile` (a replacement policy document), `alarmTopicArn` (SNS topic for alarms),
- * `stackName` (default `ComplaintService`). No `env`: the stack is environment-agnostic, so synth
+ * `stackName` (default `ComplaintService`), `encryption` (`customer-managed`, the default, or
+ * `aws-managed`; read by the stack). No `env`: the stack is environment-agnostic, so synth
  * needs no credentials; the account and region come from the deploying profile.
  */
 const app = new App();

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { Policy } from '../shared/policy/schema';
@@ -10,6 +11,7 @@ import { Auth } from './constructs/auth';
 import { PROJECT_ROOT } from './constructs/base-function';
 import { ClassificationService } from './constructs/classification-service';
 import { CustomerApi } from './constructs/customer-api';
+import { DataKey, ENCRYPTION_MODES, type EncryptionMode } from './constructs/data-key';
 import { ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
 import { Keys } from './constructs/keys';
@@ -57,6 +59,14 @@ export interface ComplaintServiceStackProps extends StackProps {
    * @default - `cognito:groups` with the stack's user pool, `role` with an external issuer
    */
   readonly roleClaim?: string;
+  /**
+   * Encryption of the data at rest (table, queues, log groups, event bus): the stack's own
+   * customer-managed KMS key (rotated, retained, with a key policy separating administration from
+   * use, see `DataKey`), or the AWS-managed keys (`aws-managed`). Falls back to the `encryption`
+   * context value.
+   * @default 'customer-managed'
+   */
+  readonly encryption?: EncryptionMode;
 }
 
 /**
@@ -70,6 +80,9 @@ export class ComplaintServiceStack extends Stack {
   readonly policy: Policy;
   readonly policyFile: string;
   readonly keys: Keys;
+  readonly encryption: EncryptionMode;
+  /** The customer-managed key of the data at rest; undefined with AWS-managed keys. */
+  readonly dataKey: DataKey | undefined;
   readonly store: ComplaintStore;
   readonly messaging: Messaging;
   readonly intake: IntakeService;
@@ -96,6 +109,9 @@ export class ComplaintServiceStack extends Stack {
     this.policy = loadPolicyFile(this.policyFile);
 
     this.keys = new Keys(this, 'Keys');
+    // Before anything it encrypts: the table, queues and log groups find it with DataKey.of().
+    this.encryption = encryptionMode(this, props);
+    this.dataKey = this.encryption === 'customer-managed' ? new DataKey(this, 'DataKey') : undefined;
     this.store = new ComplaintStore(this, 'Store');
     this.messaging = new Messaging(this, 'Messaging');
     const shared = {
@@ -179,6 +195,14 @@ export class ComplaintServiceStack extends Stack {
       ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),
     });
 
+    // EventBridge may use the data key for the stack's rules only: those on the project bus, and the
+    // ones CloudFormation names after the stack on the default bus (the SLA sweep, whose DLQ is a queue).
+    const busName = (this.messaging.bus.node.defaultChild as events.CfnEventBus).name;
+    this.dataKey?.allowEventRules([
+      this.formatArn({ service: 'events', resource: 'rule', resourceName: `${busName}/*` }),
+      this.formatArn({ service: 'events', resource: 'rule', resourceName: `${this.stackName}-*` }),
+    ]);
+
     new CfnOutput(this, 'ApiUrl', { description: 'HTTP API base URL', value: this.httpApi.stage.url });
     new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.messaging.bus.eventBusName });
@@ -200,6 +224,17 @@ export class ComplaintServiceStack extends Stack {
       });
     }
   }
+}
+
+/** The encryption mode: the prop, else the `encryption` context value, else customer-managed. */
+function encryptionMode(scope: Construct, props: ComplaintServiceStackProps): EncryptionMode {
+  const value: unknown = props.encryption ?? scope.node.tryGetContext('encryption') ?? 'customer-managed';
+  if (!ENCRYPTION_MODES.includes(value as EncryptionMode)) {
+    throw new TypeError(
+      `encryption must be one of ${ENCRYPTION_MODES.join(', ')}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value as EncryptionMode;
 }
 
 /**

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../shared/config';
 import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** The agent console's routes: every one behind the JWT authorizer. */
@@ -57,7 +58,7 @@ export class AgentApi extends Construct {
       description: 'Agent API: queues, complaint detail, lifecycle actions',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.agentApi)
       // complaints.intake too: hotline agents submit complaints on a caller's behalf (POST /agent/complaints).
       .useEventBus(props.bus, { sources: [SOURCES.agent, SOURCES.intake] })
       .useTimers(props.timers)

@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import { TABLE_ACCESS } from './table-access';
 
 export interface AssignmentServiceProps {
   readonly table: dynamodb.Table;
@@ -26,7 +27,7 @@ export class AssignmentService extends Construct {
       description: 'Complaint assignment: lead department, collaborators, least-loaded agent',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.assignment)
       .useEventBus(props.bus, { sources: [SOURCES.assignment] });
     this.consumer = new QueueConsumer(this, 'Classified', {
       consumer: this.function,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,9 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_DEADLINE_SHARDS, ENV } from '../../shared/config';
+import { DataKey } from './data-key';
 import { registerBusPublisher } from './messaging';
+import { leadingKeysOf, type TableAccess, WRITE_ACTIONS } from './table-access';
 import type { Timers } from './timers';
 
 /** Repository root: entry points, the lock file and the default policy are resolved against it. */
@@ -45,24 +47,6 @@ export const POLICY_FILE_IN_BUNDLE = 'policy.json';
  */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
-/**
- * DynamoDB data actions the functions get on the table and its indexes.
- *
- * Deliberately narrower than `grantReadWriteData`: no `Scan` (the architecture forbids scans on any
- * request path, IAM now enforces it), no `DescribeTable` and no stream actions (the table has no
- * stream). `TransactWriteItems` needs no action of its own: it is authorised per contained action.
- */
-export const TABLE_DATA_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-] as const;
 
 const MIN_MEMORY_MB = 256;
 const MAX_MEMORY_MB = 512;
@@ -127,8 +111,10 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
     }
     this.timeout = props.timeout ?? Duration.seconds(10);
 
+    const dataKey = DataKey.of(this);
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      ...(dataKey ? { encryptionKey: dataKey.key } : {}),
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -182,19 +168,44 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
   }
 
   /**
-   * Grants the data actions of {@link TABLE_DATA_ACTIONS} on the table and its indexes and sets
-   * `TABLE_NAME`.
+   * Grants the table access of `access` (see `table-access.ts`) and sets `TABLE_NAME`: each item grant
+   * becomes one statement on the table ARN with its actions, conditioned on `dynamodb:LeadingKeys`
+   * (`ForAllValues:StringLike` on the grant's key patterns, and present: `Null` false); each index it
+   * queries gets `dynamodb:Query` on that index ARN. When the table is encrypted with a customer
+   * managed key, the function may use the key through DynamoDB only (`kms:ViaService`): decrypt for
+   * readers, encrypt and generate data keys too for writers.
    */
-  useTable(table: dynamodb.Table): this {
-    table.grant(this, ...TABLE_DATA_ACTIONS);
+  useTable(table: dynamodb.Table, access: TableAccess): this {
+    for (const grant of access.grants) {
+      iam.Grant.addToPrincipal({
+        grantee: this,
+        actions: grant.actions.map((action) => `dynamodb:${action}`),
+        resourceArns: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeysOf(grant.items) },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      });
+    }
+    if (access.indexes !== undefined && access.indexes.length > 0) {
+      iam.Grant.addToPrincipal({
+        grantee: this,
+        actions: ['dynamodb:Query'],
+        resourceArns: access.indexes.map((index) => `${table.tableArn}/index/${index}`),
+      });
+    }
+    if (table.encryptionKey !== undefined) {
+      const writes = access.grants.some((g) => g.actions.some((a) => WRITE_ACTIONS.includes(a)));
+      iam.Grant.addToPrincipal({
+        grantee: this,
+        actions: writes
+          ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
+          : ['kms:Decrypt', 'kms:DescribeKey'],
+        resourceArns: [table.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      });
+    }
     this.function.addEnvironment(ENV.tableName, table.tableName);
-    const tableLogicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
-      reason:
-        'Queries run on the table GSIs (department, assignee, customer and open-deadline queues); ' +
-        'the wildcard only spans the indexes of this one table.',
-    });
     return this;
   }
 

@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 export interface ClassificationServiceProps {
@@ -32,7 +33,7 @@ export class ClassificationService extends Construct {
       description: 'Complaint classification: category, severity, validity, priority',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.classification)
       .useEventBus(props.bus, { sources: [SOURCES.classification] })
       .useTimers(props.timers);
     this.consumer = new QueueConsumer(this, 'Received', {

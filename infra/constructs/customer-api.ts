@@ -6,6 +6,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** The customer's routes, addressed by the unguessable token intake handed out: no login. */
@@ -44,7 +45,7 @@ export class CustomerApi extends Construct {
       description: 'Customer API: tracking, replies and survey answers by token',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.customerApi)
       .useEventBus(props.bus, { sources: [SOURCES.customer] })
       .useTimers(props.timers);
 

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import { TABLE_ACCESS } from './table-access';
 
 /** The public route customers submit complaints to. */
 export const COMPLAINTS_ROUTE = { method: apigw.HttpMethod.POST, path: '/complaints' } as const;
@@ -47,7 +48,7 @@ export class IntakeService extends Construct {
       description: 'Complaint intake: POST /complaints',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.intake)
       .useEventBus(props.bus, { sources: [SOURCES.intake] })
       .useServiceKey(props.serviceKey);
 
@@ -71,7 +72,7 @@ export class IntakeService extends Construct {
       description: 'Complaint intake: inbound Complaint Reported and Customer Profile Updated events',
       policyFile: props.policyFile,
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.intakeInbound)
       .useEventBus(props.bus, { sources: [SOURCES.intake] })
       .useServiceKey(props.serviceKey);
 

@@ -9,6 +9,7 @@ import {
   INTERNAL_DETAIL_TYPES,
   OWN_SOURCE_PREFIX,
 } from '../../shared/events/names';
+import { DataKey } from './data-key';
 import { createDeadLetterQueue } from './queues';
 
 export interface MessagingProps {
@@ -69,6 +70,7 @@ export class Messaging extends Construct {
     super(scope, id);
     this.bus = new events.EventBus(this, 'Bus', {
       description: `Complaint service events (${Stack.of(this).stackName})`,
+      kmsKey: DataKey.of(this)?.key,
     });
     this.archive = this.bus.archive('Archive', {
       description: 'Events on the complaint bus for replay, except those carrying personal data or tokens',

@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config';
 import type { ComplaintFunction } from './base-function';
-import { createDeadLetterQueue } from './queues';
+import { createDeadLetterQueue, encryptAtRest, grantQueueKey } from './queues';
 
 /** Receives before a message moves to the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
@@ -40,7 +40,7 @@ export interface QueueConsumerProps {
  *   batch still in flight is never handed to a second instance.
  * - The event source reports partial batch failures: only failed records are retried.
  * - The consumer may send to its own DLQ (and no other), for poison messages with a reason.
- * - Both queues use SQS-managed encryption and refuse non-TLS requests.
+ * - Both queues are encrypted at rest (the stack's data key, else SQS-managed) and refuse non-TLS requests.
  */
 export class QueueConsumer extends Construct {
   readonly queue: sqs.Queue;
@@ -56,12 +56,14 @@ export class QueueConsumer extends Construct {
       VISIBILITY_TIMEOUT_FACTOR * props.consumer.timeout.toSeconds() + maxBatchingWindow.toSeconds();
 
     this.deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue');
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(visibilitySeconds),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
-    });
+    this.queue = encryptAtRest(
+      new sqs.Queue(this, 'Queue', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(visibilitySeconds),
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      }),
+    );
 
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: props.bus,
@@ -79,6 +81,8 @@ export class QueueConsumer extends Construct {
     // Poison messages (that can never succeed) go straight to this DLQ with the reason
     // as message attributes, instead of burning five receives first.
     this.deadLetterQueue.grantSendMessages(props.consumer.function);
+    grantQueueKey(this.deadLetterQueue, props.consumer.function, 'send');
+    grantQueueKey(this.queue, props.consumer.function, 'receive');
     props.consumer.function.addEnvironment(ENV.deadLetterQueueUrl, this.deadLetterQueue.queueUrl);
 
     props.consumer.function.addEventSource(

@@ -3,7 +3,6 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -13,6 +12,7 @@ import type { PeriodKind } from '../../shared/domain/reporting/report';
 import { OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
 import { QueueConsumer } from './queue-consumer';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** The reports route (behind the JWT authorizer). */
@@ -62,7 +62,7 @@ export class ReportingService extends Construct {
       serviceName: 'reporting',
       description: 'Report aggregates: lifecycle events into complaint facts and day/month counters',
       policyFile: props.policyFile,
-    }).useTable(props.table);
+    }).useTable(props.table, TABLE_ACCESS.reportAggregator);
     // It reads the bus name from its configuration but never publishes: no PutEvents grant.
     this.aggregator.function.addEnvironment(ENV.eventBusName, props.bus.eventBusName);
     this.consumer = new QueueConsumer(this, 'Lifecycle', {
@@ -83,17 +83,15 @@ export class ReportingService extends Construct {
       policyFile: props.policyFile,
       timeout: Duration.minutes(1),
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.reportGenerator)
       .useEventBus(props.bus, { sources: [SOURCES.reporting] });
     this.generator.function.grantInvokeLatestVersion(props.timers.schedulerRole);
-    this.generator.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      onFailure: new SqsDestination(props.timers.deadLetterQueue),
-    });
+    props.timers.sendFailuresToDeadLetterQueue(this.generator);
     this.schedules = REPORT_SCHEDULES.map(
       ({ kind, cron }) =>
         new scheduler.CfnSchedule(this, `${kind[0]?.toUpperCase()}${kind.slice(1)}Report`, {
           description: `The ${kind} complaint report, after the period ended (${props.timeZone})`,
+          groupName: props.timers.recurringScheduleGroup.scheduleGroupName,
           scheduleExpression: cron,
           scheduleExpressionTimezone: props.timeZone,
           flexibleTimeWindow: { mode: 'OFF' },
@@ -108,6 +106,9 @@ export class ReportingService extends Construct {
         }),
     );
 
+    // The group's name is a literal: the dependency makes CloudFormation create the group first.
+    for (const schedule of this.schedules) schedule.node.addDependency(props.timers.recurringScheduleGroup);
+
     this.apiFunction = new ComplaintFunction(this, 'ApiFunction', {
       entry: 'functions/reporting/api-handler.ts',
       serviceName: 'reports-api',
@@ -116,7 +117,7 @@ export class ReportingService extends Construct {
       policyFile: props.policyFile,
       timeout: Duration.seconds(29),
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.reportsApi)
       .useEventBus(props.bus, { sources: [SOURCES.reporting] });
     this.apiFunction.function.addEnvironment(ENV.roleClaim, props.roleClaim);
     props.api.addRoutes({

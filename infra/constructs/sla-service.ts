@@ -6,6 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 /** How often the backstop sweep runs. */
@@ -53,7 +54,7 @@ export class SlaService extends Construct {
     props.timers.addTarget('sla', this.timerFunction);
     // Clock timers only (survey timers go to the survey function): SLA events.
     this.timerFunction
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.slaTimer)
       .useEventBus(props.bus, { sources: [SOURCES.sla] })
       .useTimers(props.timers);
 
@@ -65,7 +66,7 @@ export class SlaService extends Construct {
       // Well under the interval, so two sweeps rarely overlap (they would still escalate once).
       timeout: Duration.minutes(2),
     })
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.slaSweep)
       // The sweep applies every due decision: clock alerts and survey sends/closes.
       .useEventBus(props.bus, { sources: [SOURCES.sla, SOURCES.survey] })
       .useTimers(props.timers);

@@ -4,6 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
+import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
 export interface SurveyServiceProps {
@@ -35,7 +36,7 @@ export class SurveyService extends Construct {
     });
     props.timers.addTarget('survey', this.function);
     this.function
-      .useTable(props.table)
+      .useTable(props.table, TABLE_ACCESS.survey)
       .useEventBus(props.bus, { sources: [SOURCES.survey] })
       .useTimers(props.timers);
   }

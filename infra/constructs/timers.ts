@@ -6,7 +6,8 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TimerTarget } from '../../shared/scheduling/timers';
 import type { ComplaintFunction } from './base-function';
-import { createDeadLetterQueue } from './queues';
+import { DataKey } from './data-key';
+import { createDeadLetterQueue, grantQueueKey } from './queues';
 
 /** Scheduler's principal: the only one that may assume the timer role. */
 export const SCHEDULER_SERVICE_PRINCIPAL = 'scheduler.amazonaws.com';
@@ -14,6 +15,11 @@ export const SCHEDULER_SERVICE_PRINCIPAL = 'scheduler.amazonaws.com';
 /** Schedule-group name of a stack: deterministic, within Scheduler's 64 characters. */
 export function scheduleGroupName(stackName: string): string {
   return `${stackName.slice(0, 57)}-timers`;
+}
+
+/** Name of the group of the stack's own recurring schedules (the periodic reports). */
+export function recurringScheduleGroupName(stackName: string): string {
+  return `${stackName.slice(0, 54)}-recurring`;
 }
 
 /**
@@ -38,9 +44,14 @@ export interface TimersProps {
  *
  * - the **schedule group** every timer schedule lives in, named after the stack
  *   ({@link scheduleGroupName});
+ * - the **recurring schedule group**: the stack's own recurring schedules (the periodic reports), kept
+ *   apart so that the functions, which may write and delete the timer group's schedules, cannot
+ *   touch them;
  * - the **Scheduler execution role**: assumable only by `scheduler.amazonaws.com` on behalf of this
- *   account (`aws:SourceAccount`), allowed to invoke the registered timer targets (the SLA and the
- *   survey functions, unqualified or `$LATEST`) and nothing else, and to send to the timer DLQ;
+ *   account (`aws:SourceAccount`) and for schedules of these two groups only (`aws:SourceArn`: the
+ *   schedule *group* ARN is what Scheduler sends, and what its confused-deputy guidance says to name),
+ *   allowed to invoke the registered timer targets (the SLA and the survey functions, unqualified or
+ *   `$LATEST`) and the report generator, and to send to the timer DLQ;
  * - the **timer DLQ**: where Scheduler puts an invocation it could not deliver after its retry policy,
  *   and where the target functions' asynchronous invocations go when they keep failing.
  *
@@ -50,6 +61,8 @@ export interface TimersProps {
  */
 export class Timers extends Construct {
   readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The stack's own recurring schedules (e.g. the reports): not writable by the functions. */
+  readonly recurringScheduleGroup: scheduler.ScheduleGroup;
   readonly schedulerRole: iam.Role;
   readonly deadLetterQueue: sqs.Queue;
   /** Precision of the scheduler the functions are told about (`TIMER_PRECISION_SECONDS`); unset on AWS. */
@@ -82,6 +95,10 @@ export class Timers extends Construct {
       // deadline from the table, which is retained.
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.recurringScheduleGroup = new scheduler.ScheduleGroup(this, 'RecurringScheduleGroup', {
+      scheduleGroupName: recurringScheduleGroupName(stack.stackName),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     this.deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue');
     Validations.of(this.deadLetterQueue).acknowledge({
@@ -95,10 +112,35 @@ export class Timers extends Construct {
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: 'Assumed by EventBridge Scheduler to invoke the SLA and survey timer targets',
       assumedBy: new iam.ServicePrincipal(SCHEDULER_SERVICE_PRINCIPAL, {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': [
+              this.scheduleGroup.scheduleGroupArn,
+              this.recurringScheduleGroup.scheduleGroupArn,
+            ],
+          },
+        },
       }),
     });
     this.deadLetterQueue.grantSendMessages(this.schedulerRole);
+    grantQueueKey(this.deadLetterQueue, this.schedulerRole, 'send');
+    DataKey.of(this)?.allowScheduleGroups([
+      this.scheduleGroup.scheduleGroupArn,
+      this.recurringScheduleGroup.scheduleGroupArn,
+    ]);
+  }
+
+  /**
+   * Sends `fn`'s failed asynchronous invocations to the timer DLQ (after {@link TARGET_ASYNC_RETRIES}),
+   * with the key grant an encrypted DLQ needs.
+   */
+  sendFailuresToDeadLetterQueue(fn: ComplaintFunction): void {
+    fn.function.configureAsyncInvoke({
+      retryAttempts: TARGET_ASYNC_RETRIES,
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
+    grantQueueKey(this.deadLetterQueue, fn, 'send');
   }
 
   /**
@@ -109,10 +151,7 @@ export class Timers extends Construct {
     if (this.targets.has(target)) throw new Error(`${this.node.path}: timer target "${target}" already set`);
     this.targets.set(target, fn);
     fn.function.grantInvokeLatestVersion(this.schedulerRole);
-    fn.function.configureAsyncInvoke({
-      retryAttempts: TARGET_ASYNC_RETRIES,
-      onFailure: new SqsDestination(this.deadLetterQueue),
-    });
+    this.sendFailuresToDeadLetterQueue(fn);
   }
 
   /** The function registered for a target, if any. */

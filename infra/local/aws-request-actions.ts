@@ -9,7 +9,11 @@
  *   need it on `table/<T>/index/<I>`; BatchGetItem/BatchWriteItem need `dynamodb:BatchGetItem` /
  *   `dynamodb:BatchWriteItem` on each table; TransactWriteItems needs PutItem / UpdateItem /
  *   DeleteItem / ConditionCheckItem and TransactGetItems needs GetItem on each item's table, with
- *   `dynamodb:EnclosingOperation` in the context (AWS's documented behaviour).
+ *   `dynamodb:EnclosingOperation` in the context (AWS's documented behaviour). Given the tables' key
+ *   schemas (`partitionKeyOf`), every item check also carries `dynamodb:LeadingKeys`: the partition
+ *   key value of the item (Get/Put/Update/DeleteItem), of each key of a batch (all of them, on the one
+ *   check per table), of each transaction member (on its own check), or the partition value a Query's
+ *   key condition requires (for an index: the index's partition key).
  * - SQS, both the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`, SDK v3) and the Query
  *   protocol (form-encoded `Action=…`, the queue URL as a parameter or as the request path). The
  *   `*Batch` operations need their single-message action (`sqs:SendMessage`, …); the resource is
@@ -41,9 +45,10 @@
  * with tags, KMS key policies (only the role's policies are evaluated). Not mapped (hence denied to functions): DynamoDB PartiQL
  * (`ExecuteStatement`, …) and Streams, SQS `CancelMessageMoveTask`, EventBridge archives, replays,
  * connections and endpoints. SQS queue ARNs use the local region and account whatever account the
- * queue URL names. No service-specific condition keys beyond the two above.
+ * queue URL names. No service-specific condition keys beyond the three above (no `dynamodb:Attributes`,
+ * `dynamodb:Select`, `dynamodb:ReturnValues`).
  */
-import type { AccessCheck } from './iam-policy';
+import type { AccessCheck, RequestContext } from './iam-policy';
 
 export type AwsService = 'dynamodb' | 'sqs' | 'events' | 'scheduler' | 'kms';
 
@@ -62,6 +67,12 @@ export interface RequestActionsContext {
   accountId: string;
   /** The queue name of a queue URL; default: the URL's last path segment. */
   queueNameOfUrl?: (url: string) => string | undefined;
+  /**
+   * The partition key attribute of a table (by name), or of one of its indexes: with it, DynamoDB
+   * checks carry `dynamodb:LeadingKeys`. Without it (or for an unknown table) they carry none, and a
+   * policy that requires the key (`Null` false) denies them.
+   */
+  partitionKeyOf?: (table: string, index?: string) => string | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -82,7 +93,7 @@ const unmapped = (action: string, reason: string): AccessCheck[] => [
 function distinct(checks: AccessCheck[]): AccessCheck[] {
   const seen = new Set<string>();
   return checks.filter((c) => {
-    const key = `${c.action}\u0000${c.resource}`;
+    const key = `${c.action}\u0000${c.resource}\u0000${JSON.stringify(c.context ?? {})}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -173,6 +184,7 @@ function dynamodbChecks(request: AwsRequest, ctx: RequestActionsContext): Access
       ? nameOrArn
       : `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:table/${nameOrArn}`;
   const table = text(body.TableName);
+  const keys = new LeadingKeys(ctx);
 
   if (DYNAMODB_GLOBAL_OPERATIONS.has(operation)) return [{ action, resource: '*' }];
   if (DYNAMODB_ARN_OPERATIONS.has(operation)) {
@@ -182,13 +194,32 @@ function dynamodbChecks(request: AwsRequest, ctx: RequestActionsContext): Access
   if (DYNAMODB_TABLE_OPERATIONS.has(operation) || operation === 'Query' || operation === 'Scan') {
     if (table === undefined) return unmapped(action, 'no TableName');
     const index = operation === 'Query' || operation === 'Scan' ? text(body.IndexName) : undefined;
-    return [
-      { action, resource: index === undefined ? tableArn(table) : `${tableArn(table)}/index/${index}` },
-    ];
+    const resource = index === undefined ? tableArn(table) : `${tableArn(table)}/index/${index}`;
+    const leading = DYNAMODB_ITEM_OPERATIONS.has(operation)
+      ? keys.ofItem(table, operation === 'PutItem' ? body.Item : body.Key)
+      : operation === 'Query'
+        ? keys.ofQuery(table, index, body)
+        : [];
+    return [{ action, resource, ...keys.context(leading) }];
   }
   if (operation === 'BatchGetItem' || operation === 'BatchWriteItem') {
-    const tables = isObject(body.RequestItems) ? Object.keys(body.RequestItems) : [];
-    return tables.map((t) => ({ action, resource: tableArn(t) }));
+    const requestItems = isObject(body.RequestItems) ? body.RequestItems : {};
+    return Object.entries(requestItems).map(([t, requests]) => {
+      const items =
+        operation === 'BatchGetItem'
+          ? isObject(requests) && Array.isArray(requests.Keys)
+            ? requests.Keys
+            : []
+          : (Array.isArray(requests) ? requests : []).map((r) =>
+              isObject(r) && isObject(r.PutRequest)
+                ? r.PutRequest.Item
+                : isObject(r) && isObject(r.DeleteRequest)
+                  ? r.DeleteRequest.Key
+                  : undefined,
+            );
+      const leading = items.flatMap((item) => keys.ofItem(t, item));
+      return { action, resource: tableArn(t), ...keys.context(leading, items.length) };
+    });
   }
   if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
     const context = { 'dynamodb:EnclosingOperation': operation };
@@ -201,13 +232,88 @@ function dynamodbChecks(request: AwsRequest, ctx: RequestActionsContext): Access
         if (memberAction === undefined || (operation === 'TransactGetItems' && member !== 'Get')) {
           return unmapped(action, `unknown transaction member ${member}`);
         }
-        if (name === undefined) return unmapped(action, `a ${member} without TableName`);
-        checks.push({ action: memberAction, resource: tableArn(name), context });
+        if (name === undefined || !isObject(detail)) return unmapped(action, `a ${member} without TableName`);
+        const leading = keys.ofItem(name, member === 'Put' ? detail.Item : detail.Key);
+        const withKeys = keys.context(leading).context;
+        checks.push({
+          action: memberAction,
+          resource: tableArn(name),
+          context: withKeys === undefined ? context : { ...context, ...withKeys },
+        });
       }
     }
     return distinct(checks);
   }
   return unmapped(action, `the local runtime does not map DynamoDB ${operation}`);
+}
+
+/** Item operations whose `Key` (or `Item`, for PutItem) names the item. */
+const DYNAMODB_ITEM_OPERATIONS = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+
+/** An attribute value (`{S}`, `{N}` or `{B}`) as the string IAM compares. */
+function scalarOf(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  for (const type of ['S', 'N', 'B'] as const) {
+    if (typeof value[type] === 'string') return value[type] as string;
+  }
+  return undefined;
+}
+
+/**
+ * `dynamodb:LeadingKeys`: the partition key values a request touches. For items (Get/Put/Update/
+ * Delete, each key of a batch, each member of a transaction) the table's partition key of the item;
+ * for a Query the value its key condition requires of the queried partition key — on an index,
+ * the index's partition key, which is all the request carries (AWS documents the key as the
+ * table's partition key; what it compares on an index is not documented, which is why the stack
+ * grants index queries without this condition).
+ */
+class LeadingKeys {
+  constructor(private readonly ctx: RequestActionsContext) {}
+
+  private partitionKey(table: string, index?: string): string | undefined {
+    const name = table.startsWith('arn:') ? table.slice(table.indexOf(':table/') + ':table/'.length) : table;
+    return this.ctx.partitionKeyOf?.(name, index);
+  }
+
+  ofItem(table: string, item: unknown): string[] {
+    const key = this.partitionKey(table);
+    const value = key === undefined || !isObject(item) ? undefined : scalarOf(item[key]);
+    return value === undefined ? [] : [value];
+  }
+
+  ofQuery(table: string, index: string | undefined, body: Json): string[] {
+    const key = this.partitionKey(table, index);
+    if (key === undefined) return [];
+    const legacy = isObject(body.KeyConditions) ? body.KeyConditions[key] : undefined;
+    if (isObject(legacy) && legacy.ComparisonOperator === 'EQ' && Array.isArray(legacy.AttributeValueList)) {
+      const value = scalarOf(legacy.AttributeValueList[0]);
+      return value === undefined ? [] : [value];
+    }
+    const expression = text(body.KeyConditionExpression);
+    if (expression === undefined) return [];
+    const names = isObject(body.ExpressionAttributeNames) ? body.ExpressionAttributeNames : {};
+    const values = isObject(body.ExpressionAttributeValues) ? body.ExpressionAttributeValues : {};
+    const nameOf = (token: string) => (token.startsWith('#') ? text(names[token]) : token);
+    for (const clause of expression.split(/\s+and\s+/i)) {
+      const match = /^\(?\s*([#\w.-]+|:[\w-]+)\s*=\s*([#\w.-]+|:[\w-]+)\s*\)?$/.exec(clause.trim());
+      if (match === null) continue;
+      const [left, right] = [match[1] ?? '', match[2] ?? ''];
+      const [attribute, placeholder] = left.startsWith(':') ? [right, left] : [left, right];
+      if (nameOf(attribute) !== key || !placeholder.startsWith(':')) continue;
+      const value = scalarOf(values[placeholder]);
+      return value === undefined ? [] : [value];
+    }
+    return [];
+  }
+
+  /**
+   * The check's context: `dynamodb:LeadingKeys` when every item named a value (`expected` items), none
+   * otherwise (then a policy requiring the key denies the request, as the runtime cannot tell).
+   */
+  context(values: string[], expected = 1): { context?: RequestContext } {
+    if (this.ctx.partitionKeyOf === undefined || values.length === 0 || values.length < expected) return {};
+    return { context: { 'dynamodb:LeadingKeys': [...new Set(values)] } };
+  }
 }
 
 // ----------------------------------------------------------------------------- SQS

@@ -627,3 +627,19 @@ function errorMessage(error: unknown): string {
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && 'code' in error;
 }
+
+/** The partition key of a table ('') and of each of its secondary indexes (by index name). */
+export function tablePartitionKeys(p: TemplateTableProperties): Map<string, string> {
+  const hash = (schema: unknown) =>
+    (Array.isArray(schema) ? (schema as { AttributeName: string; KeyType: string }[]) : []).find(
+      (k) => k.KeyType === 'HASH',
+    )?.AttributeName;
+  const keys = new Map<string, string>();
+  const table = hash(p.KeySchema);
+  if (table !== undefined) keys.set('', table);
+  for (const index of [...(p.GlobalSecondaryIndexes ?? []), ...(p.LocalSecondaryIndexes ?? [])]) {
+    const key = hash(index.KeySchema);
+    if (key !== undefined && index.IndexName !== undefined) keys.set(index.IndexName, key);
+  }
+  return keys;
+}

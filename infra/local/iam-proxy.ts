@@ -51,6 +51,8 @@ export interface AuthorizingProxyOptions {
   accountId: string;
   /** The queue name of an SQS queue URL (default: the URL's last path segment). */
   queueNameOfUrl?: (url: string) => string | undefined;
+  /** DynamoDB: the partition key of a table or index, for `dynamodb:LeadingKeys` (see aws-request-actions.ts). */
+  partitionKeyOf?: (table: string, index?: string) => string | undefined;
   /**
    * Decides a request: a denial message (sent as AccessDenied), or undefined to forward it. The key
    * is undefined for unsigned requests. Throwing denies the request with the error's message.
@@ -157,6 +159,7 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
     region: options.region,
     accountId: options.accountId,
     ...(options.queueNameOfUrl !== undefined && { queueNameOfUrl: options.queueNameOfUrl }),
+    ...(options.partitionKeyOf !== undefined && { partitionKeyOf: options.partitionKeyOf }),
   };
 
   const decide = (

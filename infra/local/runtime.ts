@@ -53,6 +53,7 @@ import {
   LOCAL_REGION,
   startDynamoDbLocal,
   type TemplateTableProperties,
+  tablePartitionKeys,
 } from './dynamodb-local';
 import { type SqsEventSource, startSqsEventSource } from './event-source-mapping';
 import {
@@ -227,6 +228,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     });
     closers.push(async () => dynamodb.destroy());
     const tables: Record<string, string> = {};
+    /** Table name → partition key of the table ('') and of each index, for `dynamodb:LeadingKeys`. */
+    const partitionKeys = new Map<string, Map<string, string>>();
     for (const [id, resource] of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
       const name = `${resolver.physicalName(id, 255 - (options.tableNameSuffix?.length ?? 0))}${options.tableNameSuffix ?? ''}`;
       await createTableFromTemplate(
@@ -239,6 +242,10 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         StreamArn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${name}/stream/local`,
       });
       tables[id] = name;
+      partitionKeys.set(
+        name,
+        tablePartitionKeys(resolver.resolve(resource.Properties) as TemplateTableProperties),
+      );
     }
 
     // --- KMS: the template's keys (ids from the resolver, so ARNs stay stable across restarts) -----
@@ -585,6 +592,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
           region: LOCAL_REGION,
           accountId: LOCAL_ACCOUNT_ID,
           authorize,
+          partitionKeyOf: (table, index) => partitionKeys.get(table)?.get(index ?? ''),
           onDenied: (denial) => {
             const who = [...functions.values()].find((f) => accessKeyOf(f.logicalId) === denial.accessKeyId);
             denials.push({ function: who?.logicalId ?? String(denial.accessKeyId), message: denial.message });

@@ -115,8 +115,10 @@ export class TemplateResolver {
   physicalName(logicalId: string, maxLength = 64): string {
     const resource = this.resource(logicalId);
     const p = resource.Properties ?? {};
+    // A schedule's GroupName names the group it belongs to, not the schedule.
+    const groupName = resource.Type === 'AWS::Scheduler::Schedule' ? undefined : p.GroupName;
     const named =
-      p.TableName ?? p.QueueName ?? p.FunctionName ?? p.RoleName ?? p.Name ?? p.TopicName ?? p.GroupName;
+      p.TableName ?? p.QueueName ?? p.FunctionName ?? p.RoleName ?? p.Name ?? p.TopicName ?? groupName;
     if (named !== undefined) return String(this.resolve(named));
     return `${this.stack.stackName}-${logicalId}`.slice(0, maxLength);
   }

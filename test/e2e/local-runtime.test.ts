@@ -1,6 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -379,6 +385,84 @@ describe('the local runtime, end to end', () => {
     });
     intake.destroy();
     survey.destroy();
+  });
+
+  it('keeps each function to the table items it owns (dynamodb:LeadingKeys of the template grants)', async () => {
+    const intake = runtime.functionNamed('IntakeApiFunction');
+    const aggregator = runtime.functionNamed('ReportingAggregatorFunction');
+    const table = Object.values(runtime.endpoints.tables)[0] as string;
+    const as = (fn: { logicalId: string }) =>
+      new DynamoDBClient({
+        endpoint: runtime.functionEndpoints.dynamodb,
+        region: 'us-east-1',
+        credentials: { accessKeyId: accessKeyOf(fn.logicalId), secretAccessKey: 'x' },
+        maxAttempts: 1,
+      });
+    const bucket = { pk: { S: 'AGG#DAY#2026-11-24#0' }, sk: { S: 'AGG' } };
+    const forge = {
+      Key: bucket,
+      UpdateExpression: 'ADD #c :n',
+      ExpressionAttributeNames: { '#c': 'c:received|channel=app' },
+      ExpressionAttributeValues: { ':n': { N: '20' } },
+    };
+    const denied = (fn: string, action: string) => ({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        new RegExp(
+          `assumed-role/.+/.*${fn}.* is not authorized to perform: dynamodb:${action} on resource: arn:aws:dynamodb:`,
+        ),
+      ),
+    });
+    const before = runtime.denials().length;
+    const asIntake = as(intake);
+    // The intake may write complaints, not report buckets: alone, or hidden in a transaction.
+    await expect(asIntake.send(new UpdateItemCommand({ TableName: table, ...forge }))).rejects.toMatchObject(
+      denied('IntakeApiFunction', 'UpdateItem'),
+    );
+    await expect(
+      asIntake.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: table, Item: { pk: { S: 'C#e2e-forged' }, sk: { S: 'META' } } } },
+            { Update: { TableName: table, ...forge } },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject(denied('IntakeApiFunction', 'UpdateItem'));
+    // Nor read another function's items.
+    await expect(
+      asIntake.send(
+        new GetItemCommand({ TableName: table, Key: { pk: { S: 'FACTS#x' }, sk: { S: 'FACTS' } } }),
+      ),
+    ).rejects.toMatchObject(denied('IntakeApiFunction', 'GetItem'));
+    asIntake.destroy();
+    // The aggregator, which owns the buckets, may read its facts (and complaints, to check an event
+    // against the store) but never an idempotency claim, nor write a complaint.
+    const asAggregator = as(aggregator);
+    await asAggregator.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'FACTS#x' }, sk: { S: 'FACTS' } } }),
+    );
+    await expect(
+      asAggregator.send(
+        new GetItemCommand({ TableName: table, Key: { pk: { S: 'IDEMP#x' }, sk: { S: 'IDEMP' } } }),
+      ),
+    ).rejects.toMatchObject(denied('ReportingAggregatorFunction', 'GetItem'));
+    asAggregator.destroy();
+    const admin = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    });
+    expect((await admin.send(new GetItemCommand({ TableName: table, Key: bucket }))).Item).toBeUndefined();
+    expect(
+      (
+        await admin.send(
+          new GetItemCommand({ TableName: table, Key: { pk: { S: 'C#e2e-forged' }, sk: { S: 'META' } } }),
+        )
+      ).Item,
+    ).toBeUndefined();
+    admin.destroy();
+    expect(runtime.denials().length - before).toBe(4);
   });
 
   it('answers TestEventPattern for every conformance case like AWS', async () => {

@@ -67,6 +67,11 @@ describe('reporting infrastructure', () => {
       const target = s.Properties.Target as any;
       expect(getAttId(target.Arn)).toBe(generator);
       expect(getAttId(target.DeadLetterConfig.Arn)).toMatch(/^TimersDeadLetterQueue/);
+      // In the recurring group, which the Scheduler role trusts and no function may write to.
+      expect(s.Properties.GroupName).toBe('ReportingTest-recurring');
+      expect(asArray(s.DependsOn)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^TimersRecurringScheduleGroup/)]),
+      );
     }
   });
 

@@ -9,6 +9,7 @@ export interface CfnResource {
   readonly Properties: Record<string, unknown>;
   readonly DeletionPolicy?: string;
   readonly UpdateReplacePolicy?: string;
+  readonly DependsOn?: string | string[];
 }
 
 export interface SynthesizedStack {

@@ -8,6 +8,7 @@ import { COMPLAINTS_ROUTE } from '../../infra/constructs/intake-service';
 import { REPORTS_ROUTE } from '../../infra/constructs/reporting-service';
 import { SWEEP_INTERVAL } from '../../infra/constructs/sla-service';
 import {
+  recurringScheduleGroupName,
   SCHEDULER_SERVICE_PRINCIPAL,
   scheduleGroupName,
   TARGET_ASYNC_RETRIES,
@@ -92,16 +93,14 @@ const scheduleArnPattern = () => ({
 });
 
 describe('timers: schedule group and Scheduler role', () => {
-  it('creates one schedule group named after the stack', () => {
-    const group = single(
-      resourcesOfType(synthesized.template, 'AWS::Scheduler::ScheduleGroup').values(),
-      'schedule group',
-    );
-    expect(group.Properties.Name).toBe('Test-timers');
+  it('creates the timer group and the recurring group, named after the stack', () => {
+    const groups = [...resourcesOfType(synthesized.template, 'AWS::Scheduler::ScheduleGroup').values()];
+    expect(groups.map((g) => g.Properties.Name).sort()).toEqual(['Test-recurring', 'Test-timers']);
     expect(scheduleGroupName('x'.repeat(128)).length).toBeLessThanOrEqual(64);
+    expect(recurringScheduleGroupName('x'.repeat(128)).length).toBeLessThanOrEqual(64);
   });
 
-  it('lets only scheduler.amazonaws.com assume the Scheduler role, for this account only', () => {
+  it('lets only scheduler.amazonaws.com assume the Scheduler role, for this account and the two groups only', () => {
     const role = resourcesOfType(synthesized.template, 'AWS::IAM::Role').get(schedulerRoleId) as CfnResource;
     const trust = role.Properties.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] };
     expect(trust.Statement).toEqual([
@@ -109,7 +108,16 @@ describe('timers: schedule group and Scheduler role', () => {
         Action: 'sts:AssumeRole',
         Effect: 'Allow',
         Principal: { Service: SCHEDULER_SERVICE_PRINCIPAL },
-        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            // Scheduler sends the schedule *group* ARN as aws:SourceArn (its confused-deputy guide).
+            'aws:SourceArn': [
+              { 'Fn::GetAtt': [logicalId(stack.timers.scheduleGroup), 'Arn'] },
+              { 'Fn::GetAtt': [logicalId(stack.timers.recurringScheduleGroup), 'Arn'] },
+            ],
+          },
+        },
       },
     ]);
     // No other role trusts Scheduler.
@@ -131,10 +139,15 @@ describe('timers: schedule group and Scheduler role', () => {
     expect(resources).toEqual(expect.arrayContaining(expected));
     for (const s of invoke) expect(asArray(s.statement.Action)).toEqual(['lambda:InvokeFunction']);
 
-    // Its only other permission: sending to the timer DLQ.
+    // Its only other permissions: sending to the timer DLQ, and the data key it is encrypted with.
     const others = statements.filter((s) => !asArray(s.statement.Action).includes('lambda:InvokeFunction'));
-    expect(others.map((s) => getAttId(s.statement.Resource))).toEqual([timerDlqId]);
-    expect(asArray(others[0]?.statement.Action)).toContain('sqs:SendMessage');
+    const dataKeyId = logicalId(stack.dataKey?.key as never);
+    expect(others.map((s) => getAttId(s.statement.Resource)).sort()).toEqual([dataKeyId, timerDlqId].sort());
+    const byResource = new Map(
+      others.map((s) => [getAttId(s.statement.Resource), asArray(s.statement.Action)]),
+    );
+    expect(byResource.get(timerDlqId)).toContain('sqs:SendMessage');
+    expect(byResource.get(dataKeyId)?.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
   });
 
   it('lets no other role invoke a function', () => {

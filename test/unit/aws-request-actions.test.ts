@@ -129,6 +129,150 @@ describe('DynamoDB', () => {
   });
 });
 
+describe('DynamoDB: dynamodb:LeadingKeys', () => {
+  /** Store: pk; its index gsi1: gsi1pk. Audit: id. */
+  const keyed: RequestActionsContext = {
+    ...ctx,
+    partitionKeyOf: (table, index) =>
+      table === 'Store'
+        ? index === undefined
+          ? 'pk'
+          : index === 'gsi1'
+            ? 'gsi1pk'
+            : undefined
+        : table === 'Audit' && index === undefined
+          ? 'id'
+          : undefined,
+  };
+  const ddb = (operation: string, body: unknown) =>
+    actionsOfRequest('dynamodb', json(`DynamoDB_20120810.${operation}`, body), keyed);
+  const leading = (...values: string[]) => ({ 'dynamodb:LeadingKeys': values });
+  const key = (pk: string) => ({ pk: { S: pk }, sk: { S: 'META' } });
+
+  it.each([
+    ['GetItem', { Key: key('C#1') }],
+    ['UpdateItem', { Key: key('C#1') }],
+    ['DeleteItem', { Key: key('C#1') }],
+    ['PutItem', { Item: { ...key('C#1'), other: { S: 'AGG#x' } } }],
+  ])('%s: the partition key of its item', (operation, body) => {
+    expect(ddb(operation, { TableName: 'Store', ...body })).toEqual([
+      { action: `dynamodb:${operation}`, resource: TABLE, context: leading('C#1') },
+    ]);
+  });
+
+  it('reads the partition value a Query requires, through attribute names, either side of =', () => {
+    const query = (expression: string, names?: Record<string, string>) =>
+      ddb('Query', {
+        TableName: 'Store',
+        KeyConditionExpression: expression,
+        ...(names ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: { ':p': { S: 'C#7' }, ':tl': { S: 'TL#' } },
+      });
+    const expected = [{ action: 'dynamodb:Query', resource: TABLE, context: leading('C#7') }];
+    expect(query('pk = :p AND begins_with(sk, :tl)')).toEqual(expected);
+    expect(query('#k = :p', { '#k': 'pk' })).toEqual(expected);
+    expect(query('begins_with(sk, :tl) and :p = pk')).toEqual(expected);
+    expect(
+      ddb('Query', {
+        TableName: 'Store',
+        KeyConditions: { pk: { ComparisonOperator: 'EQ', AttributeValueList: [{ S: 'C#7' }] } },
+      }),
+    ).toEqual(expected);
+  });
+
+  it('on an index, takes the index partition key the Query names', () => {
+    expect(
+      ddb('Query', {
+        TableName: 'Store',
+        IndexName: 'gsi1',
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'gsi1pk' },
+        ExpressionAttributeValues: { ':pk': { S: 'DEPT#billing#open' } },
+      }),
+    ).toEqual([
+      { action: 'dynamodb:Query', resource: `${TABLE}/index/gsi1`, context: leading('DEPT#billing#open') },
+    ]);
+  });
+
+  it('carries every key of a batch on the check of its table', () => {
+    expect(
+      ddb('BatchGetItem', {
+        RequestItems: {
+          Store: { Keys: [key('AGENT#a'), key('AGENT#b'), key('AGENT#a')] },
+          Audit: { Keys: [{ id: { S: 'x' } }] },
+        },
+      }),
+    ).toEqual([
+      { action: 'dynamodb:BatchGetItem', resource: TABLE, context: leading('AGENT#a', 'AGENT#b') },
+      { action: 'dynamodb:BatchGetItem', resource: TABLE.replace('Store', 'Audit'), context: leading('x') },
+    ]);
+    expect(
+      ddb('BatchWriteItem', {
+        RequestItems: {
+          Store: [{ PutRequest: { Item: key('C#1') } }, { DeleteRequest: { Key: key('AGG#DAY#1') } }],
+        },
+      }),
+    ).toEqual([{ action: 'dynamodb:BatchWriteItem', resource: TABLE, context: leading('C#1', 'AGG#DAY#1') }]);
+  });
+
+  it('authorizes each transaction member on its own key', () => {
+    const enclosing = { 'dynamodb:EnclosingOperation': 'TransactWriteItems' };
+    expect(
+      ddb('TransactWriteItems', {
+        TransactItems: [
+          { Put: { TableName: 'Store', Item: key('FACTS#1') } },
+          { Update: { TableName: 'Store', Key: key('AGG#DAY#2026-11-24#0') } },
+          { ConditionCheck: { TableName: 'Store', Key: key('C#1') } },
+          { Delete: { TableName: 'Store', Key: key('C#2') } },
+        ],
+      }),
+    ).toEqual([
+      { action: 'dynamodb:PutItem', resource: TABLE, context: { ...enclosing, ...leading('FACTS#1') } },
+      {
+        action: 'dynamodb:UpdateItem',
+        resource: TABLE,
+        context: { ...enclosing, ...leading('AGG#DAY#2026-11-24#0') },
+      },
+      {
+        action: 'dynamodb:ConditionCheckItem',
+        resource: TABLE,
+        context: { ...enclosing, ...leading('C#1') },
+      },
+      { action: 'dynamodb:DeleteItem', resource: TABLE, context: { ...enclosing, ...leading('C#2') } },
+    ]);
+    expect(
+      ddb('TransactGetItems', { TransactItems: [{ Get: { TableName: 'Store', Key: key('C#3') } }] }),
+    ).toEqual([
+      {
+        action: 'dynamodb:GetItem',
+        resource: TABLE,
+        context: { 'dynamodb:EnclosingOperation': 'TransactGetItems', ...leading('C#3') },
+      },
+    ]);
+  });
+
+  it('carries no leading key it cannot tell: unknown table, missing key, unreadable condition, a key-less batch entry', () => {
+    expect(ddb('GetItem', { TableName: 'Other', Key: key('C#1') })[0]?.context).toBeUndefined();
+    expect(ddb('GetItem', { TableName: 'Store', Key: { sk: { S: 'META' } } })[0]?.context).toBeUndefined();
+    expect(
+      ddb('Query', {
+        TableName: 'Store',
+        KeyConditionExpression: 'pk > :p',
+        ExpressionAttributeValues: { ':p': { S: 'C#' } },
+      })[0]?.context,
+    ).toBeUndefined();
+    expect(
+      ddb('Query', { TableName: 'Store', IndexName: 'gsi9', KeyConditionExpression: 'x = :p' })[0]?.context,
+    ).toBeUndefined();
+    expect(
+      ddb('BatchWriteItem', {
+        RequestItems: { Store: [{ PutRequest: { Item: key('C#1') } }, { DeleteRequest: {} }] },
+      })[0]?.context,
+    ).toBeUndefined();
+    expect(ddb('Scan', { TableName: 'Store' })).toEqual([{ action: 'dynamodb:Scan', resource: TABLE }]);
+  });
+});
+
 describe('SQS, JSON protocol (SDK v3)', () => {
   const URL = 'http://127.0.0.1:9324/123456789012/intake-queue';
   const QUEUE = 'arn:aws:sqs:us-east-1:123456789012:intake-queue';

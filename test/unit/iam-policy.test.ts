@@ -510,3 +510,47 @@ describe('permissionsFromTemplate', () => {
     );
   });
 });
+
+describe('dynamodb:LeadingKeys as the stack grants it (ForAllValues:StringLike plus Null false)', () => {
+  const complaintsOnly: PolicyStatement = {
+    Effect: 'Allow',
+    Action: ['dynamodb:PutItem', 'dynamodb:BatchGetItem'],
+    Resource: TABLE,
+    Condition: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*', 'REPORTING'] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    },
+  };
+  const decide = (action: string, keys?: string[]) =>
+    evaluate([complaintsOnly], action, TABLE, keys === undefined ? {} : { 'dynamodb:LeadingKeys': keys })
+      .decision;
+
+  it('allows items whose partition key matches a pattern (wildcard or exact)', () => {
+    expect(decide('dynamodb:PutItem', ['C#1'])).toBe('allow');
+    expect(decide('dynamodb:PutItem', ['REPORTING'])).toBe('allow');
+    expect(decide('dynamodb:BatchGetItem', ['C#1', 'C#2'])).toBe('allow');
+  });
+
+  it('denies another prefix, an exact key with a suffix, and a batch with one foreign key', () => {
+    expect(decide('dynamodb:PutItem', ['AGG#DAY#2026-11-24#0'])).toBe('implicit-deny');
+    expect(decide('dynamodb:PutItem', ['REPORTINGX'])).toBe('implicit-deny');
+    expect(decide('dynamodb:BatchGetItem', ['C#1', 'AGG#x'])).toBe('implicit-deny');
+  });
+
+  it('denies a request without a leading key (ForAllValues alone would let it through)', () => {
+    expect(decide('dynamodb:PutItem')).toBe('implicit-deny');
+    expect(
+      evaluate(
+        [
+          {
+            ...complaintsOnly,
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] } },
+          },
+        ],
+        'dynamodb:PutItem',
+        TABLE,
+        {},
+      ).decision,
+    ).toBe('allow');
+  });
+});

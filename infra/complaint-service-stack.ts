@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import { loadPolicyFile } from '../shared/policy/load';
@@ -14,6 +14,7 @@ import { ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
 import { Messaging } from './constructs/messaging';
 import { Observability } from './constructs/observability';
+import { BoundMessageRetention, PrivacyService } from './constructs/privacy-service';
 import { ReportingService } from './constructs/reporting-service';
 import { SlaService } from './constructs/sla-service';
 import { ComplaintStore } from './constructs/storage';
@@ -75,6 +76,7 @@ export class ComplaintServiceStack extends Stack {
   readonly agentApi: AgentApi;
   readonly customerApi: CustomerApi;
   readonly reporting: ReportingService;
+  readonly privacy: PrivacyService;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ComplaintServiceStackProps = {}) {
@@ -88,7 +90,10 @@ export class ComplaintServiceStack extends Stack {
     this.policy = loadPolicyFile(this.policyFile);
 
     this.store = new ComplaintStore(this, 'Store');
-    this.messaging = new Messaging(this, 'Messaging');
+    // Archived events (without personal data, see Messaging) are still kept no longer than personal data.
+    this.messaging = new Messaging(this, 'Messaging', {
+      archiveRetention: Duration.days(Math.min(365, this.policy.privacy.retentionDays)),
+    });
     const shared = {
       table: this.store.table,
       bus: this.messaging.bus,
@@ -126,6 +131,14 @@ export class ComplaintServiceStack extends Stack {
       api: this.httpApi.api,
       authorizer: this.auth.authorizer,
     });
+    this.privacy = new PrivacyService(this, 'Privacy', {
+      ...shared,
+      retentionDays: this.policy.privacy.retentionDays,
+      api: this.httpApi.api,
+      authorizer: this.auth.authorizer,
+    });
+    // No queue (dead-letter queues included) keeps a message longer than the retention period.
+    Aspects.of(this).add(new BoundMessageRetention(this.policy.privacy.retentionDays));
 
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
@@ -142,6 +155,9 @@ export class ComplaintServiceStack extends Stack {
         { label: 'ReportAggregator', fn: this.reporting.aggregator },
         { label: 'ReportGenerator', fn: this.reporting.generator },
         { label: 'ReportsApi', fn: this.reporting.apiFunction },
+        { label: 'PrivacyApi', fn: this.privacy.apiFunction },
+        { label: 'ErasureWorker', fn: this.privacy.worker },
+        { label: 'Retention', fn: this.privacy.retentionFunction },
       ],
       consumers: [
         { label: 'IntakeInbound', consumer: this.intake.inbound },
@@ -150,6 +166,13 @@ export class ComplaintServiceStack extends Stack {
         { label: 'ReportAggregator', consumer: this.reporting.consumer },
       ],
       otherDeadLetterQueues: [
+        {
+          label: 'Erasure',
+          queue: this.privacy.deadLetterQueue,
+          description:
+            'An erasure round kept failing. The body is { erasureId }; the erasure record (GET /privacy/erasures/{id}) stays "running". ' +
+            'Fix the cause, then redrive the message (the round resumes where it stopped) or repeat the erasure request.',
+        },
         { label: 'EventDelivery', queue: this.messaging.deliveryDeadLetterQueue },
         {
           label: 'Timers',

@@ -32,6 +32,10 @@ export const RuntimeConfigSchema = z.object({
   TIMER_PRECISION_SECONDS: z.coerce.number().int().min(1).max(60).optional(),
   /** The stack's KMS HMAC key: the root of the service's own secrets (`shared/security/service-keys.ts`). */
   SERVICE_KEY_ARN: z.string().startsWith('arn:').optional(),
+  /** Privacy functions: the queue of the erasure worker (continuation messages name an erasure id). */
+  ERASURE_QUEUE_URL: z.string().url().optional(),
+  /** Items one erasure round may erase before handing over to a continuation message. */
+  ERASURE_CHUNK_ITEMS: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
@@ -50,6 +54,8 @@ export const ENV = {
   timerDlqArn: 'TIMER_DLQ_ARN',
   timerPrecisionSeconds: 'TIMER_PRECISION_SECONDS',
   serviceKeyArn: 'SERVICE_KEY_ARN',
+  erasureQueueUrl: 'ERASURE_QUEUE_URL',
+  erasureChunkItems: 'ERASURE_CHUNK_ITEMS',
 } as const satisfies Record<string, keyof RuntimeConfig>;
 
 export class ConfigurationError extends Error {

@@ -83,7 +83,7 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     trackingTokenHash: hashToken(trackingToken),
     updatedAt: now.toISOString(),
   };
-  const idempotencyKey = `${request.sourceSystem}#${request.messageId}`;
+  const idempotencyKey = idempotencyKeyFor(complaint.source);
   const notes =
     submission.customer.tier !== undefined && submission.customer.tier !== tier
       ? ` (unknown tier "${submission.customer.tier}", using "${tier}")`
@@ -119,6 +119,14 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     complaint.number = newComplaintNumber(now, policy.calendar.timeZone);
   }
   throw new Error(`Could not claim a unique complaint number after ${MAX_NUMBER_ATTEMPTS} attempts`);
+}
+
+/**
+ * The idempotency key a complaint was claimed under, from its stored source: `<source>#<message id>`
+ * (imports: `import#<system>#<external id>`). Erasure finds the claim through it.
+ */
+export function idempotencyKeyFor(source: Complaint['source']): string {
+  return `${source.system}#${source.messageId}`;
 }
 
 export function trackingPath(token: string): string {

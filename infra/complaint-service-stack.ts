@@ -164,15 +164,9 @@ export class ComplaintServiceStack extends Stack {
         { label: 'Classification', consumer: this.classification.consumer },
         { label: 'Assignment', consumer: this.assignment.consumer },
         { label: 'ReportAggregator', consumer: this.reporting.consumer },
+        { label: 'ErasureWorker', consumer: this.privacy.consumer },
       ],
       otherDeadLetterQueues: [
-        {
-          label: 'Erasure',
-          queue: this.privacy.deadLetterQueue,
-          description:
-            'An erasure round kept failing. The body is { erasureId }; the erasure record (GET /privacy/erasures/{id}) stays "running". ' +
-            'Fix the cause, then redrive the message (the round resumes where it stopped) or repeat the erasure request.',
-        },
         { label: 'EventDelivery', queue: this.messaging.deliveryDeadLetterQueue },
         {
           label: 'Timers',

@@ -4,13 +4,11 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV } from '../../shared/config';
 import { ComplaintFunction } from './base-function';
-import { MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from './queue-consumer';
-import { createDeadLetterQueue } from './queues';
+import { QueueConsumer } from './queue-consumer';
 
 /** The privacy routes (behind the JWT authorizer; the function admits admins only). */
 export const PRIVACY_ROUTES = [
@@ -44,7 +42,7 @@ export interface PrivacyServiceProps {
  * - The **worker** consumes the queue one message at a time: a bounded round of erasure, then a
  *   continuation message to its own queue, until the scope is empty; then it completes the record and
  *   publishes `Customer Data Erased`. A failed round returns to the queue (partial batch response) and
- *   resumes; after {@link MAX_RECEIVE_COUNT} receives the message goes to the DLQ, and the next
+ *   resumes; after five receives the message goes to the DLQ (a {@link QueueConsumer}), and the next
  *   request for the same customer (or the next day's retention run) sends it again.
  * - The **retention function** runs daily on a scheduled rule and starts the erasure of complaints
  *   closed or rejected more than `policy.privacy.retentionDays` ago.
@@ -53,6 +51,7 @@ export class PrivacyService extends Construct {
   readonly apiFunction: ComplaintFunction;
   readonly worker: ComplaintFunction;
   readonly retentionFunction: ComplaintFunction;
+  readonly consumer: QueueConsumer;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly retentionRule: events.Rule;
@@ -70,19 +69,11 @@ export class PrivacyService extends Construct {
     })
       .useTable(props.table)
       .useEventBus(props.bus);
-    this.deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue');
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * this.worker.timeout.toSeconds()),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
-    });
+    // Fed by the API, the retention run and the worker's own continuations; one round per message.
+    this.consumer = new QueueConsumer(this, 'Erasure', { consumer: this.worker, batchSize: 1 });
+    this.queue = this.consumer.queue;
+    this.deadLetterQueue = this.consumer.deadLetterQueue;
     this.useQueue(this.worker);
-    this.deadLetterQueue.grantSendMessages(this.worker.function);
-    this.worker.function.addEnvironment(ENV.deadLetterQueueUrl, this.deadLetterQueue.queueUrl);
-    this.worker.function.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }),
-    );
 
     this.apiFunction = new ComplaintFunction(this, 'ApiFunction', {
       entry: 'functions/privacy/api-handler.ts',

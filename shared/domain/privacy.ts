@@ -186,13 +186,13 @@ export function redactComplaint(
  * and when.
  */
 export function redactTimelineEntry(entry: TimelineEntry): TimelineEntry | undefined {
-  const summary = entry.summary.replace(QUOTED, `"${ERASED_TEXT}"`);
+  const summary = entry.summary.replace(QUOTED, () => `"${ERASED_TEXT}"`);
   if (entry.data === undefined && summary === entry.summary) return undefined;
   return { at: entry.at, type: entry.type, actor: entry.actor, summary };
 }
 
-/** A double-quoted value other than the erased marker itself (so a redacted summary stays as it is). */
-const QUOTED = /"(?!\[erased\]")[^"]*"/g;
+/** A double-quoted value (pairs taken left to right; a redacted summary maps to itself). */
+const QUOTED = /"[^"]*"/g;
 
 const DAY_MS = 24 * 3600 * 1000;
 

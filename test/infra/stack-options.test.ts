@@ -73,8 +73,10 @@ describe('external JWT issuer', () => {
     expect(jwtRoutes).toEqual([
       'GET /complaints',
       'GET /complaints/{id}',
+      'GET /privacy/erasures/{erasureId}',
       'GET /reports/{period}/{id}',
       'POST /complaints/{id}/actions',
+      'POST /privacy/erasures',
     ]);
   });
 

@@ -257,7 +257,7 @@ async function findInTable(strings: readonly string[]): Promise<Record<string, s
   for (const item of items) {
     const text = JSON.stringify(item);
     for (const s of strings) {
-      if (text.includes(s)) (hits[s] ??= []).push(`${String(item.pk)} / ${String(item.sk)}`);
+      if (text.includes(s)) hits[s] = [...(hits[s] ?? []), `${String(item.pk)} / ${String(item.sk)}`];
     }
   }
   return hits;

@@ -10,6 +10,7 @@ import {
 } from '../../shared/auth/authorization';
 import { claimValues, type Principal, principalFromClaims } from '../../shared/auth/principal';
 import { approvalProblem, requiresApproval } from '../../shared/services/actions';
+import { mayErase } from '../../shared/services/privacy';
 import { complaintRecord, defaultPolicy } from '../support/fixtures';
 
 const agent: Principal = { id: 'cs_wang', role: 'agent', department: 'customer_service' };
@@ -141,6 +142,13 @@ describe('authorization matrix (pure)', () => {
 
   it('lets a supervisor reclassify their own proposal’s complaint (four eyes is for approvals only)', () => {
     expect(decide(supervisor, 'reclassify', { ...scope, proposedBy: 'sup_cs' })).toBe('allow');
+  });
+});
+
+describe('privacy routes (POST /privacy/erasures, GET /privacy/erasures/{id})', () => {
+  it('admits admins only: erasing is irreversible and reads no department', () => {
+    const everyone = [agent, supervisor, admin, otherAgent, otherSupervisor, collaborator];
+    expect(everyone.filter(mayErase)).toEqual([admin]);
   });
 });
 

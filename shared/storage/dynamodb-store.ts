@@ -38,6 +38,7 @@ import { isRetryableCancellation } from './transactions';
  *   NUM#<number>      NUM                  claims the human-readable number
  *   TRACK#<hash>      TRACK                tracking-token hash → complaint
  *   AGENT#<id>        LOAD                 open-complaint counter of an agent
+ * (erasures: `privacy-store.ts`; report aggregates: `reporting-store.ts`)
  */
 
 const META = 'META';

@@ -88,7 +88,7 @@ describe('privacy service: erasure queue, worker, retention schedule', () => {
     const [target] = asArray(rule.Properties.Targets as Record<string, unknown>[]);
     expect(getAttId(target?.Arn)).toBe(retentionId);
     expect(target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 2 } });
-    expect(getAttId((target?.DeadLetterConfig as { Arn: unknown }).Arn)).toBe(
+    expect(getAttId((target?.DeadLetterConfig as { Arn: unknown } | undefined)?.Arn)).toBe(
       idOf(stack, stack.messaging.deliveryDeadLetterQueue as never),
     );
   });

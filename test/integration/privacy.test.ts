@@ -391,7 +391,6 @@ describe('erasure: POST /privacy/erasures, the worker, then a table-wide search'
     expect(await status(erasureId)).toMatchObject({ status: 200, body: { status: 'running' } });
 
     const rounds = await drainQueue();
-    expect(rounds, 'several bounded rounds (7 items each)').toBeGreaterThan(2);
 
     const done = await status(erasureId);
     expect(done).toMatchObject({
@@ -413,6 +412,7 @@ describe('erasure: POST /privacy/erasures, the worker, then a table-wide search'
     // The bystander's data is still there (the search would find an erased customer's too).
     expect(Object.keys(await findInTable(bystander.secrets))).toHaveLength(bystander.secrets.length);
 
+    expect(rounds, 'several bounded rounds (7 items each)').toBeGreaterThan(2);
     // Not found by the customer's key, nor by the old tracking link.
     expect(await ctx.store.recentByCustomer(customer, '2000-01-01T00:00:00.000Z')).toEqual([]);
     expect(await ctx.store.getByTrackingTokenHash(hashToken(closed.token))).toBeUndefined();

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
@@ -17,6 +17,7 @@ import { IntakeService } from './constructs/intake-service';
 import { Keys } from './constructs/keys';
 import { Messaging } from './constructs/messaging';
 import { Observability } from './constructs/observability';
+import { BoundMessageRetention, PrivacyService } from './constructs/privacy-service';
 import { ReportingService } from './constructs/reporting-service';
 import { SlaService } from './constructs/sla-service';
 import { ComplaintStore } from './constructs/storage';
@@ -96,6 +97,7 @@ export class ComplaintServiceStack extends Stack {
   readonly agentApi: AgentApi;
   readonly customerApi: CustomerApi;
   readonly reporting: ReportingService;
+  readonly privacy: PrivacyService;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ComplaintServiceStackProps = {}) {
@@ -113,7 +115,10 @@ export class ComplaintServiceStack extends Stack {
     this.encryption = encryptionMode(this, props);
     this.dataKey = this.encryption === 'customer-managed' ? new DataKey(this, 'DataKey') : undefined;
     this.store = new ComplaintStore(this, 'Store');
-    this.messaging = new Messaging(this, 'Messaging');
+    // Archived events (without personal data, see Messaging) are still kept no longer than personal data.
+    this.messaging = new Messaging(this, 'Messaging', {
+      archiveRetention: Duration.days(Math.min(365, this.policy.privacy.retentionDays)),
+    });
     const shared = {
       table: this.store.table,
       bus: this.messaging.bus,
@@ -158,6 +163,15 @@ export class ComplaintServiceStack extends Stack {
       authorizer: this.auth.authorizer,
       roleClaim: this.auth.roleClaim,
     });
+    this.privacy = new PrivacyService(this, 'Privacy', {
+      ...shared,
+      retentionDays: this.policy.privacy.retentionDays,
+      api: this.httpApi.api,
+      authorizer: this.auth.authorizer,
+      roleClaim: this.auth.roleClaim,
+    });
+    // No queue (dead-letter queues included) keeps a message longer than the retention period.
+    Aspects.of(this).add(new BoundMessageRetention(this.policy.privacy.retentionDays));
 
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
@@ -174,12 +188,16 @@ export class ComplaintServiceStack extends Stack {
         { label: 'ReportAggregator', fn: this.reporting.aggregator },
         { label: 'ReportGenerator', fn: this.reporting.generator },
         { label: 'ReportsApi', fn: this.reporting.apiFunction },
+        { label: 'PrivacyApi', fn: this.privacy.apiFunction },
+        { label: 'ErasureWorker', fn: this.privacy.worker },
+        { label: 'Retention', fn: this.privacy.retentionFunction },
       ],
       consumers: [
         { label: 'IntakeInbound', consumer: this.intake.inbound },
         { label: 'Classification', consumer: this.classification.consumer },
         { label: 'Assignment', consumer: this.assignment.consumer },
         { label: 'ReportAggregator', consumer: this.reporting.consumer },
+        { label: 'ErasureWorker', consumer: this.privacy.consumer },
       ],
       otherDeadLetterQueues: [
         { label: 'EventDelivery', queue: this.messaging.deliveryDeadLetterQueue },

@@ -37,6 +37,10 @@ export const RuntimeConfigSchema = z.object({
   SERVICE_KEY_ARN: z.string().startsWith('arn:').optional(),
   /** API functions with a JWT authorizer: the one claim roles are read from (`shared/auth/principal.ts`). */
   ROLE_CLAIM: z.string().regex(ROLE_CLAIM_PATTERN).optional(),
+  /** Privacy functions: the queue of the erasure worker (continuation messages name an erasure id). */
+  ERASURE_QUEUE_URL: z.string().url().optional(),
+  /** Items one erasure round may erase before handing over to a continuation message. */
+  ERASURE_CHUNK_ITEMS: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
@@ -56,6 +60,8 @@ export const ENV = {
   timerPrecisionSeconds: 'TIMER_PRECISION_SECONDS',
   serviceKeyArn: 'SERVICE_KEY_ARN',
   roleClaim: 'ROLE_CLAIM',
+  erasureQueueUrl: 'ERASURE_QUEUE_URL',
+  erasureChunkItems: 'ERASURE_CHUNK_ITEMS',
 } as const satisfies Record<string, keyof RuntimeConfig>;
 
 export class ConfigurationError extends Error {

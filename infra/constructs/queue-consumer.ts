@@ -17,12 +17,17 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 export interface QueueConsumerProps {
   /** The function that processes the queue; its handler must return a partial batch response. */
   readonly consumer: ComplaintFunction;
-  readonly bus: events.IEventBus;
+  /**
+   * The bus whose rule feeds the queue, with `eventPattern`, `ruleDescription` and
+   * `deliveryDeadLetterQueue`. All four absent: no rule, the queue is fed directly by the functions
+   * granted `SendMessage` on it (the erasure worker's queue).
+   */
+  readonly bus?: events.IEventBus;
   /** Which events of the bus feed the queue. */
-  readonly eventPattern: events.EventPattern;
-  readonly ruleDescription: string;
+  readonly eventPattern?: events.EventPattern;
+  readonly ruleDescription?: string;
   /** Where EventBridge puts events it failed to deliver to the queue. */
-  readonly deliveryDeadLetterQueue: sqs.IQueue;
+  readonly deliveryDeadLetterQueue?: sqs.IQueue;
   /** @default 10 */
   readonly batchSize?: number;
   /** @default 1 second */
@@ -32,7 +37,8 @@ export interface QueueConsumerProps {
 }
 
 /**
- * Rule → queue → function, with every failure path ending in a queue someone watches.
+ * Rule → queue → function (or a queue fed directly by functions → function), with every failure
+ * path ending in a queue someone watches.
  *
  * - The rule target has its own dead-letter queue (`deliveryDeadLetterQueue`) and a bounded retry.
  * - The queue redrives to a dead-letter queue after {@link MAX_RECEIVE_COUNT} receives; its visibility
@@ -45,7 +51,8 @@ export interface QueueConsumerProps {
 export class QueueConsumer extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly rule: events.Rule;
+  /** Absent when the queue is fed directly (no bus, pattern nor rule props). */
+  readonly rule?: events.Rule;
   readonly consumer: ComplaintFunction;
 
   constructor(scope: Construct, id: string, props: QueueConsumerProps) {
@@ -65,18 +72,25 @@ export class QueueConsumer extends Construct {
       }),
     );
 
-    this.rule = new events.Rule(this, 'Rule', {
-      eventBus: props.bus,
-      description: props.ruleDescription,
-      eventPattern: props.eventPattern,
-      targets: [
-        new targets.SqsQueue(this.queue, {
-          deadLetterQueue: props.deliveryDeadLetterQueue,
-          retryAttempts: 185,
-          maxEventAge: Duration.hours(24),
-        }),
-      ],
-    });
+    const { bus, eventPattern, ruleDescription, deliveryDeadLetterQueue } = props;
+    if (bus !== undefined && eventPattern !== undefined && deliveryDeadLetterQueue !== undefined) {
+      this.rule = new events.Rule(this, 'Rule', {
+        eventBus: bus,
+        description: ruleDescription,
+        eventPattern,
+        targets: [
+          new targets.SqsQueue(this.queue, {
+            deadLetterQueue: deliveryDeadLetterQueue,
+            retryAttempts: 185,
+            maxEventAge: Duration.hours(24),
+          }),
+        ],
+      });
+    } else if ([bus, eventPattern, ruleDescription, deliveryDeadLetterQueue].some((p) => p !== undefined)) {
+      throw new Error(
+        `${this.node.path}: a rule needs bus, eventPattern, ruleDescription and deliveryDeadLetterQueue together`,
+      );
+    }
 
     // Poison messages (that can never succeed) go straight to this DLQ with the reason
     // as message attributes, instead of burning five receives first.

@@ -42,6 +42,10 @@ export const ITEM_KEYS = {
   reportingMeta: 'REPORTING',
   /** The customer directory `CUSTDIR#<customerKey>` (tier from a trusted source). */
   customerDirectory: 'CUSTDIR#*',
+  /** Erasure records `ERASURE#<id>` (the audit of an erasure, without the data). */
+  erasure: 'ERASURE#*',
+  /** Erasure request claims `ERASEREQ#<digest>` (the same customer again within a week: the same erasure). */
+  erasureRequest: 'ERASEREQ#*',
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KEYS;
@@ -193,6 +197,32 @@ export const TABLE_ACCESS = {
       { actions: ['BatchGetItem'], items: ['aggregate'] },
       { actions: ['PutItem'], items: ['report'] },
     ],
+  },
+  privacyApi: {
+    why:
+      'POST /privacy/erasures: startErasure puts the ERASEREQ# claim and the ERASURE# record in one ' +
+      'transaction (a repeat reads the claim); GET reads the ERASURE# record.',
+    grants: [{ actions: ['GetItem', 'PutItem'], items: ['erasure', 'erasureRequest'] }],
+  },
+  privacyWorker: {
+    why:
+      "eraseCustomer: the customer's complaints on the customer index and retention entries on gsi4, each " +
+      'complaint read, its timeline queried and rewritten redacted (Put C#), its IDEMP# claim scrubbed ' +
+      '(Get + Put), its TRACK# pointer and the CUSTDIR# entry deleted, progress counted on ERASURE# ' +
+      '(UpdateItem ADD in the same transactions).',
+    grants: [
+      { actions: ['GetItem', 'Query', 'PutItem'], items: ['complaint'] },
+      { actions: ['GetItem', 'PutItem'], items: ['idempotency'] },
+      { actions: ['DeleteItem'], items: ['tracking', 'customerDirectory'] },
+      { actions: ['GetItem', 'UpdateItem'], items: ['erasure'] },
+    ],
+    indexes: [byCustomer.name, openDeadlines.name],
+  },
+  privacyRetention: {
+    why:
+      'The daily retention run starts one erasure (as the API does: ERASEREQ# claim + ERASURE# record) whose ' +
+      'scope the worker resolves.',
+    grants: [{ actions: ['GetItem', 'PutItem'], items: ['erasure', 'erasureRequest'] }],
   },
 } as const satisfies Record<string, TableAccess>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ComplaintSubmissionSchema } from '../domain/complaint';
+import { ErasureRequestSchema } from '../domain/privacy';
 import { ReportSchema } from '../domain/reporting/report';
 import {
   ActionConflictSchema,
@@ -15,6 +16,8 @@ import {
   CustomerTierRequestSchema,
   CustomerViewSchema,
   CustomerWriteResultSchema,
+  ErasureAcceptedSchema,
+  ErasureViewSchema,
   ErrorSchema,
   IdempotencyKeyReusedErrorSchema,
   IllegalTransitionErrorSchema,
@@ -68,6 +71,7 @@ const REQUESTS = {
   ActionRequest: ActionRequestSchema,
   CustomerReply: CustomerReplySchema,
   SurveyAnswer: SurveyAnswerSchema,
+  ErasureRequest: ErasureRequestSchema,
 } as const;
 
 const RESPONSES = {
@@ -87,6 +91,8 @@ const RESPONSES = {
   ApprovalRequiredError: ApprovalRequiredErrorSchema,
   ActionConflict: ActionConflictSchema,
   CustomerConflict: CustomerConflictSchema,
+  ErasureAccepted: ErasureAcceptedSchema,
+  Erasure: ErasureViewSchema,
 } as const;
 
 type ComponentName = keyof typeof REQUESTS | keyof typeof RESPONSES;
@@ -185,6 +191,44 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
       401: COMMON.unauthorized,
       403: response('Not a supervisor or admin.', 'Error'),
       404: response('The period has not started.', 'Error'),
+      503: COMMON.unavailable,
+    },
+  },
+  'POST /privacy/erasures': {
+    description:
+      "Admins only (other roles get 403). Erases the customer's personal data from every complaint found under the customer's id — texts, contact and evidence references, replies, the survey comment, tracking links, idempotency fingerprints, the customer directory entry — and replaces the id by an unlinkable pseudonym; anonymous figures (reports) do not change. " +
+      'Asynchronous: poll the erasure. The same customer again within a week returns the same erasure. `reason` is a category, never free text (docs/privacy.md).',
+    requestBody: { required: true, content: content('ErasureRequest') },
+    responses: {
+      202: response('Accepted: the erasure runs in the background.', 'ErasureAccepted', {
+        Location: { description: 'The erasure to poll.', schema: { type: 'string' } },
+      }),
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: response('Not an admin.', 'Error'),
+      413: COMMON.tooLarge,
+      415: COMMON.notJson,
+      503: COMMON.unavailable,
+    },
+  },
+  'GET /privacy/erasures/{erasureId}': {
+    description:
+      'Admins only. `running`, then `completed` with what was erased, by kind and count; never the customer id or any erased data.',
+    parameters: [
+      {
+        name: 'erasureId',
+        in: 'path',
+        required: true,
+        description: 'The id `POST /privacy/erasures` returned.',
+        schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
+      },
+    ],
+    responses: {
+      200: response('The erasure.', 'Erasure'),
+      400: COMMON.invalid,
+      401: COMMON.unauthorized,
+      403: response('Not an admin.', 'Error'),
+      404: response('No erasure with this id.', 'Error'),
       503: COMMON.unavailable,
     },
   },
@@ -393,6 +437,7 @@ export function buildOpenApiDocument(): Json {
       { name: 'agent', description: 'The agent console: queues, complaint detail, lifecycle actions (JWT).' },
       { name: 'customer', description: 'Tracking, replies and the survey, by tracking token (public).' },
       { name: 'reports', description: 'Periodic reports for managers (JWT: supervisors and admins).' },
+      { name: 'privacy', description: 'Erasure of personal data (JWT: admins).' },
     ],
     paths,
     components: {

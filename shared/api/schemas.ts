@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AGENT_ACTIONS } from '../auth/authorization';
 import { ClockLogEntrySchema, ComplaintSchema, DeadlineSchema, MoneySchema } from '../domain/complaint';
 import { COMPLAINT_STATUSES, ComplaintStatusSchema } from '../domain/lifecycle';
+import { ErasureCountsSchema, ErasureReasonSchema } from '../domain/privacy';
 import { RoutingSuggestionSchema } from '../domain/routing';
 import { LanguageSchema, SeveritySchema } from '../policy/schema';
 
@@ -106,6 +107,24 @@ export const API_ROUTES = [
     operationId: 'getReport',
     summary:
       'A daily, weekly or monthly report as JSON, or as a self-contained HTML page (supervisors, admins)',
+  },
+  {
+    key: 'POST /privacy/erasures',
+    method: 'post',
+    path: '/privacy/erasures',
+    function: 'privacy',
+    auth: 'jwt',
+    operationId: 'requestErasure',
+    summary: "Erase a customer's personal data from every complaint (admins)",
+  },
+  {
+    key: 'GET /privacy/erasures/{erasureId}',
+    method: 'get',
+    path: '/privacy/erasures/{erasureId}',
+    function: 'privacy',
+    auth: 'jwt',
+    operationId: 'getErasure',
+    summary: 'Status of an erasure and what it erased (admins)',
   },
 ] as const;
 export type ApiRoute = (typeof API_ROUTES)[number];
@@ -526,4 +545,25 @@ export const ActionConflictSchema = z.discriminatedUnion('error', [
 ]);
 export const CustomerConflictSchema = ErrorSchema.extend({
   error: z.enum(['AlreadyAnswered', 'SurveyNotOpen', 'NotAccepting']),
+});
+
+// ---------------------------------------------------------------------------
+// Privacy API
+
+export const ErasureAcceptedSchema = z.object({
+  erasureId: z
+    .string()
+    .describe('Id of the erasure; the same customer again within a week gets the same id.'),
+});
+
+/** An erasure as `GET /privacy/erasures/{erasureId}` reports it: never whose data. */
+export const ErasureViewSchema = z.object({
+  erasureId: z.string(),
+  status: z.enum(['running', 'completed']),
+  trigger: z.enum(['request', 'retention']),
+  reason: ErasureReasonSchema,
+  requestedBy: z.string().describe('`admin:<id>`, or `system:retention` for the daily retention run.'),
+  requestedAt: z.iso.datetime(),
+  completedAt: z.iso.datetime().optional(),
+  erased: ErasureCountsSchema.describe('How many items of each kind were erased so far.'),
 });

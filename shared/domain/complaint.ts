@@ -221,7 +221,12 @@ export const ComplaintSchema = z.object({
   /** Optimistic-concurrency version; every state-changing write increments it. */
   version: z.number().int().nonnegative(),
   status: ComplaintStatusSchema,
-  source: z.object({ system: z.string(), messageId: z.string() }),
+  source: z.object({
+    system: z.string(),
+    messageId: z.string(),
+    /** The key of its idempotency claim (`IDEMP#<keyed digest>`): erasure scrubs the claim through it. */
+    claim: z.string().optional(),
+  }),
   submission: ComplaintSubmissionSchema,
   tier: z.string(),
   /** Where `tier` came from; absent on complaints stored before tier sources were recorded. */
@@ -253,6 +258,12 @@ export const ComplaintSchema = z.object({
   reopenCount: z.number().int().min(0).default(0),
   /** Hash of the customer's tracking token (also the survey link). */
   trackingTokenHash: z.string().optional(),
+  /**
+   * Set when the customer's personal data was erased from this complaint (an erasure request, or the
+   * retention period after closing): the texts are redacted, the customer id is a pseudonym, and the
+   * complaint leaves the customer index and the retention index (`shared/domain/privacy.ts`).
+   */
+  erasure: z.object({ erasureId: z.string(), erasedAt: IsoTimestamp }).optional(),
   updatedAt: IsoTimestamp,
 });
 export type Complaint = z.infer<typeof ComplaintSchema>;

@@ -17,6 +17,8 @@ export const SOURCES = {
   survey: 'complaints.survey',
   /** Report aggregates and the periodic reports. */
   reporting: 'complaints.reporting',
+  /** Erasure of personal data (requests and the retention run). */
+  privacy: 'complaints.privacy',
 } as const;
 
 /** Prefix of every source this service publishes; inbound rules exclude it. */
@@ -51,6 +53,7 @@ export const DETAIL_TYPES = {
   surveyRequested: 'Survey Requested',
   surveyAnswered: 'Survey Answered',
   reportGenerated: 'Complaint Report Generated',
+  customerDataErased: 'Customer Data Erased',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];

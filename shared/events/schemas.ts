@@ -5,6 +5,7 @@ import {
   DeadlineSchema,
   ValidityVerdictSchema,
 } from '../domain/complaint';
+import { ErasureCountsSchema, ErasureReasonSchema } from '../domain/privacy';
 import { RoutingSuggestionSchema } from '../domain/routing';
 import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
 import { DETAIL_TYPES, type DetailType, SOURCES } from './names';
@@ -250,6 +251,22 @@ export const ComplaintReportGeneratedV1 = z.object({
   }),
 });
 
+/**
+ * A customer's personal data (or, for the retention run, that of complaints past the retention
+ * period) was erased. Carries the erasure id and what was erased, by kind and count: never whose data.
+ */
+export const CustomerDataErasedV1 = z.object({
+  metadata: OutboundMetadataSchema,
+  data: z.object({
+    erasureId: z.string(),
+    trigger: z.enum(['request', 'retention']),
+    reason: ErasureReasonSchema,
+    requestedAt: IsoTimestamp,
+    completedAt: IsoTimestamp,
+    erased: ErasureCountsSchema,
+  }),
+});
+
 export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   detailType: DetailType;
   /** The source that publishes it; `*` for inbound events any producer may publish. */
@@ -357,6 +374,14 @@ export const EVENT_CATALOG = {
     description:
       'A daily, weekly (ISO week) or monthly report was generated from the aggregates and stored; the detail carries its path and headline figures.',
     schema: ComplaintReportGeneratedV1,
+  },
+  customerDataErased: {
+    detailType: DETAIL_TYPES.customerDataErased,
+    source: SOURCES.privacy,
+    direction: 'outbound',
+    description:
+      "Personal data was erased, on an admin's request (POST /privacy/erasures) or by the daily retention run: the erasure id and how many items of each kind were erased, never whose data.",
+    schema: CustomerDataErasedV1,
   },
 } as const satisfies Record<string, EventDefinition>;
 

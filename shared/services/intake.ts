@@ -80,7 +80,7 @@ export async function receiveComplaint(ctx: ServiceContext, request: IntakeReque
     number: newComplaintNumber(now, policy.calendar.timeZone),
     version: 1,
     status: 'received',
-    source: { system: request.sourceSystem, messageId: request.messageId },
+    source: { system: request.sourceSystem, messageId: request.messageId, claim: claim.key },
     submission,
     tier,
     tierSource: trusted.tierSource,

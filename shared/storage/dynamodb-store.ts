@@ -44,6 +44,7 @@ import { isRetryableCancellation } from './transactions';
  *   TRACK#<hash>      TRACK                tracking-token hash → complaint
  *   AGENT#<id>        LOAD                 open-complaint counter of an agent
  *   CUSTDIR#<custKey> CUSTDIR              the customer directory (customer-directory.ts)
+ * (erasures: `privacy-store.ts`; report aggregates: `reporting-store.ts`)
  */
 
 const META = 'META';
@@ -54,7 +55,7 @@ const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
 /** Department-queue key of a complaint without a lead department yet. */
 const UNROUTED = '_unrouted';
 
-const complaintPk = (id: string) => `C#${id}`;
+export const complaintPk = (id: string) => `C#${id}`;
 
 export interface DynamoDbStoreOptions {
   tableName: string;
@@ -103,7 +104,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         {
           Put: {
             TableName: this.table,
-            Item: this.toItem(complaint),
+            Item: complaintItem(complaint, this.options.deadlineShards),
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -207,7 +208,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       {
         Put: {
           TableName: this.table,
-          Item: this.toItem(next),
+          Item: complaintItem(next, this.options.deadlineShards),
           ConditionExpression: '#v = :expected',
           ExpressionAttributeNames: { '#v': 'version' },
           ExpressionAttributeValues: { ':expected': expectedVersion },
@@ -454,47 +455,67 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     } while (start !== undefined);
     return items;
   }
+}
 
-  /** The complaint item with the attributes its indexes and listings need. */
-  private toItem(c: Complaint): Record<string, unknown> {
-    const next = nextDeadline(c);
-    const nextDueAt = next?.dueAt;
-    const department = c.assignment?.leadDepartment ?? UNROUTED;
-    const item: Record<string, unknown> = {
-      pk: complaintPk(c.id),
-      sk: META,
-      complaint: c,
-      version: c.version,
-      number: c.number,
-      status: c.status,
-      channel: c.submission.channel,
-      category: c.classification?.category,
-      severity: c.classification?.severity,
-      priority: c.classification?.priority,
-      leadDepartment: c.assignment?.leadDepartment,
-      assignee: c.assignment?.assignee,
-      receivedAt: c.receivedAt,
-      nextDueAt,
-      fingerprint: c.fingerprint,
-      [INDEXES.byDepartment.partitionKey]: `DEPT#${department}#${c.status}`,
-      [INDEXES.byDepartment.sortKey]: queuePosition({ id: c.id, nextDueAt }),
-      // Namespaced (#10): an anonymous claim of a customer id is indexed apart from verified ones.
-      [INDEXES.byCustomer.partitionKey]: `CUST#${customerKey(c.submission.customer.id, c.customerNamespace)}`,
-      [INDEXES.byCustomer.sortKey]: `${c.receivedAt}#${c.id}`,
-    };
-    if (c.assignment?.assignee !== undefined) {
-      item[INDEXES.byAssignee.partitionKey] = `AGENT#${c.assignment.assignee}`;
-      item[INDEXES.byAssignee.sortKey] = `${c.status}#${queuePosition({ id: c.id, nextDueAt })}`;
-    }
-    if (next !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
-      // Sparse: only complaints with something pending (a clock, or the survey of a
-      // resolved one) are in the sweep index.
-      item[INDEXES.openDeadlines.partitionKey] = `DUE#${deadlineShard(c.id, this.options.deadlineShards)}`;
-      item[INDEXES.openDeadlines.sortKey] = `${next.dueAt}#${c.id}`;
-      item.nextDeadlineKind = next.kind;
-    }
-    return item;
+/** Partition prefix of the retention entries in gsi4 (`DUE#…` holds the open deadlines). */
+export const RETENTION_PARTITION_PREFIX = 'ERASE#';
+
+/**
+ * The complaint item with the attributes its indexes and listings need (one pure mapping, so the
+ * index keys cannot disagree with the record).
+ *
+ * - gsi3 (customer index) only while the complaint is not erased: an erased complaint is no longer
+ *   found by any customer key.
+ * - gsi4 holds two sparse families of entries: `DUE#<shard>` for a complaint with something pending
+ *   (the SLA sweep), and `ERASE#<shard>` ordered by the last change for a closed or rejected one
+ *   whose personal data is still there (the retention run). The two never coexist on one item.
+ */
+export function complaintItem(c: Complaint, deadlineShards: number): Record<string, unknown> {
+  const next = nextDeadline(c);
+  const nextDueAt = next?.dueAt;
+  const department = c.assignment?.leadDepartment ?? UNROUTED;
+  const item: Record<string, unknown> = {
+    pk: complaintPk(c.id),
+    sk: META,
+    complaint: c,
+    version: c.version,
+    number: c.number,
+    status: c.status,
+    channel: c.submission.channel,
+    category: c.classification?.category,
+    severity: c.classification?.severity,
+    priority: c.classification?.priority,
+    leadDepartment: c.assignment?.leadDepartment,
+    assignee: c.assignment?.assignee,
+    receivedAt: c.receivedAt,
+    nextDueAt,
+    fingerprint: c.fingerprint,
+    [INDEXES.byDepartment.partitionKey]: `DEPT#${department}#${c.status}`,
+    [INDEXES.byDepartment.sortKey]: queuePosition({ id: c.id, nextDueAt }),
+  };
+  if (c.erasure === undefined) {
+    // Namespaced (#10): an anonymous claim of a customer id is indexed apart from verified ones.
+    item[INDEXES.byCustomer.partitionKey] =
+      `CUST#${customerKey(c.submission.customer.id, c.customerNamespace)}`;
+    item[INDEXES.byCustomer.sortKey] = `${c.receivedAt}#${c.id}`;
   }
+  if (c.assignment?.assignee !== undefined) {
+    item[INDEXES.byAssignee.partitionKey] = `AGENT#${c.assignment.assignee}`;
+    item[INDEXES.byAssignee.sortKey] = `${c.status}#${queuePosition({ id: c.id, nextDueAt })}`;
+  }
+  const shard = deadlineShard(c.id, deadlineShards);
+  if (next !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
+    // Sparse: only complaints with something pending (a clock, or the survey of a
+    // resolved one) are in the sweep index.
+    item[INDEXES.openDeadlines.partitionKey] = `DUE#${shard}`;
+    item[INDEXES.openDeadlines.sortKey] = `${next.dueAt}#${c.id}`;
+    item.nextDeadlineKind = next.kind;
+  } else if ((c.status === 'closed' || c.status === 'rejected') && c.erasure === undefined) {
+    // Sparse: closed or rejected complaints that still hold personal data, oldest change first.
+    item[INDEXES.openDeadlines.partitionKey] = `${RETENTION_PARTITION_PREFIX}${shard}`;
+    item[INDEXES.openDeadlines.sortKey] = `${c.updatedAt}#${c.id}`;
+  }
+  return item;
 }
 
 /**

@@ -8,7 +8,10 @@ import type { ComplaintStatus } from '../domain/lifecycle';
  * patterns (docs/access-patterns.md).
  */
 
-/** One append-only entry of a complaint's timeline. Never updated, never deleted. */
+/**
+ * One append-only entry of a complaint's timeline. Never updated, never deleted — except once by an
+ * erasure of personal data, which drops its `data` (docs/privacy.md).
+ */
 export interface TimelineEntry {
   at: string;
   /** What happened: received, classified, rejected, assigned, duplicate_submission, … */

@@ -29,6 +29,8 @@ import { CASE_FILES, expectCaseThroughSdk } from '../support/conformance';
  * HTTP API routes and the Lambda bundles — and driven only through its endpoints with real clients.
  */
 
+type Json = Record<string, any>;
+
 let runtime: LocalRuntime;
 const accepted: AcceptedEvent[] = [];
 const clientConfig = () => ({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
@@ -220,6 +222,38 @@ describe('the local runtime, end to end', () => {
     const agent = runtime.issuer.tokenFor({ role: 'agent', department: 'billing', agentId: 'bill_wu' });
     expect((await get(day, 'application/json', agent)).status).toBe(403);
     expect((await get('2026-13-01')).status).toBe(400);
+  });
+
+  it("erases customer A's personal data through POST /privacy/erasures and the worker queue; the complaint stays, anonymous", async () => {
+    const admin = runtime.issuer.tokenFor({ role: 'admin' });
+    const api = (method: string, path: string, token: string, body?: unknown) =>
+      fetch(`${runtime.endpoints.httpApi}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const agent = runtime.issuer.tokenFor({ role: 'agent', department: 'billing', agentId: 'bill_wu' });
+    const request = { customerId: 'demo-customer-a', reason: 'customer_request' };
+    expect((await api('POST', '/privacy/erasures', agent, request)).status).toBe(403);
+    const posted = await api('POST', '/privacy/erasures', admin, request);
+    expect(posted.status).toBe(202);
+    const { erasureId } = (await posted.json()) as { erasureId: string };
+    const done = await eventually(
+      async () => (await api('GET', `/privacy/erasures/${erasureId}`, admin)).json() as Promise<Json>,
+      (e) => e.status === 'completed',
+      30_000,
+    );
+    expect(done.erased).toMatchObject({ complaints: 1, trackingPointers: 1, idempotencyClaims: 1 });
+    expect(JSON.stringify(done)).not.toContain('demo-customer-a');
+    const a = await supervisorView(summary.complaints.A.id);
+    expect(a.status).toBe('closed');
+    expect(a.submission.customer.id).toMatch(/^erased:/);
+    expect(JSON.stringify(a)).not.toMatch(/demo-customer-a|重复扣费/);
+    // The erasure event went out with the id and counts only.
+    const erased = accepted.find((e) => e.event['detail-type'] === DETAIL_TYPES.customerDataErased);
+    expect((erased?.event.detail as { data: Json } | undefined)?.data).toMatchObject({ erasureId });
+    // The daily retention rule runs against its function (nothing has been closed long enough).
+    await runtime.fireScheduledRule('PrivacyRetentionRule');
   });
 
   it('sends a poison inbound event to the intake DLQ with the reason, and loses nothing else of the batch', async () => {

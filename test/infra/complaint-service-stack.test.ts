@@ -69,7 +69,7 @@ describe('functions', () => {
     .map((m) => Number(m[1]))
     .reduce((a, b) => Math.max(a, b));
 
-  it('defines the twelve handlers: intake (API, inbound), classification, assignment, SLA (timer, sweep), survey, agent and customer APIs, reporting (aggregator, generator, API)', () => {
+  it('defines the fifteen handlers: intake (API, inbound), classification, assignment, SLA (timer, sweep), survey, agent and customer APIs, reporting (aggregator, generator, API), privacy (API, erasure worker, retention)', () => {
     const services = [...functions.keys()].map((id) => envOf(id).POWERTOOLS_SERVICE_NAME).sort();
     expect(services).toEqual([
       'agent-api',
@@ -78,6 +78,9 @@ describe('functions', () => {
       'customer-api',
       'intake',
       'intake',
+      'privacy',
+      'privacy',
+      'privacy-api',
       'reporting',
       'reporting',
       'reports-api',
@@ -155,8 +158,8 @@ describe('functions', () => {
 });
 
 describe('queues', () => {
-  it('has four work queues, each with a dead-letter queue after five receives', () => {
-    expect(workQueueIds()).toHaveLength(4);
+  it('has five work queues, each with a dead-letter queue after five receives', () => {
+    expect(workQueueIds()).toHaveLength(5);
     for (const id of workQueueIds()) {
       const redrive = queues.get(id)?.Properties.RedrivePolicy as
         | { deadLetterTargetArn: unknown; maxReceiveCount: number }
@@ -384,11 +387,11 @@ describe('IAM', () => {
     }
   });
 
-  it('lets functions put events on the project bus only (every function but the report aggregator)', () => {
+  it('lets functions put events on the project bus only (all but the report aggregator, the privacy API and the retention run)', () => {
     const statements = iamStatements(synthesized.template).filter((s) =>
       asArray(s.statement.Action).some((a) => a.startsWith('events:')),
     );
-    expect(statements.length).toBe(functions.size - 1);
+    expect(statements.length).toBe(functions.size - 3);
     for (const { policyId, statement } of statements) {
       expect(asArray(statement.Action), policyId).toEqual(['events:PutEvents']);
       expect(statement.Resource, policyId).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
@@ -417,7 +420,7 @@ describe('IAM', () => {
     }
   });
 
-  it('lets each queue consumer read its own queue and send only to its own DLQ', () => {
+  it('lets each queue consumer read its own queue and send only to its own DLQ (the erasure worker: and its own queue)', () => {
     for (const queueId of workQueueIds()) {
       const { functionId } = consumerOf(queueId);
       const fn = functions.get(functionId);
@@ -429,7 +432,11 @@ describe('IAM', () => {
           (s) => s.roles.includes(roleId) && asArray(s.statement.Action).some((a) => a.startsWith('sqs:')),
         )
         .map((s) => s.statement);
-      const byResource = new Map(sqsStatements.map((st) => [getAttId(st.Resource), asArray(st.Action)]));
+      const byResource = new Map<string | undefined, string[]>();
+      for (const st of sqsStatements) {
+        const id = getAttId(st.Resource);
+        byResource.set(id, [...(byResource.get(id) ?? []), ...asArray(st.Action)]);
+      }
       expect([...byResource.keys()].sort(), functionId).toEqual([queueId, dlqId].sort());
       expect(byResource.get(queueId), functionId).toContain('sqs:ReceiveMessage');
       expect(byResource.get(dlqId), functionId).toEqual(expect.arrayContaining(['sqs:SendMessage']));
@@ -444,8 +451,8 @@ describe('alarms and dashboard', () => {
   const alarms = () => [...resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm').values()];
 
   it('alarms on any message in any dead-letter queue', () => {
-    // Four consumer DLQs, the EventBridge delivery DLQ and the timer DLQ.
-    expect(dlqIds.size).toBe(6);
+    // Five consumer DLQs, the EventBridge delivery DLQ and the timer DLQ.
+    expect(dlqIds.size).toBe(7);
     for (const dlqId of dlqIds) {
       const matching = alarms().filter(
         (a) =>

@@ -73,10 +73,12 @@ describe('external JWT issuer', () => {
     expect(jwtRoutes).toEqual([
       'GET /complaints',
       'GET /complaints/{id}',
+      'GET /privacy/erasures/{erasureId}',
       'GET /reports/{period}/{id}',
       'POST /agent/complaints',
       'POST /complaints/{id}/actions',
       'PUT /admin/customers/{customerId}',
+      'POST /privacy/erasures',
     ]);
   });
 

@@ -5,6 +5,7 @@ import { AGENT_ROUTES } from '../../infra/constructs/agent-api';
 import { COGNITO_CLAIMS, CUSTOM_ATTRIBUTES, STAFF_ROLES } from '../../infra/constructs/auth';
 import { CUSTOMER_ROUTES } from '../../infra/constructs/customer-api';
 import { COMPLAINTS_ROUTE } from '../../infra/constructs/intake-service';
+import { PRIVACY_ROUTES } from '../../infra/constructs/privacy-service';
 import { REPORTS_ROUTE } from '../../infra/constructs/reporting-service';
 import { SWEEP_INTERVAL } from '../../infra/constructs/sla-service';
 import {
@@ -250,10 +251,12 @@ describe('timers: what scheduling functions may do', () => {
 
 describe('SLA backstop sweep', () => {
   it('runs on a scheduled rule every five minutes, targeting the sweep function with retries and a DLQ', () => {
-    const scheduled = [...resourcesOfType(synthesized.template, 'AWS::Events::Rule').values()].filter(
-      (r) => r.Properties.ScheduleExpression !== undefined,
+    const scheduled = [...resourcesOfType(synthesized.template, 'AWS::Events::Rule').entries()].filter(
+      ([id, r]) =>
+        r.Properties.ScheduleExpression !== undefined && id !== logicalId(stack.privacy.retentionRule),
     );
-    const rule = single(scheduled, 'scheduled rule');
+    // The other scheduled rule is the daily retention run (test/infra/privacy.test.ts).
+    const [, rule] = single(scheduled, 'scheduled rule besides the retention run');
     expect(SWEEP_INTERVAL.toMinutes()).toBe(5);
     expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
     expect(rule.Properties.State).toBe('ENABLED');
@@ -291,26 +294,31 @@ describe('HTTP API routes and the JWT authorizer', () => {
     return getAttId(integration.Properties.IntegrationUri) as string;
   };
 
-  it('serves exactly the intake, customer, agent and reports routes, each on its function, on one API', () => {
+  it('serves exactly the intake, customer, agent, reports and privacy routes, each on its function, on one API', () => {
     single(resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Api').values(), 'API');
     const byKey = new Map(routes().map((r) => [r.Properties.RouteKey as string, integrationFunction(r)]));
     expect([...byKey.keys()].sort()).toEqual(
-      [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES, REPORTS_ROUTE].map(routeKey).sort(),
+      [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES, REPORTS_ROUTE, ...PRIVACY_ROUTES]
+        .map(routeKey)
+        .sort(),
     );
     expect(byKey.get(routeKey(REPORTS_ROUTE))).toBe(ids.reportsApi);
+    for (const r of PRIVACY_ROUTES) {
+      expect(byKey.get(routeKey(r)), routeKey(r)).toBe(logicalId(stack.privacy.apiFunction.function));
+    }
     expect(byKey.get(routeKey(COMPLAINTS_ROUTE))).toBe(ids.intakeApi);
     for (const r of AGENT_ROUTES) expect(byKey.get(routeKey(r)), routeKey(r)).toBe(ids.agentApi);
     for (const r of CUSTOMER_ROUTES) expect(byKey.get(routeKey(r)), routeKey(r)).toBe(ids.customerApi);
   });
 
-  it('puts the JWT authorizer on exactly the three agent routes and the reports route', () => {
+  it('puts the JWT authorizer on exactly the three agent routes, the reports route and the privacy routes', () => {
     const authorizer = single(
       resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Authorizer'),
       'authorizer',
     );
     const authorized = routes().filter((r) => r.Properties.AuthorizationType === 'JWT');
     expect(authorized.map((r) => r.Properties.RouteKey).sort()).toEqual(
-      [...AGENT_ROUTES, REPORTS_ROUTE].map(routeKey).sort(),
+      [...AGENT_ROUTES, REPORTS_ROUTE, ...PRIVACY_ROUTES].map(routeKey).sort(),
     );
     for (const r of authorized) expect(r.Properties.AuthorizerId).toEqual({ Ref: authorizer[0] });
     for (const r of routes().filter((x) => x.Properties.AuthorizationType !== 'JWT')) {

@@ -12,6 +12,7 @@ import {
 import { claimValues, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
 import { ConfigurationError } from '../../shared/config';
 import { approvalProblem, requiresApproval } from '../../shared/services/actions';
+import { mayErase } from '../../shared/services/privacy';
 import { complaintRecord, defaultPolicy } from '../support/fixtures';
 
 const COGNITO = 'cognito:groups';
@@ -144,6 +145,13 @@ describe('authorization matrix (pure)', () => {
 
   it('lets a supervisor reclassify their own proposal’s complaint (four eyes is for approvals only)', () => {
     expect(decide(supervisor, 'reclassify', { ...scope, proposedBy: 'sup_cs' })).toBe('allow');
+  });
+});
+
+describe('privacy routes (POST /privacy/erasures, GET /privacy/erasures/{id})', () => {
+  it('admits admins only: erasing is irreversible and reads no department', () => {
+    const everyone = [agent, supervisor, admin, otherAgent, otherSupervisor, collaborator];
+    expect(everyone.filter(mayErase)).toEqual([admin]);
   });
 });
 

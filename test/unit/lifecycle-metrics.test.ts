@@ -243,6 +243,27 @@ const SAMPLES: Record<string, { event: OutboundEvent; points: MetricPoint[] }> =
     },
     points: [],
   },
+  // An erasure measures nothing: it changes no lifecycle fact.
+  customerDataErased: {
+    event: buildEvent('customerDataErased', SOURCES.privacy, {
+      metadata: { ...metadata('erased'), correlationId: '01KERASURE0000000000000000' },
+      data: {
+        erasureId: '01KERASURE0000000000000000',
+        trigger: 'request',
+        reason: 'customer_request',
+        requestedAt: at(0),
+        completedAt: at(1),
+        erased: {
+          complaints: 1,
+          timelineEntries: 3,
+          idempotencyClaims: 1,
+          trackingPointers: 1,
+          customerDirectoryEntries: 0,
+        },
+      },
+    }),
+    points: [],
+  },
   // Acknowledged 30 minutes after receipt, 90 before the deadline.
   acknowledged: {
     event: action('acknowledged', at(30), {

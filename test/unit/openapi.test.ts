@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AGENT_ROUTES } from '../../infra/constructs/agent-api';
 import { CUSTOMER_ROUTES } from '../../infra/constructs/customer-api';
 import { COMPLAINTS_ROUTE } from '../../infra/constructs/intake-service';
+import { PRIVACY_ROUTES } from '../../infra/constructs/privacy-service';
 import { REPORTS_ROUTE } from '../../infra/constructs/reporting-service';
 import { buildOpenApiDocument } from '../../shared/api/openapi';
 import { API_ROUTES } from '../../shared/api/schemas';
@@ -19,9 +20,13 @@ describe('OpenAPI document', () => {
   });
 
   it('documents every route the stack deploys, and nothing else', () => {
-    const deployed = [COMPLAINTS_ROUTE, ...AGENT_ROUTES, ...CUSTOMER_ROUTES, REPORTS_ROUTE].map(
-      (r) => `${String(r.method).toUpperCase()} ${r.path}`,
-    );
+    const deployed = [
+      COMPLAINTS_ROUTE,
+      ...AGENT_ROUTES,
+      ...CUSTOMER_ROUTES,
+      REPORTS_ROUTE,
+      ...PRIVACY_ROUTES,
+    ].map((r) => `${String(r.method).toUpperCase()} ${r.path}`);
     const listed = API_ROUTES.map((r) => r.key);
     expect([...listed].sort()).toEqual([...deployed].sort());
     const documented = Object.entries(document.paths as Json).flatMap(([path, methods]) =>

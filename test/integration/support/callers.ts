@@ -1,7 +1,9 @@
 /**
  * The callers of the authorization matrix, as the HTTP API's JWT authorizer would
  * hand their verified claims to a handler. `customerToken` carries no claims: it is
- * the tracking token presented where a JWT is expected.
+ * the tracking token presented where a JWT is expected. The matrix runs over every
+ * route: the agent and intake routes in agent-api.test.ts, the customer routes in
+ * customer-api.test.ts, the privacy routes (admins only) in privacy.test.ts.
  */
 export type Who = 'anonymous' | 'customerToken' | 'otherAgent' | 'agent' | 'supervisor' | 'admin';
 

@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { newComplaintId } from '../../shared/domain/identifiers';
+import { policyCurrencyProblems } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
@@ -36,6 +37,11 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
       })),
     );
   }
+  // The schema bounds any amount; its decimals depend on the policy currency.
+  const money = policyCurrencyProblems(ctx.policy.currency, [
+    { field: 'amount', amount: parsed.data.amount },
+  ]);
+  if (money.length > 0) return badRequest(money);
   let result: Awaited<ReturnType<typeof receiveComplaint>>;
   try {
     result = await receiveComplaint(ctx, {

@@ -1,9 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
+import { moneyDecimalsProblem } from '../../shared/domain/bounds';
 import { ComplaintReportedV1 } from '../../shared/events/schemas';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
+import { PoisonMessageError } from '../../shared/services/context';
 import { receiveComplaint } from '../../shared/services/intake';
 
 const { ctx, config } = createRuntime();
@@ -15,6 +17,9 @@ const { ctx, config } = createRuntime();
  */
 export async function handleReported(record: SQSRecord): Promise<void> {
   const { envelope, detail } = parseEventRecord(record, ComplaintReportedV1);
+  const amount = detail.data.amount;
+  const money = amount === undefined ? undefined : moneyDecimalsProblem(amount, ctx.policy.currency);
+  if (money !== undefined) throw new PoisonMessageError(`Invalid event detail: data.amount ${money}`);
   const result = await receiveComplaint(ctx, {
     submission: detail.data,
     sourceSystem: envelope.source,

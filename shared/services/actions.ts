@@ -20,6 +20,7 @@ import {
   type LifecycleAction,
   transition,
 } from '../domain/lifecycle';
+import { checkAgentAction } from '../domain/limits';
 import { chooseAgent, type RoutingSuggestion, routeToDepartments } from '../domain/routing';
 import { CLOCK_NAMES } from '../domain/sla';
 import { DETAIL_TYPES, SOURCES } from '../events/names';
@@ -33,6 +34,7 @@ import {
   type TimelineEntry,
 } from '../storage/ports';
 import type { ServiceContext } from './context';
+import { readLatestEntries, readTimelinePage } from './timeline-page';
 import { syncTimers, withTimers } from './timers';
 
 /**
@@ -902,6 +904,7 @@ export async function performAction(
     throw new VersionConflictError(complaintId, current.version);
   }
 
+  checkAgentAction(ctx.policy.limits, current, command);
   const now = ctx.now();
   const lookups = await lookupsFor(ctx, current, command);
   const plan = planAction(ctx.policy, ctx.calendar, principal, current, command, now, lookups);
@@ -1023,7 +1026,7 @@ async function replayIfApplied(
   requestId: string,
 ): Promise<PerformedAction | undefined> {
   if (current.version !== command.expectedVersion + 1) return undefined;
-  const replay = await replayOwnWrite(ctx, current, await ctx.store.timeline(current.id), requestId);
+  const replay = await replayOwnWrite(ctx, current, await readLatestEntries(ctx, current.id), requestId);
   if (replay === undefined) return undefined;
   return {
     action: command.action,
@@ -1076,14 +1079,26 @@ export function replayData(
 // Reading
 
 /** The complaint as the agent API shows it (timeline, clocks, available actions), or 404. */
-export async function getComplaintView(ctx: ServiceContext, principal: Principal, complaintId: string) {
+export async function getComplaintView(
+  ctx: ServiceContext,
+  principal: Principal,
+  complaintId: string,
+  before?: string,
+) {
   const complaint = await loadVisible(ctx, principal, complaintId);
-  return agentView(ctx, principal, complaint);
+  return agentView(ctx, principal, complaint, before);
 }
 
-export async function agentView(ctx: ServiceContext, principal: Principal, complaint: Complaint) {
-  const timeline = await ctx.store.timeline(complaint.id);
-  return toAgentView(complaint, timeline, availableActions(principal, complaint));
+/** With the newest page of the timeline (timeline-page.ts), or the page before `before`. */
+export async function agentView(
+  ctx: ServiceContext,
+  principal: Principal,
+  complaint: Complaint,
+  before?: string,
+) {
+  const page = await readTimelinePage(ctx, complaint.id, before);
+  const view = toAgentView(complaint, page.entries, availableActions(principal, complaint));
+  return page.olderCursor === undefined ? view : { ...view, olderCursor: page.olderCursor };
 }
 
 /** The statuses a queue shows by default: every status an owned complaint can be in. */

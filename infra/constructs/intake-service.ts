@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX } from '../../shared/events/names';
@@ -19,6 +20,13 @@ export interface IntakeServiceProps {
   readonly policyFile: string;
   /** The service's HTTP API (see `ServiceApi`), which gets the `POST /complaints` route. */
   readonly api: apigw.HttpApi;
+  /**
+   * Reserved concurrency of the `POST /complaints` function: at most this many run at once, so an
+   * anonymous flood cannot take the account's concurrent executions from the other functions
+   * (and those keep the rest). Reserving takes it from the account's unreserved pool.
+   * @default - unreserved
+   */
+  readonly apiReservedConcurrency?: number;
 }
 
 /**
@@ -26,8 +34,8 @@ export interface IntakeServiceProps {
  * `Complaint Reported` events other services put on the bus.
  *
  * The route has no authorizer on purpose: customers complain without an account. It is protected by
- * stage throttling, the handler's field validation and its 64 KB body limit (HTTP APIs cannot cap a
- * payload below 10 MB themselves).
+ * its own (lowest) route throttle, the function's reserved concurrency, the handler's field
+ * validation and its 64 KB body limit (HTTP APIs cannot cap a payload below 10 MB themselves).
  */
 export class IntakeService extends Construct {
   readonly apiFunction: ComplaintFunction;
@@ -46,6 +54,11 @@ export class IntakeService extends Construct {
       .useTable(props.table)
       .useEventBus(props.bus);
 
+    if (props.apiReservedConcurrency !== undefined) {
+      const cfn = this.apiFunction.function.node.defaultChild as lambda.CfnFunction;
+      cfn.reservedConcurrentExecutions = props.apiReservedConcurrency;
+    }
+
     const routes = props.api.addRoutes({
       path: COMPLAINTS_ROUTE.path,
       methods: [COMPLAINTS_ROUTE.method],
@@ -56,7 +69,7 @@ export class IntakeService extends Construct {
         id: 'AwsSolutions-APIG4',
         reason:
           'POST /complaints is public by design: customers submit complaints without an account. ' +
-          'It is protected by stage throttling and field-level validation with a body size limit.',
+          "It is protected by its own route throttle, the function's reserved concurrency and field-level validation with a body size limit.",
       });
     }
 

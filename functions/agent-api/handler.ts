@@ -18,15 +18,14 @@ import { logger, metrics, withObservability } from '../../shared/handlers/observ
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
   ApprovalRequiredError,
-  agentView,
   ComplaintAccessError,
-  getComplaintView,
   IllegalActionError,
   listQueue,
   performAction,
   RequestValidationError,
   VersionConflictError,
 } from '../../shared/services/actions';
+import { agentView, getComplaintView } from '../../shared/services/agent-view';
 
 const { ctx } = createRuntime();
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ActionRequest, QueueItemView } from '../api/schemas';
-import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY, toAgentView, toQueueItemView } from '../api/views';
+import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY, toQueueItemView } from '../api/views';
 import {
   type AgentAction,
   authorizeComplaint,
@@ -34,7 +34,7 @@ import {
   type TimelineEntry,
 } from '../storage/ports';
 import type { ServiceContext } from './context';
-import { readLatestEntries, readTimelinePage } from './timeline-page';
+import { readLatestEntries } from './timeline-page';
 import { syncTimers, withTimers } from './timers';
 
 /**
@@ -862,7 +862,7 @@ export interface PerformedAction {
 }
 
 /** Loads a complaint the caller may see, or throws 404 (absent and invisible look the same). */
-async function loadVisible(
+export async function loadVisible(
   ctx: ServiceContext,
   principal: Principal,
   complaintId: string,
@@ -1077,29 +1077,6 @@ export function replayData(
 
 // ---------------------------------------------------------------------------
 // Reading
-
-/** The complaint as the agent API shows it (timeline, clocks, available actions), or 404. */
-export async function getComplaintView(
-  ctx: ServiceContext,
-  principal: Principal,
-  complaintId: string,
-  before?: string,
-) {
-  const complaint = await loadVisible(ctx, principal, complaintId);
-  return agentView(ctx, principal, complaint, before);
-}
-
-/** With the newest page of the timeline (timeline-page.ts), or the page before `before`. */
-export async function agentView(
-  ctx: ServiceContext,
-  principal: Principal,
-  complaint: Complaint,
-  before?: string,
-) {
-  const page = await readTimelinePage(ctx, complaint.id, before);
-  const view = toAgentView(complaint, page.entries, availableActions(principal, complaint));
-  return page.olderCursor === undefined ? view : { ...view, olderCursor: page.olderCursor };
-}
 
 /** The statuses a queue shows by default: every status an owned complaint can be in. */
 export const QUEUE_STATUSES: readonly ComplaintStatus[] = [

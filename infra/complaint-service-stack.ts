@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from './constructs/base-function';
 import { ClassificationService } from './constructs/classification-service';
 import { CustomerApi } from './constructs/customer-api';
 import { DataKey, ENCRYPTION_MODES, type EncryptionMode } from './constructs/data-key';
-import { ServiceApi } from './constructs/http-api';
+import { type RouteGroup, ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
 import { Keys } from './constructs/keys';
 import { Messaging } from './constructs/messaging';
@@ -36,8 +36,23 @@ export interface ComplaintServiceStackProps extends StackProps {
   readonly policyFile?: string;
   /** Existing SNS topic for alarm notifications. @default - no notifications */
   readonly alarmTopicArn?: string;
-  /** Throttling of the HTTP API (all routes). @default 50 requests/s, bursts of 100 */
+  /** The HTTP API stage's default throttle, for routes without their own. @default 50 requests/s, bursts of 100 */
   readonly apiThrottle?: ThrottleSettings;
+  /**
+   * Per-route throttles by group: `intake` (the public `POST /complaints`), `customer` (tracking,
+   * replies, surveys), `agent` (agent console and reports); each route its own bucket. Falls back
+   * to the `routeThrottles` context value (JSON, e.g. `{"intake":{"rateLimit":5,"burstLimit":10}}`).
+   * @default intake 10/s (burst 20), customer 20/s (40), agent 50/s (100)
+   */
+  readonly routeThrottles?: Partial<Record<RouteGroup, ThrottleSettings>>;
+  /**
+   * Reserved concurrency of the intake API function, or `'none'`. Falls back to the
+   * `intakeReservedConcurrency` context value. Reserving takes from the account's concurrency
+   * (1,000 per Region by default; Lambda keeps at least 100 unreserved, so a new account with a
+   * lower quota must ask for more or set `none`).
+   * @default 20
+   */
+  readonly intakeReservedConcurrency?: number | 'none';
   /** Browser origins allowed to call the HTTP API. @default - CORS disabled */
   readonly corsAllowOrigins?: string[];
   /**
@@ -125,14 +140,18 @@ export class ComplaintServiceStack extends Stack {
       deliveryDeadLetterQueue: this.messaging.deliveryDeadLetterQueue,
       policyFile: this.policyFile,
     };
+    const routeThrottles = props.routeThrottles ?? routeThrottlesFromContext(this);
     this.httpApi = new ServiceApi(this, 'HttpApi', {
       ...(props.apiThrottle ? { throttle: props.apiThrottle } : {}),
+      ...(routeThrottles ? { routeThrottles } : {}),
       ...(props.corsAllowOrigins ? { corsAllowOrigins: props.corsAllowOrigins } : {}),
     });
+    const reserved = intakeReservedConcurrency(this, props);
     this.intake = new IntakeService(this, 'Intake', {
       ...shared,
       api: this.httpApi.api,
       serviceKey: this.keys.serviceKey,
+      ...(reserved === undefined ? {} : { apiReservedConcurrency: reserved }),
     });
 
     // Timer targets first, survey before SLA: a function only gets the ARNs of targets registered
@@ -172,6 +191,9 @@ export class ComplaintServiceStack extends Stack {
     });
     // No queue (dead-letter queues included) keeps a message longer than the retention period.
     Aspects.of(this).add(new BoundMessageRetention(this.policy.privacy.retentionDays));
+
+    // Every route exists now: each gets its group's throttle.
+    this.httpApi.throttleRoutes();
 
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
@@ -287,4 +309,46 @@ function jwtSettings(
     ...(audiences !== undefined ? { jwtAudience: audiences } : {}),
     ...(roleClaim !== undefined ? { roleClaim } : {}),
   };
+}
+
+const DEFAULT_INTAKE_RESERVED_CONCURRENCY = 20;
+
+/** The props' value, else the `intakeReservedConcurrency` context (a number or `none`), else 20. */
+function intakeReservedConcurrency(scope: Construct, props: ComplaintServiceStackProps): number | undefined {
+  const raw: unknown =
+    props.intakeReservedConcurrency ?? scope.node.tryGetContext('intakeReservedConcurrency');
+  if (raw === undefined || raw === null || raw === '') return DEFAULT_INTAKE_RESERVED_CONCURRENCY;
+  if (raw === 'none') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new TypeError(`intakeReservedConcurrency must be a positive integer or "none", got ${String(raw)}`);
+  }
+  return n;
+}
+
+/** The `routeThrottles` context value: an object (cdk.json) or its JSON (`-c routeThrottles=...`). */
+function routeThrottlesFromContext(
+  scope: Construct,
+): Partial<Record<RouteGroup, ThrottleSettings>> | undefined {
+  const raw: unknown = scope.node.tryGetContext('routeThrottles');
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const value: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  if (value === null || typeof value !== 'object') throw new TypeError('routeThrottles must be an object');
+  const result: Partial<Record<RouteGroup, ThrottleSettings>> = {};
+  for (const [group, limit] of Object.entries(value)) {
+    if (group !== 'intake' && group !== 'customer' && group !== 'agent') {
+      throw new TypeError(`routeThrottles: unknown group "${group}" (intake, customer, agent)`);
+    }
+    const { rateLimit, burstLimit } = (limit ?? {}) as Record<string, unknown>;
+    for (const [name, n] of Object.entries({ rateLimit, burstLimit })) {
+      if (n !== undefined && (typeof n !== 'number' || !Number.isFinite(n) || n < 0)) {
+        throw new TypeError(`routeThrottles.${group}.${name} must be a non-negative number`);
+      }
+    }
+    result[group] = {
+      ...(rateLimit === undefined ? {} : { rateLimit: rateLimit as number }),
+      ...(burstLimit === undefined ? {} : { burstLimit: burstLimit as number }),
+    };
+  }
+  return result;
 }

@@ -9,26 +9,28 @@ import {
   ListQuerySchema,
   MAX_CUSTOMER_ID_LENGTH,
   StatusListSchema,
+  TimelineQuerySchema,
 } from '../../shared/api/schemas';
 import { authorizeCustomerDirectory } from '../../shared/auth/authorization';
 import { jwtClaims, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
+import { COMPLAINT_ID_PATTERN, paramProblem } from '../../shared/domain/bounds';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { newComplaintId } from '../../shared/domain/identifiers';
+import { boundsErrorResponse, policyCurrencyProblems } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
   ApprovalRequiredError,
-  agentView,
   ComplaintAccessError,
-  getComplaintView,
   IllegalActionError,
   performAction,
   RequestValidationError,
   VersionConflictError,
 } from '../../shared/services/actions';
+import { agentView, getComplaintView } from '../../shared/services/agent-view';
 import { UnknownTierError, updateCustomerTier } from '../../shared/services/customer-directory';
 import { receiveComplaint, trackingPath } from '../../shared/services/intake';
 import { listQueue } from '../../shared/services/queue-listing';
@@ -108,8 +110,26 @@ async function listComplaints(event: APIGatewayProxyEventV2, principal: Principa
   return json(200, page);
 }
 
+/** The complaint id from the path, checked before any lookup (a ULID; anything else is 400). */
+function complaintIdOf(event: APIGatewayProxyEventV2): { id: string } | { response: Result } {
+  const id = event.pathParameters?.id;
+  const problem = paramProblem(
+    'id',
+    id,
+    COMPLAINT_ID_PATTERN,
+    'must be a complaint id (26 characters, a ULID)',
+  );
+  return problem === undefined && id !== undefined
+    ? { id }
+    : { response: badRequest([problem ?? { field: 'id', reason: 'is required' }]) };
+}
+
 async function getComplaint(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
-  const view = await getComplaintView(ctx, principal, event.pathParameters?.id ?? '');
+  const target = complaintIdOf(event);
+  if ('response' in target) return target.response;
+  const query = TimelineQuerySchema.safeParse(event.queryStringParameters ?? {});
+  if (!query.success) return badRequest(issues(query.error));
+  const view = await getComplaintView(ctx, principal, target.id, query.data.before);
   return json(200, view, { etag: `"${view.version}"` });
 }
 
@@ -121,11 +141,19 @@ function versionFromIfMatch(header: string | undefined): number | undefined | 'i
 }
 
 async function postAction(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
+  const target = complaintIdOf(event);
+  if ('response' in target) return target.response;
   const body = parseJsonBody(event);
   if (!body.ok) return body.response;
   const parsed = ActionRequestSchema.safeParse(body.value);
   if (!parsed.success) return badRequest(issues(parsed.error));
   const request = parsed.data;
+  if ('compensation' in request && request.compensation?.currency === undefined) {
+    const money = policyCurrencyProblems(ctx.policy.currency, [
+      { field: 'compensation.amount', amount: request.compensation?.amount },
+    ]);
+    if (money.length > 0) return badRequest(money);
+  }
   const fromHeader = versionFromIfMatch(event.headers?.['if-match']);
   if (fromHeader === 'invalid') {
     return badRequest([{ field: 'If-Match', reason: 'must be the complaint version, e.g. "7"' }]);
@@ -141,7 +169,7 @@ async function postAction(event: APIGatewayProxyEventV2, principal: Principal): 
   if (expectedVersion === undefined) {
     return badRequest([{ field: 'expectedVersion', reason: 'is required (or send an If-Match header)' }]);
   }
-  const complaintId = event.pathParameters?.id ?? '';
+  const complaintId = target.id;
   const done = await performAction(ctx, principal, complaintId, { ...request, expectedVersion });
   if (done.schedulingError !== undefined) {
     // The write stands and the sweep index points at the next deadline; the sweep is the backstop.
@@ -289,6 +317,11 @@ function errorResponse(error: unknown, routeKey: string): Result {
   }
   if (error instanceof ApprovalRequiredError) {
     return json(409, { error: 'ApprovalRequired', message: error.message });
+  }
+  const bounded = boundsErrorResponse(error);
+  if (bounded !== undefined) return bounded;
+  if (error instanceof Error && error.name === 'InvalidCursorError') {
+    return badRequest([{ field: 'cursor', reason: 'is not valid' }]);
   }
   logger.error('Agent API request failed', { routeKey, error: errorSummary(error) });
   metrics.addMetric('AgentApiFailures', MetricUnit.Count, 1);

@@ -1,7 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { CustomerReplySchema, type CustomerRouteKey, SurveyAnswerSchema } from '../../shared/api/schemas';
+import {
+  CustomerReplySchema,
+  type CustomerRouteKey,
+  SurveyAnswerSchema,
+  TimelineQuerySchema,
+} from '../../shared/api/schemas';
+import { paramProblem, TOKEN_PARAM_PATTERN } from '../../shared/domain/bounds';
+import { boundsErrorResponse } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
@@ -26,7 +33,11 @@ type Result = APIGatewayProxyStructuredResultV2;
  * the path that contains it); logs carry the complaint outcome only.
  */
 const ROUTES: Record<CustomerRouteKey, (event: APIGatewayProxyEventV2, token: string) => Promise<Result>> = {
-  'GET /track/{token}': async (_event, token) => json(200, await trackComplaint(ctx, token)),
+  'GET /track/{token}': async (event, token) => {
+    const query = TimelineQuerySchema.safeParse(event.queryStringParameters ?? {});
+    if (!query.success) return badRequest(fieldErrors(query.error));
+    return json(200, await trackComplaint(ctx, token, query.data.before));
+  },
   'POST /track/{token}/replies': async (event, token) => {
     const body = parseBody(event, CustomerReplySchema);
     if (!body.ok) return body.response;
@@ -46,12 +57,19 @@ export async function customerApi(event: APIGatewayProxyEventV2): Promise<Result
     ? ROUTES[event.routeKey as CustomerRouteKey]
     : undefined;
   if (route === undefined) return json(404, { error: 'NotFound', message: 'No such route' });
+  // Before any lookup: an oversized or foreign token is a 400 (a well-formed unknown one stays 404).
+  const token = event.pathParameters?.token;
+  const badToken = paramProblem('token', token, TOKEN_PARAM_PATTERN, 'must be the token of a tracking link');
+  if (badToken !== undefined || token === undefined)
+    return badRequest([badToken ?? { field: 'token', reason: 'is required' }]);
   try {
-    return await route(event, event.pathParameters?.token ?? '');
+    return await route(event, token);
   } catch (error) {
     if (error instanceof TrackingNotFoundError) return json(404, NOT_FOUND);
     if (error instanceof CustomerConflictError)
       return json(409, { error: error.code, message: error.message });
+    const bounded = boundsErrorResponse(error);
+    if (bounded !== undefined) return bounded;
     logger.error('Customer API request failed', { routeKey: event.routeKey, error: errorSummary(error) });
     metrics.addMetric('CustomerApiFailures', MetricUnit.Count, 1);
     return json(
@@ -70,11 +88,14 @@ function parseBody<T extends z.ZodType>(
   if (!body.ok) return body;
   const parsed = schema.safeParse(body.value);
   if (parsed.success) return { ok: true, value: parsed.data };
-  const errors: FieldError[] = parsed.error.issues.map((i) => ({
+  return { ok: false, response: badRequest(fieldErrors(parsed.error)) };
+}
+
+function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((i) => ({
     field: i.path.length > 0 ? i.path.join('.') : '(body)',
     reason: i.message,
   }));
-  return { ok: false, response: badRequest(errors) };
 }
 
 function written(result: CustomerResult): Result {

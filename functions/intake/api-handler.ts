@@ -4,6 +4,7 @@ import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { newComplaintId } from '../../shared/domain/identifiers';
 import { PRIORITY_FIELDS, type PriorityField } from '../../shared/domain/trust';
+import { policyCurrencyProblems } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
@@ -46,6 +47,11 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     const fields = new Set(untrusted.map((e) => e.field));
     return badRequest([...untrusted, ...issues.filter((i) => !fields.has(i.field))]);
   }
+  // The schema bounds any amount; its decimals depend on the policy currency.
+  const money = policyCurrencyProblems(ctx.policy.currency, [
+    { field: 'amount', amount: parsed.data.amount },
+  ]);
+  if (money.length > 0) return badRequest(money);
   let result: Awaited<ReturnType<typeof receiveComplaint>>;
   const messageId = key ?? `auto-${newComplaintId()}`;
   try {

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../../shared/clients/aws';
+import { moneyDecimalsProblem } from '../../shared/domain/bounds';
 import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { ComplaintReportedV1, CustomerProfileUpdatedV1 } from '../../shared/events/schemas';
@@ -29,6 +30,9 @@ const { ctx, config } = createRuntime();
  */
 export async function handleReported(record: SQSRecord): Promise<void> {
   const { envelope, detail } = parseEventRecord(record, ComplaintReportedV1);
+  const amount = detail.data.amount;
+  const money = amount === undefined ? undefined : moneyDecimalsProblem(amount, ctx.policy.currency);
+  if (money !== undefined) throw new PoisonMessageError(`Invalid event detail: data.amount ${money}`);
   let result: Awaited<ReturnType<typeof receiveComplaint>>;
   try {
     result = await receiveComplaint(ctx, {

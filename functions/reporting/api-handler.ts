@@ -1,8 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { jwtClaims, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
+import { paramProblem, REPORT_ID_PARAM_PATTERN } from '../../shared/domain/bounds';
 import { InvalidPeriodError, type PeriodKind } from '../../shared/domain/reporting/report';
 import { errorSummary } from '../../shared/handlers/errors';
-import { badRequest, json } from '../../shared/handlers/http';
+import { badRequest, json, SECURITY_HEADERS } from '../../shared/handlers/http';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';
 import { renderReportHtml } from '../../shared/reporting/render-html';
@@ -41,6 +42,23 @@ export async function reportsApi(event: APIGatewayProxyEventV2): Promise<Result>
   }
   const kind = event.pathParameters?.period ?? '';
   const id = event.pathParameters?.id ?? '';
+  // Before any lookup: bounded, plain parameters (the period parser says exactly what fits).
+  const bad = [
+    paramProblem('period', kind, /^[a-z]{1,16}$/, 'must be daily, weekly or monthly'),
+    paramProblem(
+      'id',
+      id,
+      REPORT_ID_PARAM_PATTERN,
+      'must be a period id such as 2026-11-24, 2026-W47 or 2026-11',
+    ),
+    ...['format', 'lang'].map((name) => {
+      const value = event.queryStringParameters?.[name];
+      return value === undefined
+        ? undefined
+        : paramProblem(name, value, /^[A-Za-z-]{1,16}$/, 'is not a known value');
+    }),
+  ].filter((p) => p !== undefined);
+  if (bad.length > 0) return badRequest(bad);
   try {
     const report = await getReport(reporting, kind as PeriodKind, id);
     if (wantsHtml(event)) {
@@ -50,9 +68,12 @@ export async function reportsApi(event: APIGatewayProxyEventV2): Promise<Result>
       return {
         statusCode: 200,
         headers: {
+          ...SECURITY_HEADERS,
           'content-type': 'text/html; charset=utf-8',
-          'cache-control': 'no-store',
-          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+          // Self-contained (inline CSS and SVG): nothing to load, run, submit or frame it.
+          'content-security-policy':
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          'referrer-policy': 'no-referrer',
         },
         body: renderReportHtml(report, { lang }),
       };

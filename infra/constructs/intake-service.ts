@@ -4,6 +4,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
@@ -23,6 +24,13 @@ export interface IntakeServiceProps {
   readonly api: apigw.HttpApi;
   /** The service's HMAC key (see `Keys`): tracking tokens and idempotency keys derive from it. */
   readonly serviceKey: kms.IKey;
+  /**
+   * Reserved concurrency of the `POST /complaints` function: at most this many run at once, so an
+   * anonymous flood cannot take the account's concurrent executions from the other functions
+   * (and those keep the rest). Reserving takes it from the account's unreserved pool.
+   * @default - unreserved
+   */
+  readonly apiReservedConcurrency?: number;
 }
 
 /**
@@ -31,8 +39,8 @@ export interface IntakeServiceProps {
  * Updated` events that feed the customer directory.
  *
  * The route has no authorizer on purpose: customers complain without an account. It is protected by
- * stage throttling, the handler's field validation and its 64 KB body limit (HTTP APIs cannot cap a
- * payload below 10 MB themselves).
+ * its own (lowest) route throttle, the function's reserved concurrency, the handler's field
+ * validation and its 64 KB body limit (HTTP APIs cannot cap a payload below 10 MB themselves).
  */
 export class IntakeService extends Construct {
   readonly apiFunction: ComplaintFunction;
@@ -52,6 +60,11 @@ export class IntakeService extends Construct {
       .useEventBus(props.bus, { sources: [SOURCES.intake] })
       .useServiceKey(props.serviceKey);
 
+    if (props.apiReservedConcurrency !== undefined) {
+      const cfn = this.apiFunction.function.node.defaultChild as lambda.CfnFunction;
+      cfn.reservedConcurrentExecutions = props.apiReservedConcurrency;
+    }
+
     const routes = props.api.addRoutes({
       path: COMPLAINTS_ROUTE.path,
       methods: [COMPLAINTS_ROUTE.method],
@@ -62,7 +75,7 @@ export class IntakeService extends Construct {
         id: 'AwsSolutions-APIG4',
         reason:
           'POST /complaints is public by design: customers submit complaints without an account. ' +
-          'It is protected by stage throttling and field-level validation with a body size limit.',
+          "It is protected by its own route throttle, the function's reserved concurrency and field-level validation with a body size limit.",
       });
     }
 

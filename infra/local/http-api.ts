@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { createLocalIssuer, type LocalIssuer, LocalJwtError } from './jwt';
+import { RouteThrottle, type ThrottleSettings } from './throttle';
 
 /**
  * A local Amazon API Gateway HTTP API (payload format 2.0) for the local runtime.
@@ -31,9 +32,13 @@ import { createLocalIssuer, type LocalIssuer, LocalJwtError } from './jwt';
  *   `content-type: application/json`. A thrown error or malformed structured result is 500
  *   `{"message":"Internal Server Error"}`; a function over its timeout is 503.
  * - Request bodies over 10 MB are refused with 413, as the HTTP API payload quota does.
+ * - Throttling: the stage's route and default throttles (a token bucket per route, `throttle.ts`);
+ *   over the limit is 429 `{"message":"Too Many Requests"}` before the authorizer and the function.
+ * - The API's own error responses carry `x-content-type-options: nosniff` (the service's every
+ *   response does; these are the ones it does not write itself).
  *
  * Known gaps: no greedy `{proxy+}` paths, no stages other than `$default`-style routing with a path
- * prefix, no CORS configuration, no authorization scopes, no throttling, no custom domains, no
+ * prefix, no CORS configuration, no authorization scopes, no account-level throttling, no custom domains, no
  * mutual TLS; Lambda authorizers and IAM authorization are not emulated.
  */
 
@@ -67,6 +72,8 @@ export interface StartHttpApiOptions {
   accountId?: string;
   /** Called with each refusal of a JWT route, for the runtime's log (never the token itself). */
   onAuthorizerError?: (routeKey: string, error: LocalJwtError) => void;
+  /** The stage's throttles (the template's `DefaultRouteSettings` / `RouteSettings`); absent: none. */
+  throttle?: ThrottleSettings;
   /** Where a function's error goes (API Gateway only logs it; the client sees a bare 500). Defaults to stderr. */
   onHandlerError?: (routeKey: string, error: unknown) => void;
 }
@@ -230,6 +237,7 @@ function sendJson(
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
+    'x-content-type-options': 'nosniff',
     'content-length': Buffer.byteLength(payload),
     'apigw-requestid': requestId,
     ...headers,
@@ -294,6 +302,7 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
   const apiId = options.apiId ?? 'local';
   const accountId = options.accountId ?? '123456789012';
   const compiled = options.routes.map(compile);
+  const throttle = new RouteThrottle(options.throttle ?? {});
   let issuer = options.issuer;
   if (issuer === undefined && options.routes.some((r) => r.authorizer === 'jwt'))
     issuer = createLocalIssuer();
@@ -338,6 +347,10 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
       return;
     }
     const { compiled: route, params } = selected;
+    if (!throttle.admit(route.route.routeKey)) {
+      sendJson(res, 429, { message: 'Too Many Requests' }, requestId);
+      return;
+    }
 
     const headers: Record<string, string> = {};
     let cookies: string[] = [];

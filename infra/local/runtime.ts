@@ -85,6 +85,7 @@ import {
   resourcesOfType,
   TemplateResolver,
 } from './template';
+import { throttlesFromTemplate } from './throttle';
 
 export interface StartLocalRuntimeOptions {
   /** The cloud assembly (`cdk.out`) to run. */
@@ -734,6 +735,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         port: options.ports?.httpApi ?? 0,
         routes,
         issuer,
+        throttle: throttlesFromTemplate(template, resolver),
         onHandlerError: (routeKey, error) => log(`local runtime: ${routeKey} failed: ${errorText(error)}`),
       });
       const api = httpApi;

@@ -10,6 +10,7 @@ import {
   API_ROUTES,
   type ApiRoute,
   ApprovalRequiredErrorSchema,
+  CapReachedErrorSchema,
   CustomerConflictSchema,
   CustomerDirectoryEntrySchema,
   CustomerReplySchema,
@@ -24,7 +25,9 @@ import {
   IntakeAcceptedSchema,
   ListQuerySchema,
   QueuePageSchema,
+  ReplyConflictSchema,
   SurveyAnswerSchema,
+  TooManyRequestsSchema,
   ValidationErrorSchema,
   VersionConflictErrorSchema,
 } from './schemas';
@@ -89,10 +92,13 @@ const RESPONSES = {
   IllegalTransitionError: IllegalTransitionErrorSchema,
   VersionConflictError: VersionConflictErrorSchema,
   ApprovalRequiredError: ApprovalRequiredErrorSchema,
+  CapReachedError: CapReachedErrorSchema,
   ActionConflict: ActionConflictSchema,
   CustomerConflict: CustomerConflictSchema,
   ErasureAccepted: ErasureAcceptedSchema,
   Erasure: ErasureViewSchema,
+  ReplyConflict: ReplyConflictSchema,
+  TooManyRequests: TooManyRequestsSchema,
 } as const;
 
 type ComponentName = keyof typeof REQUESTS | keyof typeof RESPONSES;
@@ -130,7 +136,25 @@ const COMMON = {
     'Error',
   ),
   tokenNotFound: response('No complaint matches this link (unknown or malformed token).', 'Error'),
+  throttled: {
+    description:
+      'Throttled by API Gateway (the route\'s rate or burst): `{"message":"Too Many Requests"}`. Retry later, with backoff.',
+    content: {
+      'application/json': {
+        schema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+      },
+    },
+  },
 } as const;
+
+const BEFORE_PARAMETER = {
+  name: 'before',
+  in: 'query',
+  required: false,
+  description:
+    'The `olderCursor` of a previous view: the timeline page before it (views show the newest page).',
+  schema: { type: 'string', maxLength: 100 },
+};
 
 const TOKEN_PARAMETER = {
   name: 'token',
@@ -143,8 +167,8 @@ const ID_PARAMETER = {
   name: 'id',
   in: 'path',
   required: true,
-  description: 'The complaint id.',
-  schema: { type: 'string' },
+  description: 'The complaint id (a ULID); anything else is 400 before any lookup.',
+  schema: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
 };
 
 function listParameters(): Json[] {
@@ -321,13 +345,14 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
   },
   'GET /complaints/{id}': {
     description: AGENT_AUTHORIZATION,
-    parameters: [ID_PARAMETER],
+    parameters: [ID_PARAMETER, BEFORE_PARAMETER],
     responses: {
       200: response(
         'The complaint with its timeline, clocks and allowed actions.',
         'AgentComplaintView',
         ETAG,
       ),
+      400: COMMON.invalid,
       401: COMMON.unauthorized,
       403: COMMON.forbidden,
       404: COMMON.notFound,
@@ -357,7 +382,7 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
       403: COMMON.forbidden,
       404: COMMON.notFound,
       409: response(
-        'IllegalTransition (with the current status and the actions possible now), VersionConflict (with the current version) or ApprovalRequired.',
+        'IllegalTransition (with the current status and the actions possible now), VersionConflict (with the current version), ApprovalRequired, or CapReached (the complaint has reached limits.maxTimelineEntries).',
         'ActionConflict',
       ),
       413: COMMON.tooLarge,
@@ -368,9 +393,10 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
   'GET /track/{token}': {
     description:
       'Public, addressed by the unguessable token. Shows status, steps, expected times, the messages exchanged and the outcome; never internal notes, staff ids or classification details.',
-    parameters: [TOKEN_PARAMETER],
+    parameters: [TOKEN_PARAMETER, BEFORE_PARAMETER],
     responses: {
       200: response("The customer's view.", 'CustomerView'),
+      400: COMMON.invalid,
       404: COMMON.tokenNotFound,
       503: COMMON.unavailable,
     },
@@ -384,7 +410,15 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
       200: response('Recorded.', 'CustomerWriteResult'),
       400: COMMON.invalid,
       404: COMMON.tokenNotFound,
-      409: response('NotAccepting: the complaint is closed or rejected.', 'CustomerConflict'),
+      409: response(
+        'NotAccepting: the complaint is closed or rejected; CapReached: it has reached limits.maxCustomerReplies (or maxTimelineEntries).',
+        'ReplyConflict',
+      ),
+      429: response(
+        'More than limits.customerRepliesPerHour replies in the last hour (Retry-After: seconds until one is allowed), or too many at once (Retry-After: 1).',
+        'TooManyRequests',
+        RETRY_AFTER,
+      ),
       413: COMMON.tooLarge,
       415: COMMON.notJson,
       503: COMMON.unavailable,
@@ -420,6 +454,9 @@ export function buildOpenApiDocument(): Json {
       security: route.auth === 'jwt' ? [{ jwt: [] }] : [],
       ...OPERATIONS[route.key],
     };
+    // Every route has its own API Gateway throttle (infra/constructs/http-api.ts).
+    const responses = operation.responses as Record<string, Json>;
+    responses[429] ??= COMMON.throttled;
     paths[route.path] = { ...paths[route.path], [route.method]: operation };
   }
   const schemas = { ...componentSchemas(REQUESTS, 'input'), ...componentSchemas(RESPONSES, 'output') };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_ACTIONS } from '../auth/authorization';
+import { MoneyAmountSchema, moneyDecimalsProblem } from '../domain/bounds';
 import { ClockLogEntrySchema, ComplaintSchema, DeadlineSchema, MoneySchema } from '../domain/complaint';
 import { COMPLAINT_STATUSES, ComplaintStatusSchema } from '../domain/lifecycle';
 import { ErasureCountsSchema, ErasureReasonSchema } from '../domain/privacy';
@@ -137,6 +138,14 @@ export type CustomerRouteKey = Extract<ApiRoute, { function: 'customer' }>['key'
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+/**
+ * Messages, solutions and replies: the service enforces `policy.limits.maxMessageChars` (default
+ * 5,000 characters, at most 10,000; 400 naming the field). The schema's bound is the policy's
+ * ceiling in UTF-16 units (an emoji counts twice here, once against the policy).
+ */
+const MESSAGE_MAX = 20_000;
+const message = () => text(MESSAGE_MAX);
+
 /** An internal note for colleagues: stored on the timeline, never shown to the customer or published. */
 const Note = text(2_000)
   .optional()
@@ -154,14 +163,22 @@ const ExpectedVersion = z
 /** Money in an action body; the currency defaults to the policy currency. */
 export const CompensationInputSchema = z
   .object({
-    amount: z.number().nonnegative().max(1e9),
+    amount: MoneyAmountSchema.describe(
+      "At most the currency's minor unit of decimals (2 for CNY, 0 for JPY); a number the store cannot hold is refused.",
+    ),
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/)
       .optional()
       .describe('ISO 4217 code; defaults to the policy currency. Any other currency always needs approval.'),
   })
-  .strict();
+  .strict()
+  .superRefine((money, ctx) => {
+    // Without a currency the policy's applies; the handler checks that one (it knows the policy).
+    const problem =
+      money.currency === undefined ? undefined : moneyDecimalsProblem(money.amount, money.currency);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['amount'], message: problem });
+  });
 
 const base = { expectedVersion: ExpectedVersion, note: Note };
 
@@ -172,7 +189,7 @@ export const AcknowledgeActionSchema = z
 export const RespondActionSchema = z
   .object({
     action: z.literal('respond'),
-    message: text(5_000).describe("Sent to the customer as written, in the customer's language."),
+    message: message().describe("Sent to the customer as written, in the customer's language."),
     ...base,
   })
   .strict()
@@ -180,7 +197,7 @@ export const RespondActionSchema = z
 export const RequestInfoActionSchema = z
   .object({
     action: z.literal('request-info'),
-    message: text(5_000).describe('The question for the customer, sent as written.'),
+    message: message().describe('The question for the customer, sent as written.'),
     ...base,
   })
   .strict()
@@ -188,7 +205,7 @@ export const RequestInfoActionSchema = z
 export const ProposeSolutionActionSchema = z
   .object({
     action: z.literal('propose-solution'),
-    solution: text(5_000),
+    solution: message(),
     compensation: CompensationInputSchema.optional(),
     ...base,
   })
@@ -211,8 +228,8 @@ export const RejectActionSchema = z
 export const ResolveActionSchema = z
   .object({
     action: z.literal('resolve'),
-    rootCause: text(5_000).describe('Internal: archived for analysis, not shown to the customer.'),
-    solution: text(5_000).describe('Shown to the customer as the resolution.'),
+    rootCause: message().describe('Internal: archived for analysis, not shown to the customer.'),
+    solution: message().describe('Shown to the customer as the resolution.'),
     compensation: CompensationInputSchema.optional(),
     ...base,
   })
@@ -322,6 +339,18 @@ export const ListQuerySchema = z
   })
   .strict();
 
+/** `GET /complaints/{id}` and `GET /track/{token}` query parameters. */
+export const TimelineQuerySchema = z
+  .object({
+    before: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('The `olderCursor` of a previous view: the timeline page before it.'),
+  })
+  .strict();
+
 /** Parses the comma-separated status filter; undefined when absent. */
 export const StatusListSchema = z.array(ComplaintStatusSchema).min(1);
 
@@ -350,7 +379,11 @@ export const CustomerDirectoryEntrySchema = z.object({
 // Customer API requests
 
 export const CustomerReplySchema = z
-  .object({ message: text(5_000).describe('The reply, as the customer wrote it.') })
+  .object({
+    message: message().describe(
+      'The reply, as the customer wrote it: at most limits.maxMessageChars characters (default 5,000).',
+    ),
+  })
   .strict();
 export type CustomerReply = z.infer<typeof CustomerReplySchema>;
 
@@ -413,6 +446,12 @@ export const AgentComplaintViewSchema = ComplaintSchema.omit({
   allowedActions: z
     .array(z.enum(AGENT_ACTIONS))
     .describe('What the caller may do now, given the status, their role and their department.'),
+  olderCursor: z
+    .string()
+    .optional()
+    .describe(
+      '`timeline` is the newest page; pass as `?before=` for the older entries. Absent on the oldest page.',
+    ),
 });
 export type AgentComplaintView = z.infer<typeof AgentComplaintViewSchema>;
 
@@ -485,6 +524,10 @@ export const CustomerViewSchema = z.object({
     .object({ canAnswer: z.boolean(), answered: z.boolean(), score: z.number().int().optional() })
     .optional(),
   canReply: z.boolean().describe('Whether POST /track/{token}/replies is accepted now.'),
+  olderCursor: z
+    .string()
+    .optional()
+    .describe('Steps and messages show the newest timeline page; pass as `?before=` for the older ones.'),
 });
 export type CustomerView = z.infer<typeof CustomerViewSchema>;
 
@@ -537,11 +580,18 @@ export const VersionConflictErrorSchema = ErrorSchema.extend({
   currentVersion: z.number().int(),
 });
 export const ApprovalRequiredErrorSchema = ErrorSchema.extend({ error: z.literal('ApprovalRequired') });
-/** 409 of the action endpoint: one of three shapes, told apart by `error`. */
+/** 409 when a complaint has reached a cap of `policy.limits` (retrying does not help). */
+export const CapReachedErrorSchema = ErrorSchema.extend({
+  error: z.literal('CapReached'),
+  cap: z.enum(['maxCustomerReplies', 'maxTimelineEntries']).describe('The policy limit that was reached.'),
+  limit: z.number().int(),
+});
+/** 409 of the action endpoint: one of four shapes, told apart by `error`. */
 export const ActionConflictSchema = z.discriminatedUnion('error', [
   IllegalTransitionErrorSchema,
   VersionConflictErrorSchema,
   ApprovalRequiredErrorSchema,
+  CapReachedErrorSchema,
 ]);
 export const CustomerConflictSchema = ErrorSchema.extend({
   error: z.enum(['AlreadyAnswered', 'SurveyNotOpen', 'NotAccepting']),
@@ -567,3 +617,11 @@ export const ErasureViewSchema = z.object({
   completedAt: z.iso.datetime().optional(),
   erased: ErasureCountsSchema.describe('How many items of each kind were erased so far.'),
 });
+
+/** 429: too many replies to this complaint in the last hour, or too many requests at once. */
+export const TooManyRequestsSchema = ErrorSchema.extend({
+  error: z.literal('TooManyRequests'),
+  retryAfterSeconds: z.number().int().describe('Also in the Retry-After header.'),
+});
+/** 409 of a customer reply: the complaint takes no replies now, or has reached its cap. */
+export const ReplyConflictSchema = z.union([CustomerConflictSchema, CapReachedErrorSchema]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
+import { EvidenceRefSchema, MoneyAmountSchema } from './bounds';
 import { CUSTOMER_NAMESPACES } from './identifiers';
 import { ComplaintStatusSchema } from './lifecycle';
 
@@ -16,8 +17,11 @@ const IsoTimestamp = z.iso.datetime({ offset: true });
 export const EvidenceSchema = z
   .object({
     kind: z.enum(['screenshot', 'log', 'chat_record', 'recording', 'document', 'other']),
-    /** Reference in the evidence store (URL or object key), never the content itself. */
-    ref: z.string().min(1).max(2048),
+    /**
+     * Reference in the evidence store, never the content itself: an `https:` URL, an `s3://` ref or a
+     * plain object key (bounds.ts `evidenceRefProblem`).
+     */
+    ref: EvidenceRefSchema,
   })
   .strict();
 
@@ -55,8 +59,8 @@ export const ComplaintSubmissionSchema = z
     scenario: z.string().trim().max(500).optional(),
     target: ComplaintTargetSchema.optional(),
     evidence: z.array(EvidenceSchema).max(20).default([]),
-    /** Money at stake, in the policy currency. */
-    amount: z.number().nonnegative().max(1e9).optional(),
+    /** Money at stake, in the policy currency (at most its minor unit of decimals). */
+    amount: MoneyAmountSchema.optional(),
     /** How many users the reporter says are affected (monitors and hotline set this). */
     affectedUsers: z.number().int().positive().max(1e9).optional(),
   })
@@ -215,6 +219,22 @@ export type TierSource = z.infer<typeof TierSourceSchema>;
 
 export const CustomerNamespaceSchema = z.enum(CUSTOMER_NAMESPACES);
 
+/**
+ * What a complaint has accumulated, counted on the record itself so that the caps of
+ * `policy.limits` are enforced by the same conditional (versioned) write that adds to them:
+ * two concurrent writers cannot both take the last slot. Records written before these counts
+ * existed (and records that never had an update) start from 0.
+ */
+export const UsageSchema = z.object({
+  /** Timeline entries written with the record (the store adds each update's entries). */
+  timelineEntries: z.number().int().min(0).default(0),
+  /** Customer replies in all. */
+  customerReplies: z.number().int().min(0).default(0),
+  /** When the customer's replies of the last hour were written, oldest first (the rolling hourly limit). */
+  recentReplies: z.array(IsoTimestamp).default([]),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
 export const ComplaintSchema = z.object({
   id: z.string(),
   number: z.string(),
@@ -256,6 +276,8 @@ export const ComplaintSchema = z.object({
   survey: SurveySchema.optional(),
   /** How often the customer reopened it; each reopening escalates one level higher. */
   reopenCount: z.number().int().min(0).default(0),
+  /** What callers made it accumulate (policy.limits); absent = nothing counted yet. */
+  usage: UsageSchema.optional(),
   /** Hash of the customer's tracking token (also the survey link). */
   trackingTokenHash: z.string().optional(),
   /**

@@ -8,6 +8,16 @@ export interface FieldError {
   reason: string;
 }
 
+/**
+ * Headers every response of the service carries: the content type is the truth (`nosniff`: a
+ * browser never reads a JSON body as HTML or script), nothing is cached, and no page may frame it.
+ */
+export const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+} as const;
+
+/** A JSON response; nothing a caller sent can make it anything else (the content type is fixed). */
 export function json(
   statusCode: number,
   body: unknown,
@@ -15,7 +25,13 @@ export function json(
 ): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    headers: {
+      ...headers,
+      ...SECURITY_HEADERS,
+      'content-type': 'application/json; charset=utf-8',
+      // A JSON answer needs no resources: refuse any if a browser renders it anyway.
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    },
     body: JSON.stringify(body),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ActionRequest } from '../api/schemas';
-import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY, toAgentView } from '../api/views';
+import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY } from '../api/views';
 import {
   type AgentAction,
   authorizeComplaint,
@@ -19,6 +19,7 @@ import {
   type LifecycleAction,
   transition,
 } from '../domain/lifecycle';
+import { checkAgentAction } from '../domain/limits';
 import { chooseAgent, type RoutingSuggestion, routeToDepartments } from '../domain/routing';
 import { CLOCK_NAMES } from '../domain/sla';
 import { DETAIL_TYPES, SOURCES } from '../events/names';
@@ -26,6 +27,7 @@ import { type Actor, buildEvent, type EVENT_CATALOG, type OutboundEvent } from '
 import type { Language, Policy, Severity } from '../policy/schema';
 import { type ComplaintUpdate, ConcurrencyConflictError, type TimelineEntry } from '../storage/ports';
 import type { ServiceContext } from './context';
+import { readLatestEntries } from './timeline-page';
 import { syncTimers, withTimers } from './timers';
 
 /**
@@ -853,7 +855,7 @@ export interface PerformedAction {
 }
 
 /** Loads a complaint the caller may see, or throws 404 (absent and invisible look the same). */
-async function loadVisible(
+export async function loadVisible(
   ctx: ServiceContext,
   principal: Principal,
   complaintId: string,
@@ -895,6 +897,7 @@ export async function performAction(
     throw new VersionConflictError(complaintId, current.version);
   }
 
+  checkAgentAction(ctx.policy.limits, current, command);
   const now = ctx.now();
   const lookups = await lookupsFor(ctx, current, command);
   const plan = planAction(ctx.policy, ctx.calendar, principal, current, command, now, lookups);
@@ -1018,7 +1021,7 @@ async function replayIfApplied(
   requestId: string,
 ): Promise<PerformedAction | undefined> {
   if (current.version !== command.expectedVersion + 1) return undefined;
-  const replay = await replayOwnWrite(ctx, current, await ctx.store.timeline(current.id), requestId);
+  const replay = await replayOwnWrite(ctx, current, await readLatestEntries(ctx, current.id), requestId);
   if (replay === undefined) return undefined;
   return {
     action: command.action,
@@ -1067,16 +1070,4 @@ export function replayData(
   };
 }
 
-// ---------------------------------------------------------------------------
-// Reading
-
-/** The complaint as the agent API shows it (timeline, clocks, available actions), or 404. */
-export async function getComplaintView(ctx: ServiceContext, principal: Principal, complaintId: string) {
-  const complaint = await loadVisible(ctx, principal, complaintId);
-  return agentView(ctx, principal, complaint);
-}
-
-export async function agentView(ctx: ServiceContext, principal: Principal, complaint: Complaint) {
-  const timeline = await ctx.store.timeline(complaint.id);
-  return toAgentView(complaint, timeline, availableActions(principal, complaint));
-}
+// Reading: shared/services/agent-view.ts (views), shared/services/queue-listing.ts (queues).

@@ -5,6 +5,7 @@ import { escalationContact, restartClocks, resumeClocks, stopClocks } from '../d
 import type { Complaint } from '../domain/complaint';
 import { hashToken } from '../domain/identifiers';
 import { type ComplaintStatus, canTransition, isOpen, transition } from '../domain/lifecycle';
+import { admitCustomerReply, ComplaintBusyError, checkTextFields, checkTimelineRoom } from '../domain/limits';
 import { formatDueForCustomer } from '../domain/sla';
 import { SOURCES } from '../events/names';
 import { type Actor, buildEvent, type OutboundEvent } from '../events/schemas';
@@ -12,6 +13,7 @@ import type { Language } from '../policy/schema';
 import { type ComplaintUpdate, ConcurrencyConflictError, type TimelineEntry } from '../storage/ports';
 import { actionEvent, notificationEvent, replayData, replayOwnWrite } from './actions';
 import type { ServiceContext } from './context';
+import { readLatestEntries, readTimelinePage } from './timeline-page';
 import { syncTimers, withTimers } from './timers';
 
 /**
@@ -62,11 +64,22 @@ async function findByToken(ctx: ServiceContext, token: string): Promise<Complain
   return complaint;
 }
 
-/** The customer's view of their complaint. */
-export async function trackComplaint(ctx: ServiceContext, token: string): Promise<CustomerView> {
+/**
+ * The customer's view of their complaint: the newest timeline page (timeline-page.ts)
+ * (steps and messages), or the page before `before` (the previous view's `olderCursor`).
+ */
+export async function trackComplaint(
+  ctx: ServiceContext,
+  token: string,
+  before?: string,
+): Promise<CustomerView> {
   const complaint = await findByToken(ctx, token);
-  const timeline = await ctx.store.timeline(complaint.id);
-  return toCustomerView(complaint, timeline, ctx.policy, ctx.now());
+  const page = await readTimelinePage(ctx, complaint.id, before);
+  return withOlder(toCustomerView(complaint, page.entries, ctx.policy, ctx.now()), page.olderCursor);
+}
+
+function withOlder(view: CustomerView, olderCursor: string | undefined): CustomerView {
+  return olderCursor === undefined ? view : { ...view, olderCursor };
 }
 
 export interface CustomerResult {
@@ -188,58 +201,67 @@ export async function customerReply(
   token: string,
   reply: CustomerReply,
 ): Promise<CustomerResult> {
+  checkTextFields(ctx.policy.limits, { message: reply.message });
   return customerWrite(ctx, token, 'reply', reply, (c, now) => {
-    if (c.status === 'closed' || c.status === 'rejected') {
-      throw new CustomerConflictError('NotAccepting', 'This complaint is closed and no longer takes replies');
-    }
-    const replied: Omit<TimelineEntry, 'at' | 'actor'> = {
-      type: 'customer_replied',
-      summary: 'The customer replied',
-      data: { message: reply.message },
-    };
-    const repliedEvent = (after: Complaint, previousStatus: ComplaintStatus) =>
-      actionEvent('customerReplied', SOURCES.customer, after, {
-        action: 'customer-reply',
-        actor: CUSTOMER,
-        previousStatus,
-      });
-    if (c.status === 'resolved') {
-      const reopen = planReopen(ctx, c, now);
-      return {
-        next: reopen.next,
-        timeline: [replied, reopen.entry],
-        events: (after) => [repliedEvent(after, c.status), ...reopen.events(after)],
-        agentLoadChanges: reopen.agentLoadChanges,
-        outcome: 'reopened',
-      };
-    }
-    if (!isOpen(c.status)) {
-      throw new CustomerConflictError('NotAccepting', 'This complaint does not take replies now');
-    }
-    let next: Complaint = c;
-    if (c.status === 'waiting_on_customer') {
-      const work = { ...c.work };
-      delete work.waitingSince;
-      next = {
-        ...c,
-        ...resumeClocks(c, now, ctx.calendar),
-        status: transition(c.status, 'customer_reply'),
-        work,
-      };
-    } else if (canTransition(c.status, 'customer_reply')) {
-      next = { ...c, status: transition(c.status, 'customer_reply') };
-    }
-    return {
-      next,
-      timeline: [
-        c.status === 'waiting_on_customer'
-          ? { ...replied, summary: 'The customer replied; clocks resumed' }
-          : replied,
-      ],
-      events: (after) => [repliedEvent(after, c.status)],
-      outcome: 'replied',
-    };
+    const write = decideReply(ctx, c, now, reply);
+    // Counted on the record: the versioned write that stores the reply stores the new counts.
+    checkTimelineRoom(ctx.policy.limits, c, write.timeline.length);
+    const usage = admitCustomerReply(ctx.policy.limits, c, now);
+    return { ...write, next: { ...write.next, usage } };
   });
+}
+
+function decideReply(ctx: ServiceContext, c: Complaint, now: Date, reply: CustomerReply): CustomerWrite {
+  if (c.status === 'closed' || c.status === 'rejected') {
+    throw new CustomerConflictError('NotAccepting', 'This complaint is closed and no longer takes replies');
+  }
+  const replied: Omit<TimelineEntry, 'at' | 'actor'> = {
+    type: 'customer_replied',
+    summary: 'The customer replied',
+    data: { message: reply.message },
+  };
+  const repliedEvent = (after: Complaint, previousStatus: ComplaintStatus) =>
+    actionEvent('customerReplied', SOURCES.customer, after, {
+      action: 'customer-reply',
+      actor: CUSTOMER,
+      previousStatus,
+    });
+  if (c.status === 'resolved') {
+    const reopen = planReopen(ctx, c, now);
+    return {
+      next: reopen.next,
+      timeline: [replied, reopen.entry],
+      events: (after) => [repliedEvent(after, c.status), ...reopen.events(after)],
+      agentLoadChanges: reopen.agentLoadChanges,
+      outcome: 'reopened',
+    };
+  }
+  if (!isOpen(c.status)) {
+    throw new CustomerConflictError('NotAccepting', 'This complaint does not take replies now');
+  }
+  let next: Complaint = c;
+  if (c.status === 'waiting_on_customer') {
+    const work = { ...c.work };
+    delete work.waitingSince;
+    next = {
+      ...c,
+      ...resumeClocks(c, now, ctx.calendar),
+      status: transition(c.status, 'customer_reply'),
+      work,
+    };
+  } else if (canTransition(c.status, 'customer_reply')) {
+    next = { ...c, status: transition(c.status, 'customer_reply') };
+  }
+  return {
+    next,
+    timeline: [
+      c.status === 'waiting_on_customer'
+        ? { ...replied, summary: 'The customer replied; clocks resumed' }
+        : replied,
+    ],
+    events: (after) => [repliedEvent(after, c.status)],
+    outcome: 'replied',
+  };
 }
 
 /**
@@ -310,7 +332,13 @@ export async function answerSurvey(
   });
 }
 
-const CONFLICT_ATTEMPTS = 4;
+/**
+ * Attempts of a write that keeps losing to concurrent writers on the same complaint. Generous,
+ * because a flood of replies is decided one version at a time: each loser re-reads and re-decides
+ * against the winner's counts (and soon gets the 429 of the hourly limit); the last losers get
+ * {@link ComplaintBusyError}.
+ */
+const CONFLICT_ATTEMPTS = 16;
 
 /**
  * The shared tail of a customer write: find the complaint by token, recognise a
@@ -327,16 +355,18 @@ async function customerWrite(
 ): Promise<CustomerResult> {
   let complaint = await findByToken(ctx, token);
   for (let attempt = 1; ; attempt++) {
-    const timeline = await ctx.store.timeline(complaint.id);
+    // Only the newest entries can hold the replay record of the latest write: a small read per
+    // attempt, which matters when a flood of concurrent replies retries against each other.
+    const latest = await readLatestEntries(ctx, complaint.id);
     const fingerprintOf = (version: number) =>
       createHash('sha256')
         .update(JSON.stringify([kind, complaint.id, version, body]))
         .digest('base64url')
         .slice(0, 22);
-    const replay = await replayOwnWrite(ctx, complaint, timeline, fingerprintOf(complaint.version - 1));
+    const replay = await replayOwnWrite(ctx, complaint, latest, fingerprintOf(complaint.version - 1));
     if (replay !== undefined) {
       return {
-        view: toCustomerView(complaint, timeline, ctx.policy, ctx.now()),
+        view: await currentView(ctx, complaint),
         outcome: outcomeOf(complaint, kind),
         replayed: true,
       };
@@ -367,7 +397,10 @@ async function customerWrite(
         agentLoadChanges: write.agentLoadChanges,
       });
     } catch (error) {
-      if (!(error instanceof ConcurrencyConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      if (!(error instanceof ConcurrencyConflictError)) throw error;
+      if (attempt >= CONFLICT_ATTEMPTS) throw new ComplaintBusyError();
+      // Jittered, growing pause: concurrent losers spread out instead of colliding again.
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * Math.min(attempt, 8)));
       const fresh = await ctx.store.get(complaint.id);
       if (fresh === undefined) throw new TrackingNotFoundError();
       complaint = fresh;
@@ -381,12 +414,18 @@ async function customerWrite(
     }
     await ctx.publisher.publish(events);
     return {
-      view: toCustomerView(next, [...timeline, ...entries], ctx.policy, now),
+      view: await currentView(ctx, next),
       outcome: write.outcome,
       replayed: false,
       ...(schedulingError === undefined ? {} : { schedulingError }),
     };
   }
+}
+
+/** The customer's view of the complaint as stored now (the newest timeline page, read consistently). */
+async function currentView(ctx: ServiceContext, c: Complaint): Promise<CustomerView> {
+  const page = await readTimelinePage(ctx, c.id);
+  return withOlder(toCustomerView(c, page.entries, ctx.policy, ctx.now()), page.olderCursor);
 }
 
 function outcomeOf(c: Complaint, kind: 'reply' | 'survey'): CustomerResult['outcome'] {

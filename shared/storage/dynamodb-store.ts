@@ -27,8 +27,10 @@ import type {
   QueuePage,
   QueueRead,
   TimelineEntry,
+  TimelinePage,
+  TimelinePageOptions,
 } from './ports';
-import { ConcurrencyConflictError, queuePosition } from './ports';
+import { ConcurrencyConflictError, InvalidTimelineCursorError, queuePosition } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
 import { isRetryableCancellation } from './transactions';
 
@@ -104,7 +106,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         {
           Put: {
             TableName: this.table,
-            Item: complaintItem(complaint, this.options.deadlineShards),
+            Item: complaintItem(withEntries(complaint, input.timeline.length), this.options.deadlineShards),
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -208,7 +210,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       {
         Put: {
           TableName: this.table,
-          Item: complaintItem(next, this.options.deadlineShards),
+          Item: complaintItem(withEntries(next, update.timeline.length), this.options.deadlineShards),
           ConditionExpression: '#v = :expected',
           ExpressionAttributeNames: { '#v': 'version' },
           ExpressionAttributeValues: { ':expected': expectedVersion },
@@ -253,6 +255,48 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       ExpressionAttributeValues: { ':pk': complaintPk(id), ':tl': 'TL#' },
     });
     return items.map((i) => i.entry as TimelineEntry);
+  }
+
+  async timelinePage(id: string, options: TimelinePageOptions): Promise<TimelinePage> {
+    const { limit, maxBytes } = options;
+    const beforeKey = options.before === undefined ? undefined : decodeTimelineCursor(options.before);
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        // BETWEEN is inclusive: the cursor's own entry comes back and is dropped below.
+        KeyConditionExpression:
+          beforeKey === undefined
+            ? 'pk = :pk AND begins_with(sk, :tl)'
+            : 'pk = :pk AND sk BETWEEN :tl AND :before',
+        ExpressionAttributeValues: {
+          ':pk': complaintPk(id),
+          ':tl': 'TL#',
+          ...(beforeKey === undefined ? {} : { ':before': beforeKey }),
+        },
+        ScanIndexForward: false,
+        // Right after a write, its entries must be there (the write's response and its replay check).
+        ConsistentRead: true,
+        // One more than asked tells whether an older page exists.
+        Limit: limit + 1 + (beforeKey === undefined ? 0 : 1),
+      }),
+    );
+    const items = (result.Items ?? []).filter((i) => i.sk !== beforeKey);
+    const page: Record<string, unknown>[] = [];
+    let bytes = 0;
+    for (const item of items.slice(0, limit)) {
+      const size = Buffer.byteLength(JSON.stringify(item.entry));
+      // Always at least one entry, or paging could not move on.
+      if (page.length > 0 && bytes + size > maxBytes) break;
+      page.push(item);
+      bytes += size;
+    }
+    const oldest = page[page.length - 1];
+    // Older entries exist when the page was cut (count or bytes) or DynamoDB stopped at its 1 MB.
+    const more = items.length > page.length || result.LastEvaluatedKey !== undefined;
+    return {
+      entries: page.map((i) => i.entry as TimelineEntry).reverse(),
+      ...(more && oldest !== undefined ? { olderCursor: encodeTimelineCursor(String(oldest.sk)) } : {}),
+    };
   }
 
   async recentByCustomer(
@@ -542,6 +586,26 @@ export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | un
 
 function timelineItem(complaintId: string, entry: TimelineEntry): Record<string, unknown> {
   return { pk: complaintPk(complaintId), sk: `TL#${entry.at}#${ulid()}`, entry };
+}
+
+/** The record as written: the update's timeline entries added to its count (policy.limits.maxTimelineEntries). */
+function withEntries(c: Complaint, entries: number): Complaint {
+  if (entries === 0) return c;
+  const usage = c.usage ?? { timelineEntries: 0, customerReplies: 0, recentReplies: [] };
+  return { ...c, usage: { ...usage, timelineEntries: usage.timelineEntries + entries } };
+}
+
+const TIMELINE_SK = /^TL#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z#[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A timeline page cursor: the oldest entry's sort key (within the complaint the caller already sees). */
+function encodeTimelineCursor(sk: string): string {
+  return Buffer.from(sk.slice(3)).toString('base64url');
+}
+
+function decodeTimelineCursor(cursor: string): string {
+  const sk = `TL#${Buffer.from(cursor, 'base64url').toString('utf8')}`;
+  if (cursor.length > 100 || !TIMELINE_SK.test(sk)) throw new InvalidTimelineCursorError();
+  return sk;
 }
 
 function fromItem(item: Record<string, unknown>): Complaint {

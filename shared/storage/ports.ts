@@ -23,6 +23,19 @@ export interface TimelineEntry {
   data?: Record<string, unknown>;
 }
 
+export interface TimelinePageOptions {
+  limit: number;
+  maxBytes: number;
+  before?: string;
+}
+
+export interface TimelinePage {
+  /** Oldest first. */
+  entries: TimelineEntry[];
+  /** Pass as `before` for the page of older entries; absent when there are none. */
+  olderCursor?: string;
+}
+
 export interface NewComplaint {
   complaint: Complaint;
   /**
@@ -53,7 +66,10 @@ export type CreateResult =
   | { outcome: 'number_taken' };
 
 export interface ComplaintUpdate {
-  /** The new state of the record; its `version` must be `expectedVersion + 1`. */
+  /**
+   * The new state of the record; its `version` must be `expectedVersion + 1`. The store adds the
+   * update's timeline entries to `usage.timelineEntries` (callers check the cap before).
+   */
   next: Complaint;
   expectedVersion: number;
   timeline: TimelineEntry[];
@@ -135,6 +151,14 @@ export class ConcurrencyConflictError extends Error {
   }
 }
 
+/** `before` is not the `olderCursor` of a timeline page: 400. */
+export class InvalidTimelineCursorError extends Error {
+  override name = 'InvalidTimelineCursorError';
+  constructor() {
+    super('is not an olderCursor of this complaint; start again without it');
+  }
+}
+
 export class ComplaintNotFoundError extends Error {
   override name = 'ComplaintNotFoundError';
   constructor(readonly complaintId: string) {
@@ -175,6 +199,13 @@ export interface ComplaintStore {
   /** Conditional on `expectedVersion`; throws `ConcurrencyConflictError` when the record moved on. */
   update(update: ComplaintUpdate): Promise<void>;
   timeline(id: string): Promise<TimelineEntry[]>;
+  /**
+   * The newest timeline entries (oldest first) before `options.before` (a previous page's
+   * `olderCursor`; throws {@link InvalidTimelineCursorError} for anything else), at most `limit`
+   * of them and `maxBytes` of JSON (at least one): what the views show, so a response stays
+   * bounded whatever a complaint accumulates.
+   */
+  timelinePage(id: string, options: TimelinePageOptions): Promise<TimelinePage>;
   /**
    * The customer's complaints received at or after `since`, newest first (repeat and duplicate
    * detection), in one namespace: an anonymous claim of a customer id never sees verified history.

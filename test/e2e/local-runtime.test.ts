@@ -218,6 +218,8 @@ describe('the local runtime, end to end', () => {
     expect(json.partial).toBe(true);
     const html = await get(day, 'text/html');
     expect(html.headers.get('content-type')).toMatch(/text\/html/);
+    expect(html.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(html.headers.get('content-security-policy')).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
     expect(await html.text()).toMatch(/<svg[^>]+data-chart=/);
     const agent = runtime.issuer.tokenFor({ role: 'agent', department: 'billing', agentId: 'bill_wu' });
     expect((await get(day, 'application/json', agent)).status).toBe(403);
@@ -254,6 +256,31 @@ describe('the local runtime, end to end', () => {
     expect((erased?.event.detail as { data: Json } | undefined)?.data).toMatchObject({ erasureId });
     // The daily retention rule runs against its function (nothing has been closed long enough).
     await runtime.fireScheduledRule('PrivacyRetentionRule');
+  });
+
+  it("throttles a flood on POST /complaints with API Gateway's 429 while the agent routes still answer", async () => {
+    const base = runtime.endpoints.httpApi;
+    // Invalid bodies: whatever passes the throttle is refused by the function without a write.
+    const flood = await Promise.all(
+      Array.from({ length: 80 }, () =>
+        fetch(`${base}/complaints`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        }),
+      ),
+    );
+    const admin = runtime.issuer.tokenFor({ role: 'admin' });
+    const queue = await fetch(`${base}/complaints?limit=1`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(40);
+    expect(statuses.every((s) => s === 429 || s === 400)).toBe(true);
+    const throttled = flood.find((r) => r.status === 429);
+    expect(await throttled?.json()).toEqual({ message: 'Too Many Requests' });
+    expect(queue.status).toBe(200);
+    expect(queue.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   it('sends a poison inbound event to the intake DLQ with the reason, and loses nothing else of the batch', async () => {

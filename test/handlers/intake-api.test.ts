@@ -109,3 +109,92 @@ describe('POST /complaints handler (AWS clients mocked)', () => {
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 });
+
+describe('POST /complaints: unstorable and unsafe input is 400, never 503 (issue #10, point 7)', () => {
+  /** What DynamoDB answers for a number it cannot hold: a retry can never succeed. */
+  const refuseLikeDynamoDb = () =>
+    dynamo.on(TransactWriteCommand).rejects(
+      Object.assign(
+        new Error(
+          'Number overflow. Attempting to store a number with magnitude smaller than supported range',
+        ),
+        {
+          name: 'ValidationException',
+        },
+      ),
+    );
+  const post = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    handler(apiRequest('POST', '/complaints', body, headers), lambdaContext());
+  const errorsOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(String(response.body)).errors;
+
+  it('answers amount 1e-200 with 400 naming the field, before any write', async () => {
+    refuseLikeDynamoDb();
+    const response = await post({ ...valid, amount: 1e-200 });
+    expect(response.statusCode).toBe(400);
+    expect(errorsOf(response)).toEqual([
+      { field: 'amount', reason: 'is too close to zero to be stored (below 1e-130)' },
+    ]);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('answers Infinity (1e999), "NaN" and more decimals than the policy currency has with 400', async () => {
+    refuseLikeDynamoDb();
+    const infinite = await post(`{"channel":"web","customer":{"id":"c"},"description":"x","amount":1e999}`);
+    expect(infinite.statusCode).toBe(400);
+    expect(errorsOf(infinite)[0].field).toBe('amount');
+    expect((await post({ ...valid, amount: 'NaN' })).statusCode).toBe(400);
+    const cents = await post({ ...valid, amount: 12.345 });
+    expect(cents.statusCode).toBe(400);
+    expect(errorsOf(cents)).toEqual([
+      { field: 'amount', reason: 'must have at most 2 decimal places for CNY' },
+    ]);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    'javascript:alert(document.cookie)',
+    'file:///etc/passwd',
+    'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
+    'http://evidence.example.com/shot.png',
+  ])('refuses the evidence ref %s with 400 and the reason', async (ref) => {
+    const response = await post({ ...valid, evidence: [{ kind: 'screenshot', ref }] });
+    expect(response.statusCode).toBe(400);
+    expect(errorsOf(response)).toEqual([
+      { field: 'evidence.0.ref', reason: expect.stringMatching(/scheme is not allowed/) },
+    ]);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('accepts https:, s3:// and plain object-key evidence and a 2-decimal amount', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
+    const response = await post({
+      ...valid,
+      amount: 12.34,
+      evidence: [
+        { kind: 'screenshot', ref: 'https://evidence.example.com/c/1.png' },
+        { kind: 'log', ref: 's3://complaint-evidence/c/1.log' },
+        { kind: 'document', ref: 'c/1/receipt.pdf' },
+      ],
+    });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('sends nosniff and a fixed JSON content type on every answer (202, 400, 413, 415, 503)', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
+    const answers = [
+      await post(valid),
+      await post({ ...valid, amount: -1 }),
+      await post({ ...valid, description: 'x'.repeat(70_000) }),
+      await post(valid, { 'content-type': 'text/html' }),
+    ];
+    dynamo.on(TransactWriteCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+    answers.push(await post(valid));
+    expect(answers.map((r) => r.statusCode)).toEqual([202, 400, 413, 415, 503]);
+    for (const response of answers) {
+      expect(response.headers?.['x-content-type-options'], String(response.statusCode)).toBe('nosniff');
+      expect(response.headers?.['content-type']).toBe('application/json; charset=utf-8');
+    }
+  });
+});

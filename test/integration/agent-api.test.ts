@@ -168,6 +168,9 @@ function request(
 
 async function call(event: APIGatewayProxyEventV2) {
   const response = await agentApi(event, lambdaContext('agent-api'));
+  // Every answer, whatever its status: the browser must never sniff it into HTML or script.
+  expect(response.headers?.['x-content-type-options']).toBe('nosniff');
+  expect(response.headers?.['content-type']).toBe('application/json; charset=utf-8');
   return {
     status: response.statusCode ?? 0,
     body: JSON.parse(String(response.body ?? 'null')),
@@ -1113,5 +1116,116 @@ describe('dependency failures', () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['retry-after']).toBe('2');
     expect(JSON.parse(String(response.body))).toMatchObject({ error: 'ServiceUnavailable' });
+  });
+});
+
+describe('bounded input (issue #10, point 7)', () => {
+  it('answers a 3,000-character complaint id with 400 naming the field, before any store call', async () => {
+    const fixture = await seedAssigned();
+    const { DynamoDbComplaintStore } = await import('../../shared/storage/dynamodb-store');
+    const get = vi.spyOn(DynamoDbComplaintStore.prototype, 'get');
+    const long = { ...fixture, id: 'A'.repeat(3000) };
+    const view = await call(request('agent', 'GET /complaints/{id}', { fixture: long }));
+    const acted = await action('agent', long, { action: 'acknowledge' });
+    const odd = await call(
+      request('agent', 'GET /complaints/{id}', { fixture: { ...fixture, id: '../META' } }),
+    );
+    expect(get).not.toHaveBeenCalled();
+    get.mockRestore();
+    for (const answer of [view, acted]) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toEqual([
+        {
+          field: 'id',
+          reason: 'is too long (3000 characters); must be a complaint id (26 characters, a ULID)',
+        },
+      ]);
+    }
+    expect(odd.status).toBe(400);
+    expect(odd.body.errors[0].field).toBe('id');
+  });
+
+  it('refuses texts over maxMessageChars and unstorable or over-precise money with 400 naming the field', async () => {
+    const fixture = await seedInProgress();
+    const max = ctx.policy.limits.maxMessageChars;
+    const long = await action('agent', fixture, { action: 'respond', message: '答'.repeat(max + 1) });
+    expect(long.status).toBe(400);
+    expect(long.body.errors).toEqual([
+      { field: 'message', reason: `must be at most ${max} characters (limits.maxMessageChars)` },
+    ]);
+    const note = await action('agent', fixture, {
+      action: 'respond',
+      message: 'ok',
+      note: 'n'.repeat(max + 1),
+    });
+    expect(note.status).toBe(400);
+    const tiny = await action('agent', fixture, {
+      action: 'propose-solution',
+      solution: 's',
+      compensation: { amount: 1e-200 },
+    });
+    expect(tiny.status).toBe(400);
+    expect(tiny.body.errors).toEqual([
+      { field: 'compensation.amount', reason: 'is too close to zero to be stored (below 1e-130)' },
+    ]);
+    const cents = await action('agent', fixture, {
+      action: 'propose-solution',
+      solution: 's',
+      compensation: { amount: 10.005 },
+    });
+    expect(cents.body.errors).toEqual([
+      { field: 'compensation.amount', reason: 'must have at most 2 decimal places for CNY' },
+    ]);
+    expect((await ctx.store.get(fixture.id))?.version).toBe(fixture.version);
+  });
+
+  it('refuses any action past maxTimelineEntries with 409 naming the cap (counted on the record)', async () => {
+    const fixture = await seedInProgress();
+    const max = ctx.policy.limits.maxTimelineEntries;
+    // A complaint that has accumulated all but one entry: the count lives on the record.
+    const current = await ctx.store.get(fixture.id);
+    if (current === undefined) throw new Error('seeded complaint missing');
+    const usage = { timelineEntries: max - 1, customerReplies: 0, recentReplies: [] };
+    await ctx.store.update({
+      next: { ...current, version: current.version + 1, usage },
+      expectedVersion: current.version,
+      timeline: [],
+    });
+    fixture.version = current.version + 1;
+    const last = await action('agent', fixture, { action: 'respond', message: 'the last entry that fits' });
+    expect(last.status).toBe(200);
+    fixture.version = last.body.version;
+    const over = await action('agent', fixture, { action: 'respond', message: 'one too many' });
+    expect(over.status).toBe(409);
+    expect(over.body).toMatchObject({ error: 'CapReached', cap: 'maxTimelineEntries', limit: max });
+    const stored = await ctx.store.get(fixture.id);
+    expect(stored?.usage?.timelineEntries).toBe(max);
+    expect(stored?.version).toBe(fixture.version);
+  });
+
+  it('pages the timeline of the agent view: the newest page, then the older ones by cursor', async () => {
+    const fixture = await seedInProgress();
+    const texts = Array.from({ length: 55 }, (_, i) =>
+      `#${i}#`.padEnd(ctx.policy.limits.maxMessageChars, '\u0001'),
+    );
+    for (const message of texts) {
+      tick();
+      await advance(fixture, PRINCIPALS.agent, { action: 'respond', message });
+    }
+    const newest = await call(request('agent', 'GET /complaints/{id}', { fixture }));
+    expect(newest.status).toBe(200);
+    expect(newest.body.timeline.length).toBeLessThanOrEqual(50);
+    expect(newest.body.olderCursor).toEqual(expect.any(String));
+    const older = await call(
+      request('agent', 'GET /complaints/{id}', { fixture, query: { before: newest.body.olderCursor } }),
+    );
+    expect(older.status).toBe(200);
+    expect(older.body.olderCursor).toBeUndefined();
+    const all = [...older.body.timeline, ...newest.body.timeline];
+    const responded = all
+      .filter((e: { type: string }) => e.type === 'responded')
+      .map((e: { data: { message: string } }) => e.data.message.split('#')[1]);
+    expect(responded).toEqual(texts.map((_, i) => String(i)));
+    expect(all[0].type).toBe('received');
   });
 });

@@ -147,9 +147,17 @@ function request(
   };
 }
 
-async function call(event: APIGatewayProxyEventV2) {
-  const response = await customerApi(event, lambdaContext('customer-api'));
-  return { status: response.statusCode ?? 0, body: JSON.parse(String(response.body ?? 'null')) };
+async function call(event: APIGatewayProxyEventV2, context = lambdaContext('customer-api')) {
+  const response = await customerApi(event, context);
+  // Every answer, whatever its status: the browser must never sniff it into HTML or script.
+  expect(response.headers?.['x-content-type-options']).toBe('nosniff');
+  expect(response.headers?.['content-type']).toBe('application/json; charset=utf-8');
+  return {
+    status: response.statusCode ?? 0,
+    body: JSON.parse(String(response.body ?? 'null')),
+    headers: response.headers ?? {},
+    bytes: Buffer.byteLength(String(response.body ?? '')),
+  };
 }
 const track = (token: string, who: Who = 'customerToken') =>
   call(request('GET /track/{token}', token, undefined, who));
@@ -310,12 +318,19 @@ describe('GET /track/{token}', () => {
     expect(body.expected).not.toHaveProperty('firstResponseBy');
   });
 
-  it('answers unknown and malformed tokens with the same 404 and never logs a token', async () => {
-    for (const token of [GUESSED, 'short', 'x'.repeat(200), '../../etc']) {
-      expect(await track(token)).toEqual({
+  it('answers unknown and malformed tokens with the same 404, foreign or oversized ones with 400, and never logs a token', async () => {
+    for (const token of [GUESSED, 'short', 'x'.repeat(100)]) {
+      const { status, body } = await track(token);
+      expect({ status, body }).toEqual({
         status: 404,
         body: { error: 'NotFound', message: 'No complaint matches this link' },
       });
+    }
+    // Refused before any lookup: no token has these characters or this length.
+    for (const token of ['x'.repeat(3000), '../../etc', 'a b']) {
+      const { status, body } = await track(token);
+      expect(status).toBe(400);
+      expect(body.errors).toEqual([{ field: 'token', reason: expect.stringMatching(/token|too long/) }]);
     }
     expect(logLines.length).toBeGreaterThan(0);
     const logged = logLines.join('\n');
@@ -593,4 +608,120 @@ describe('approval is not the customer’s business', () => {
     await act(fixture, { action: 'approve' }, SUPERVISOR);
     expect((await track(fixture.token)).body.status).toBe('in_progress');
   });
+});
+
+describe('bounded input (issue #10, point 7): reply rate, caps, sizes and pages', () => {
+  const HOUR_MS = 3_600_000;
+
+  it('lets at most customerRepliesPerHour of 100 concurrent 5 KB replies through; the rest get 429 with Retry-After, and nothing is lost or half-written', async () => {
+    const fixture = await seedAssigned();
+    const limit = ctx.policy.limits.customerRepliesPerHour;
+    const messages = Array.from({ length: 100 }, (_, i) =>
+      `reply ${String(i).padStart(3, '0')} `.padEnd(5000, 'x'),
+    );
+    expect(Buffer.byteLength(messages[0] ?? '')).toBe(5000);
+
+    // In AWS each request is its own invocation with its own time budget; here all 100 share one
+    // DynamoDB Local on a small machine, so each gets a longer budget than the 30 s of the default.
+    const patient = () => ({ ...lambdaContext('customer-api'), getRemainingTimeInMillis: () => 240_000 });
+    const answers = await Promise.all(
+      messages.map((m) =>
+        call(request('POST /track/{token}/replies', fixture.token, { message: m }), patient()),
+      ),
+    );
+
+    const accepted = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status !== 200);
+    expect(accepted.length).toBeGreaterThanOrEqual(1);
+    expect(accepted.length).toBeLessThanOrEqual(limit);
+    for (const answer of refused) {
+      expect(answer.status).toBe(429);
+      expect(answer.body).toMatchObject({ error: 'TooManyRequests' });
+      const retryAfter = Number(answer.headers['retry-after']);
+      expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true);
+      expect(answer.body.retryAfterSeconds).toBe(retryAfter);
+    }
+    // The hourly limit itself answered: one more is allowed when the first reply leaves the hour.
+    expect(refused.some((a) => a.headers['retry-after'] === '3600')).toBe(true);
+
+    // Nothing lost, nothing half-written: record counts, timeline, events and answers agree.
+    const stored = await ctx.store.get(fixture.id);
+    const timeline = await ctx.store.timeline(fixture.id);
+    const replies = timeline.filter((e) => e.type === 'customer_replied').map((e) => String(e.data?.message));
+    expect(replies).toHaveLength(accepted.length);
+    expect(new Set(replies).size).toBe(accepted.length);
+    for (const message of replies) expect(messages).toContain(message);
+    expect(stored?.version).toBe(fixture.version + accepted.length);
+    expect(stored?.usage?.customerReplies).toBe(accepted.length);
+    expect(stored?.usage?.timelineEntries).toBe(timeline.length);
+    expect(eventsOf(DETAIL_TYPES.customerReplied, fixture.id)).toHaveLength(accepted.length);
+
+    // A rolling hour: once the first reply is an hour old, the next one is accepted.
+    setNow(new Date(Date.now() + HOUR_MS + 1000).toISOString());
+    const later = await reply(fixture.token, 'one more, an hour later');
+    expect(later.body).toMatchObject({ outcome: 'replied' });
+  }, 300_000);
+
+  it('refuses a reply over maxMessageChars with 400 naming the field and the limit', async () => {
+    const fixture = await seedAssigned();
+    const max = ctx.policy.limits.maxMessageChars;
+    const answer = await reply(fixture.token, '投'.repeat(max + 1));
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([
+      { field: 'message', reason: `must be at most ${max} characters (limits.maxMessageChars)` },
+    ]);
+    expect((await ctx.store.get(fixture.id))?.version).toBe(fixture.version);
+  });
+
+  it('refuses replies past maxCustomerReplies with 409 naming the cap, and pages the views so each stays bounded', async () => {
+    const fixture = await seedAssigned();
+    const { maxCustomerReplies, customerRepliesPerHour, maxMessageChars } = ctx.policy.limits;
+    const spacing = Math.ceil(HOUR_MS / customerRepliesPerHour) + 1000;
+    // Control characters: six bytes each once JSON-escaped, the worst a text can grow in a response.
+    const text = (i: number) => `#${i}#`.padEnd(maxMessageChars, '\u0001');
+    let now = Date.parse(T0);
+    for (let i = 0; i < maxCustomerReplies; i++) {
+      now += spacing;
+      setNow(new Date(now).toISOString());
+      const answer = await reply(fixture.token, text(i));
+      expect(answer.status, `reply ${i}`).toBe(200);
+    }
+    setNow(new Date(now + spacing).toISOString());
+    const over = await reply(fixture.token, 'one too many');
+    expect(over.status).toBe(409);
+    expect(over.body).toMatchObject({
+      error: 'CapReached',
+      cap: 'maxCustomerReplies',
+      limit: maxCustomerReplies,
+    });
+    expect((await ctx.store.get(fixture.id))?.usage?.customerReplies).toBe(maxCustomerReplies);
+
+    // The tracking page shows the newest page; `olderCursor` leads back through every reply, once each.
+    const seen: string[] = [];
+    let before: string | undefined;
+    let pages = 0;
+    do {
+      const event = request('GET /track/{token}', fixture.token);
+      const page = await call({
+        ...event,
+        queryStringParameters: before === undefined ? undefined : { before },
+      });
+      expect(page.status).toBe(200);
+      expect(page.bytes).toBeLessThan(3 * 1024 * 1024);
+      const texts = page.body.messages.map((m: { text: string }) => m.text.split('#')[1]);
+      seen.unshift(...texts);
+      before = page.body.olderCursor;
+      pages++;
+    } while (before !== undefined && pages < 20);
+    expect(pages).toBeGreaterThan(1);
+    expect(seen).toEqual(Array.from({ length: maxCustomerReplies }, (_, i) => String(i)));
+
+    // A cursor is checked before use.
+    const forged = await call({
+      ...request('GET /track/{token}', fixture.token),
+      queryStringParameters: { before: Buffer.from('x#y').toString('base64url') },
+    });
+    expect(forged.status).toBe(400);
+    expect(forged.body.errors[0].field).toBe('before');
+  }, 300_000);
 });

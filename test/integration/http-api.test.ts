@@ -466,3 +466,95 @@ describe('stages and timeouts', () => {
     }
   });
 });
+
+describe('throttling (issue #10, point 8)', () => {
+  it('answers a flood on the public intake route with 429 while an agent route still answers', async () => {
+    const { DEFAULT_ROUTE_THROTTLES } = await import('../../infra/constructs/http-api');
+    const limit = (group: 'intake' | 'agent') => ({
+      rate: Number(DEFAULT_ROUTE_THROTTLES[group].rateLimit),
+      burst: Number(DEFAULT_ROUTE_THROTTLES[group].burstLimit),
+    });
+    let intakeCalls = 0;
+    const throttled = await startHttpApi({
+      issuer,
+      throttle: {
+        default: { rate: 50, burst: 100 },
+        routes: { 'POST /complaints': limit('intake'), 'GET /complaints/{id}': limit('agent') },
+      },
+      routes: [
+        {
+          routeKey: 'POST /complaints',
+          handler: async () => {
+            intakeCalls++;
+            return { statusCode: 202, body: '{}' };
+          },
+        },
+        {
+          routeKey: 'GET /complaints/{id}',
+          authorizer: 'jwt',
+          handler: async (event) => ({
+            statusCode: 200,
+            body: JSON.stringify({ id: event.pathParameters?.id }),
+          }),
+        },
+      ],
+    });
+    try {
+      const started = Date.now();
+      const flood = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          fetch(`${throttled.endpoint}/complaints`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          }),
+        ),
+      );
+      const agent = await fetch(`${throttled.endpoint}/complaints/01JABCDEFGHJKMNPQRSTVWXYZ0`, {
+        headers: { authorization: `Bearer ${supervisorToken()}` },
+      });
+      const seconds = (Date.now() - started) / 1000;
+      const statuses = flood.map((r) => r.status);
+      const passed = statuses.filter((s) => s === 202).length;
+      const refused = flood.filter((r) => r.status === 429);
+      const { rate, burst } = limit('intake');
+      expect(passed).toBeGreaterThanOrEqual(1);
+      expect(passed).toBeLessThanOrEqual(burst + Math.ceil(rate * seconds));
+      expect(intakeCalls).toBe(passed);
+      expect(refused.length).toBe(200 - passed);
+      for (const response of refused.slice(0, 5)) {
+        expect(await response.json()).toEqual({ message: 'Too Many Requests' });
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+      expect(agent.status).toBe(200);
+      expect(await agent.json()).toEqual({ id: '01JABCDEFGHJKMNPQRSTVWXYZ0' });
+    } finally {
+      await throttled.close();
+    }
+  });
+
+  it('refills at the route rate: after a pause the intake route answers again', async () => {
+    const throttled = await startHttpApi({
+      throttle: { routes: { 'POST /complaints': { rate: 20, burst: 1 } } },
+      routes: [{ routeKey: 'POST /complaints', handler: async () => ({ statusCode: 202, body: '{}' }) }],
+    });
+    try {
+      const post = () => fetch(`${throttled.endpoint}/complaints`, { method: 'POST', body: '{}' });
+      expect((await post()).status).toBe(202);
+      expect((await post()).status).toBe(429);
+      await new Promise((r) => setTimeout(r, 120));
+      expect((await post()).status).toBe(202);
+    } finally {
+      await throttled.close();
+    }
+  });
+
+  it("sends nosniff on the local API's own answers (404, 401)", async () => {
+    const missing = await fetch(`${api.endpoint}/no/such/route`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+    const unauthorized = await fetch(`${api.endpoint}/complaints`);
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});

@@ -57,7 +57,7 @@ describe('OpenAPI document', () => {
     for (const code of ['200', '400', '404', '409']) expect(action?.responses[code], code).toBeDefined();
   });
 
-  it('describes one request body per action and the three 409 shapes', () => {
+  it('describes one request body per action and the four 409 shapes', () => {
     const schemas = document.components.schemas as Json;
     const actions = (schemas.ActionRequest.oneOf as Json[]).map((s) => s.properties.action.const);
     expect(actions).toEqual([...AGENT_ACTIONS]);
@@ -66,7 +66,9 @@ describe('OpenAPI document', () => {
       '#/components/schemas/IllegalTransitionError',
       '#/components/schemas/VersionConflictError',
       '#/components/schemas/ApprovalRequiredError',
+      '#/components/schemas/CapReachedError',
     ]);
+    expect(schemas.CapReachedError.required).toEqual(expect.arrayContaining(['cap', 'limit']));
     expect(schemas.IllegalTransitionError.required).toEqual(
       expect.arrayContaining(['error', 'status', 'allowedActions']),
     );

@@ -47,6 +47,7 @@ const EXPECTED_SOURCES: Record<string, string[]> = {
   CustomerApiFunction: [SOURCES.customer],
   ReportingGeneratorFunction: [SOURCES.reporting],
   ReportingApiFunction: [SOURCES.reporting],
+  PrivacyWorkerFunction: [SOURCES.privacy],
 };
 
 const roleOf = (functionId: string): string => getAttId(functions.get(functionId)?.Properties.Role) as string;

@@ -21,7 +21,11 @@ beforeAll(() => {
   // IAM, environment and key properties need no bundles.
   synthesized = synthesizeStack({}, { bundle: false });
   const keys = resourcesOfType(synthesized.template, 'AWS::KMS::Key');
-  keyId = single(keys.keys(), 'KMS key');
+  // The HMAC key (the stack also has the customer-managed data key, see encryption.test.ts).
+  keyId = single(
+    [...keys.entries()].filter(([, k]) => k.Properties.KeySpec === 'HMAC_256').map(([id]) => id),
+    'HMAC KMS key',
+  );
   key = keys.get(keyId) as CfnResource;
   functions = resourcesOfType(synthesized.template, 'AWS::Lambda::Function');
 }, 90_000);
@@ -56,8 +60,11 @@ describe('service key (KMS HMAC)', () => {
   });
 
   it('lets exactly intake (API and inbound) and the agent API call kms:GenerateMac on it, and nothing else', () => {
-    const kmsStatements = iamStatements(synthesized.template).filter((s) =>
-      asArray(s.statement.Action).some((a) => a.startsWith('kms:')),
+    // Statements on this key (the data key's grants are encryption.test.ts's).
+    const kmsStatements = iamStatements(synthesized.template).filter(
+      (s) =>
+        asArray(s.statement.Action).some((a) => a.startsWith('kms:')) &&
+        JSON.stringify(s.statement.Resource).includes(keyId),
     );
     const holders = new Set<string>();
     for (const { policyId, roles, statement } of kmsStatements) {

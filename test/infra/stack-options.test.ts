@@ -77,8 +77,8 @@ describe('external JWT issuer', () => {
       'GET /reports/{period}/{id}',
       'POST /agent/complaints',
       'POST /complaints/{id}/actions',
-      'PUT /admin/customers/{customerId}',
       'POST /privacy/erasures',
+      'PUT /admin/customers/{customerId}',
     ]);
   });
 

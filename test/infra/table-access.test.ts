@@ -38,7 +38,10 @@ const EXPECTED: Record<string, Expected> = {
     indexes: [],
   },
   IntakeInbound: {
-    items: { GetItem: ['C#*', 'IDEMP#*'], PutItem: ['C#*', 'IDEMP#*', 'NUM#*', 'TRACK#*'] },
+    items: {
+      GetItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*'],
+      PutItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*', 'NUM#*', 'TRACK#*'],
+    },
     indexes: [],
   },
   Classification: { items: COMPLAINT_RW, indexes: ['gsi3'] },
@@ -50,7 +53,13 @@ const EXPECTED: Record<string, Expected> = {
   SlaSweep: { items: COMPLAINT_RW, indexes: ['gsi1', 'gsi4'] },
   SurveyTimer: { items: COMPLAINT_RW, indexes: [] },
   AgentApi: {
-    items: { ...COMPLAINT_RW, Query: ['C#*'], BatchGetItem: ['AGENT#*'], UpdateItem: ['AGENT#*'] },
+    items: {
+      GetItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*'],
+      PutItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*', 'NUM#*', 'TRACK#*'],
+      Query: ['C#*'],
+      BatchGetItem: ['AGENT#*'],
+      UpdateItem: ['AGENT#*'],
+    },
     indexes: ['gsi1', 'gsi2', 'gsi3'],
   },
   CustomerApi: {
@@ -58,7 +67,7 @@ const EXPECTED: Record<string, Expected> = {
     indexes: [],
   },
   ReportAggregator: {
-    items: { GetItem: ['FACTS#*'], PutItem: ['FACTS#*'], UpdateItem: ['AGG#*', 'REPORTING'] },
+    items: { GetItem: ['C#*', 'FACTS#*'], PutItem: ['FACTS#*'], UpdateItem: ['AGG#*', 'REPORTING'] },
     indexes: [],
   },
   ReportGenerator: {
@@ -67,6 +76,24 @@ const EXPECTED: Record<string, Expected> = {
   },
   ReportsApi: {
     items: { GetItem: ['REPORT#*', 'REPORTING'], BatchGetItem: ['AGG#*'], PutItem: ['REPORT#*'] },
+    indexes: [],
+  },
+  PrivacyApi: {
+    items: { GetItem: ['ERASEREQ#*', 'ERASURE#*'], PutItem: ['ERASEREQ#*', 'ERASURE#*'] },
+    indexes: [],
+  },
+  PrivacyWorker: {
+    items: {
+      GetItem: ['C#*', 'ERASURE#*', 'IDEMP#*'],
+      Query: ['C#*'],
+      PutItem: ['C#*', 'IDEMP#*'],
+      DeleteItem: ['CUSTDIR#*', 'TRACK#*'],
+      UpdateItem: ['ERASURE#*'],
+    },
+    indexes: ['gsi3', 'gsi4'],
+  },
+  PrivacyRetention: {
+    items: { GetItem: ['ERASEREQ#*', 'ERASURE#*'], PutItem: ['ERASEREQ#*', 'ERASURE#*'] },
     indexes: [],
   },
 };
@@ -94,6 +121,9 @@ beforeAll(() => {
     ReportAggregator: stack.reporting.aggregator,
     ReportGenerator: stack.reporting.generator,
     ReportsApi: stack.reporting.apiFunction,
+    PrivacyApi: stack.privacy.apiFunction,
+    PrivacyWorker: stack.privacy.worker,
+    PrivacyRetention: stack.privacy.retentionFunction,
   };
   roles = new Map(
     Object.entries(fns).map(([label, fn]) => [
@@ -141,7 +171,7 @@ function indexGrants(label: string): string[] {
 }
 
 describe('table grants per function', () => {
-  it('covers the twelve functions', () => {
+  it('covers every function', () => {
     expect([...roles.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
@@ -189,11 +219,12 @@ describe('table grants per function', () => {
     }
   });
 
-  it('gives no function DeleteItem or BatchWriteItem (nothing deletes items)', () => {
+  it('gives DeleteItem only to the erasure worker (tracking pointers, directory entries) and BatchWriteItem to none', () => {
     for (const label of roles.keys()) {
-      expect(itemGrants(label).DeleteItem, label).toBeUndefined();
+      if (label !== 'PrivacyWorker') expect(itemGrants(label).DeleteItem, label).toBeUndefined();
       expect(itemGrants(label).BatchWriteItem, label).toBeUndefined();
     }
+    expect(itemGrants('PrivacyWorker').DeleteItem).toEqual(['CUSTDIR#*', 'TRACK#*']);
   });
 
   it('gives read-only grants to the functions that only read: the report readers never write facts or complaints', () => {

@@ -443,7 +443,9 @@ describe('Cognito user pool', () => {
       .filter(([id]) => envOf(id).ROLE_CLAIM !== undefined)
       .map(([id]) => id)
       .sort();
-    expect(withRoleClaim).toEqual([ids.agentApi, ids.reportsApi].sort());
+    expect(withRoleClaim).toEqual(
+      [ids.agentApi, ids.reportsApi, logicalId(stack.privacy.apiFunction.function)].sort(),
+    );
     for (const id of withRoleClaim) expect(envOf(id).ROLE_CLAIM).toBe(COGNITO_CLAIMS.roles);
   });
 

@@ -62,6 +62,7 @@ function resolveValue(
       'AWS::Lambda::Function': `arn:aws:lambda:${LOCAL_REGION}:123456789012:function:${id}`,
       'AWS::IAM::Role': `arn:aws:iam::123456789012:role/${id}`,
       'AWS::SQS::Queue': `arn:aws:sqs:${LOCAL_REGION}:123456789012:${id}`,
+      'AWS::KMS::Key': `arn:aws:kms:${LOCAL_REGION}:123456789012:key/${id}`,
     };
     const arn = arns[resources[id]?.Type ?? ''];
     if (arn !== undefined) return arn;
@@ -141,6 +142,9 @@ beforeAll(async () => {
       AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsEndpoint,
       AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
+      // The integration setup's local KMS endpoint and HMAC key stand in for the stack's service key.
+      AWS_ENDPOINT_URL_KMS: inject('kmsEndpoint'),
+      ...(variables.SERVICE_KEY_ARN === undefined ? {} : { SERVICE_KEY_ARN: inject('serviceKeyArn') }),
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',

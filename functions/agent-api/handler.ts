@@ -20,6 +20,7 @@ import { newComplaintId } from '../../shared/domain/identifiers';
 import { boundsErrorResponse, policyCurrencyProblems } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
+import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
@@ -201,7 +202,6 @@ async function postAction(event: APIGatewayProxyEventV2, principal: Principal): 
 }
 
 /** As on the public route: the caller's key for safe retries. */
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 
 /**
  * `POST /agent/complaints`: an agent submits on behalf of a caller (hotline). The agent is
@@ -211,12 +211,9 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 async function submitForCaller(event: APIGatewayProxyEventV2, principal: Principal): Promise<Result> {
   const body = parseJsonBody(event);
   if (!body.ok) return body.response;
-  const key = event.headers?.['idempotency-key'];
-  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    return badRequest([
-      { field: 'Idempotency-Key', reason: 'must be 8–200 characters of letters, digits, . _ : -' },
-    ]);
-  }
+  const header = idempotencyKeyHeader(event);
+  if (!header.ok) return header.response;
+  const { key } = header;
   const parsed = ComplaintSubmissionSchema.safeParse(body.value);
   if (!parsed.success) return badRequest(issues(parsed.error));
   if (parsed.data.customer.tier !== undefined) {
@@ -241,11 +238,7 @@ async function submitForCaller(event: APIGatewayProxyEventV2, principal: Princip
     });
   } catch (error) {
     if (error instanceof IdempotencyKeyReusedError) {
-      return json(422, {
-        error: 'IdempotencyKeyReused',
-        message: 'The request was not accepted',
-        errors: [{ field: 'Idempotency-Key', reason: error.message }],
-      });
+      return idempotencyKeyReused(error);
     }
     throw error;
   }

@@ -7,13 +7,12 @@ import { PRIORITY_FIELDS, type PriorityField } from '../../shared/domain/trust';
 import { policyCurrencyProblems } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
+import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { receiveComplaint, trackingPath } from '../../shared/services/intake';
 
 const { ctx } = createRuntime();
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 
 /**
  * `POST /complaints`: a customer or a service submits a complaint over HTTP, anonymously: the
@@ -28,12 +27,9 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const body = parseJsonBody(event);
   if (!body.ok) return body.response;
-  const key = event.headers?.['idempotency-key'];
-  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    return badRequest([
-      { field: 'Idempotency-Key', reason: 'must be 8–200 characters of letters, digits, . _ : -' },
-    ]);
-  }
+  const header = idempotencyKeyHeader(event);
+  if (!header.ok) return header.response;
+  const { key } = header;
   const parsed = ComplaintSubmissionSchema.safeParse(body.value);
   // Anonymous callers state their grievance, never their own importance (docs/security.md).
   const untrusted = priorityFieldErrors(body.value);
@@ -65,11 +61,7 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
   } catch (error) {
     if (error instanceof IdempotencyKeyReusedError) {
       metrics.addMetric('IdempotencyKeyReused', MetricUnit.Count, 1);
-      return json(422, {
-        error: 'IdempotencyKeyReused',
-        message: 'The request was not accepted',
-        errors: [{ field: 'Idempotency-Key', reason: error.message }],
-      });
+      return idempotencyKeyReused(error);
     }
     // Nothing is half-done from the caller's view: a retry with the same key either
     // finds the stored complaint (and republishes its events) or creates it.

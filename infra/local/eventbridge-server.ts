@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { accessKeyIdOf } from './aws-request-actions';
 import type { PutEventsAuthorization } from './bus-policy';
 import { type CompiledPattern, compileEventPattern, InvalidEventPatternError } from './event-pattern';
+import { listenWithBody } from './listen';
 
 /**
  * A local Amazon EventBridge endpoint for the local runtime.
@@ -708,20 +708,7 @@ export async function startEventBridgeServer(
     }
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
-  const hostname = options.hostname ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, hostname, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, hostname, port } = await listenWithBody(handle, options);
 
   const idle = async (): Promise<void> => {
     while (pending.size > 0) await Promise.allSettled([...pending]);

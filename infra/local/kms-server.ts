@@ -19,8 +19,8 @@
  * multi-Region keys; `GrantTokens` and `DryRun` are accepted and ignored.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenWithBody } from './listen';
 
 /** Key specs this endpoint holds; only the HMAC ones have operations here. */
 export type LocalKeySpec = 'HMAC_224' | 'HMAC_256' | 'HMAC_384' | 'HMAC_512' | 'SYMMETRIC_DEFAULT' | string;
@@ -242,20 +242,7 @@ export async function startKmsServer(options: StartKmsServerOptions): Promise<Km
     }
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
-  const hostname = options.hostname ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, hostname, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, hostname, port } = await listenWithBody(handle, options);
 
   return {
     endpoint: `http://${hostname}:${port}`,

@@ -21,6 +21,7 @@ import { boundsErrorResponse, policyCurrencyProblems } from '../../shared/handle
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
+import { complaintAccepted } from '../../shared/handlers/intake-response';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
@@ -33,7 +34,7 @@ import {
 } from '../../shared/services/actions';
 import { agentView, getComplaintView } from '../../shared/services/agent-view';
 import { UnknownTierError, updateCustomerTier } from '../../shared/services/customer-directory';
-import { receiveComplaint, trackingPath } from '../../shared/services/intake';
+import { receiveComplaint } from '../../shared/services/intake';
 import { listQueue } from '../../shared/services/queue-listing';
 
 const { ctx, config } = createRuntime();
@@ -247,15 +248,7 @@ async function submitForCaller(event: APIGatewayProxyEventV2, principal: Princip
     replayed: result.replayed,
     agent: principal.id,
   });
-  return json(202, {
-    complaintId: result.complaintId,
-    number: result.number,
-    status: result.status,
-    trackingToken: result.trackingToken,
-    trackingPath: trackingPath(result.trackingToken),
-    acknowledgement: result.acknowledgement,
-    replayed: result.replayed,
-  });
+  return complaintAccepted(result);
 }
 
 /** `PUT /admin/customers/{customerId}`: an admin sets a customer's tier in the directory. */

@@ -8,9 +8,10 @@ import { policyCurrencyProblems } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
+import { complaintAccepted } from '../../shared/handlers/intake-response';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
-import { receiveComplaint, trackingPath } from '../../shared/services/intake';
+import { receiveComplaint } from '../../shared/services/intake';
 
 const { ctx } = createRuntime();
 
@@ -77,15 +78,7 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     );
   }
   logger.info('Complaint accepted', { complaintId: result.complaintId, replayed: result.replayed });
-  return json(202, {
-    complaintId: result.complaintId,
-    number: result.number,
-    status: result.status,
-    trackingToken: result.trackingToken,
-    trackingPath: trackingPath(result.trackingToken),
-    acknowledgement: result.acknowledgement,
-    replayed: result.replayed,
-  });
+  return complaintAccepted(result);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { AcceptedEvent } from '../../infra/local/eventbridge-server';
 import { createLocalIssuer } from '../../infra/local/jwt';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { DETAIL_TYPES } from '../../shared/events/names';
+import { eventually as poll } from '../support/eventually';
 
 /**
  * Issue #10's attacks, played for real against the app synthesized as `npm start` synthesizes it and
@@ -43,19 +44,8 @@ afterAll(async () => {
   await runtime?.close();
 });
 
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+/** Waits up to 30 s: the attacks share the runtime with a whole pipeline per complaint. */
+const eventually = <T>(read: () => Promise<T>, done: (v: T) => boolean) => poll(read, done, 30_000);
 
 async function call(
   method: string,

@@ -22,6 +22,7 @@ import type { Report } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { KmsServiceKeys } from '../../shared/security/service-keys';
 import { CASE_FILES, expectCaseThroughSdk } from '../support/conformance';
+import { eventually } from '../support/eventually';
 
 /**
  * End to end through the local runtime: the app synthesized as `npm start` synthesizes it, run by
@@ -51,22 +52,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.close();
 });
-
-/** Polls `read` until `done` holds or the deadline passes (never a fixed sleep). */
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const eventsOf = (complaintId: string, type?: string) =>
   accepted.filter(

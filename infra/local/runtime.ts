@@ -28,24 +28,8 @@
  *
  * Known gaps are listed in the README ("Local runtime").
  */
-import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateScheduleCommand,
-  CreateScheduleGroupCommand,
-  SchedulerClient,
-} from '@aws-sdk/client-scheduler';
-import {
-  CreateQueueCommand,
-  type MessageAttributeValue,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import { createSqsServer } from 'local-aws-sqs';
-import type { AwsService } from './aws-request-actions';
-import { createPutEventsAuthorizer, isDecidedByEndpoint } from './bus-policy';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import {
   createTableFromTemplate,
   type DynamoDbLocalInstance,
@@ -55,28 +39,28 @@ import {
   type TemplateTableProperties,
   tablePartitionKeys,
 } from './dynamodb-local';
-import { type SqsEventSource, startSqsEventSource } from './event-source-mapping';
-import {
-  type AcceptedEvent,
-  type EventBridgeServer,
-  type EventBridgeServerOptions,
-  type EventTarget,
-  startEventBridgeServer,
+import type {
+  AcceptedEvent,
+  EventBridgeServer,
+  EventBridgeServerOptions,
+  EventTarget,
 } from './eventbridge-server';
-import { type HttpApi, type HttpApiRoute, startHttpApi } from './http-api';
-import { type AccessCheck, denialOf, type Principal, permissionsFromTemplate } from './iam-policy';
-import { startAuthorizingProxy } from './iam-proxy';
-import {
-  createLocalIssuer,
-  LOCAL_AUDIENCE,
-  LOCAL_ISSUER_URL,
-  LOCAL_ROLE_CLAIM,
-  type LocalIssuer,
-} from './jwt';
+import type { HttpApi } from './http-api';
+import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
-import { type InvokeResult, type LocalLambda, loadLambda } from './lambda-runner';
-import { parseScheduleExpression } from './schedule-expression';
-import { type SchedulerServer, startSchedulerServer } from './scheduler-server';
+import { createAsyncInvoker, errorText } from './runtime/async-invoke';
+import { startLocalEventBus } from './runtime/event-bus';
+import {
+  FUNCTION_TYPE,
+  type LocalFunction,
+  loadFunctions,
+  startEventSourceMappings,
+} from './runtime/functions';
+import { startLocalHttpApi } from './runtime/http-routes';
+import { type Denial, type ServiceEndpoints, startLocalIam } from './runtime/iam';
+import { type LocalQueue, startLocalQueues } from './runtime/queues';
+import { startLocalScheduler } from './runtime/scheduler';
+import type { SchedulerServer } from './scheduler-server';
 import {
   type CfnResource,
   LOCAL_ACCOUNT_ID,
@@ -85,7 +69,10 @@ import {
   resourcesOfType,
   TemplateResolver,
 } from './template';
-import { throttlesFromTemplate } from './throttle';
+
+export type { LocalFunction } from './runtime/functions';
+export { accessKeyOf, type Denial } from './runtime/iam';
+export type { LocalQueue } from './runtime/queues';
 
 export interface StartLocalRuntimeOptions {
   /** The cloud assembly (`cdk.out`) to run. */
@@ -137,20 +124,6 @@ export interface LocalEndpoints {
   tokenCommand: string;
 }
 
-export interface LocalQueue {
-  logicalId: string;
-  name: string;
-  url: string;
-  arn: string;
-}
-
-export interface LocalFunction {
-  logicalId: string;
-  name: string;
-  arn: string;
-  lambda: LocalLambda;
-}
-
 export interface LocalRuntime {
   readonly stack: LoadedStack;
   readonly endpoints: LocalEndpoints;
@@ -169,13 +142,7 @@ export interface LocalRuntime {
   /** The AWS calls refused so far for lack of a permission in the function's role (IAM checks on). */
   denials(): readonly Denial[];
   /** Endpoints the functions call (the authorizing proxies when IAM checks are on). */
-  readonly functionEndpoints: {
-    dynamodb: string;
-    sqs: string;
-    eventBridge: string;
-    scheduler: string;
-    kms: string;
-  };
+  readonly functionEndpoints: ServiceEndpoints;
   /** Process ids of the child processes it started (DynamoDB Local's Java process). */
   readonly childPids: readonly number[];
   /** A client for the local SQS server. */
@@ -188,9 +155,6 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
-const FUNCTION_TYPE = 'AWS::Lambda::Function';
-
-/** Resolved resource properties: untyped CloudFormation JSON. */
 // biome-ignore lint/suspicious/noExplicitAny: a template's properties are untyped JSON, read field by field.
 type Props = Record<string, any>;
 
@@ -271,476 +235,120 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     }
 
     // --- SQS --------------------------------------------------------------------------------------
-    const sqsServer: Server = await createSqsServer({
-      port: options.ports?.sqs ?? 0,
-      hostname: '127.0.0.1',
-      emulateQueueCreationLifecycle: false,
-    });
-    closers.push(() => closeServer(sqsServer));
-    const sqsEndpoint = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
-    const sqs = new SQSClient({
-      endpoint: sqsEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    closers.push(async () => sqs.destroy());
-    const queues = new Map<string, LocalQueue>();
-    const queueByArn = new Map<string, LocalQueue>();
-    // Dead-letter queues first: a redrive policy names its DLQ by ARN.
-    const queueResources = resourcesOfType(template, 'AWS::SQS::Queue').sort(
-      ([, a], [, b]) =>
-        Number(a.Properties?.RedrivePolicy !== undefined) - Number(b.Properties?.RedrivePolicy !== undefined),
-    );
-    for (const [id, resource] of queueResources) {
-      const name = resolver.physicalName(id, 80);
-      const attributes = queueAttributes(
-        resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>,
-      );
-      const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-      const queue: LocalQueue = {
-        logicalId: id,
-        name,
-        url: String(created.QueueUrl),
-        arn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`,
-      };
-      resolver.set(id, queue.url, { Arn: queue.arn, QueueName: name, QueueUrl: queue.url });
-      queues.set(id, queue);
-      queueByArn.set(queue.arn, queue);
-    }
-    const sendToQueue = async (
-      arn: string,
-      body: string,
-      attributes?: Record<string, MessageAttributeValue>,
-    ): Promise<void> => {
-      const queue = queueByArn.get(arn);
-      if (queue === undefined) throw new Error(`No queue ${arn} in this stack`);
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queue.url,
-          MessageBody: body,
-          ...(attributes ? { MessageAttributes: attributes } : {}),
-        }),
-      );
-    };
+    const local = await startLocalQueues({ template, resolver, port: options.ports?.sqs ?? 0 });
+    closers.push(() => local.close());
+    const { queues, sqs, sendToQueue } = local;
+    const sqsEndpoint = local.endpoint;
 
     // --- Names of the rest, so environment variables resolve before anything runs ----------------
     for (const [id] of resourcesOfType(template, FUNCTION_TYPE)) resolver.ref(id);
 
-    // --- Functions and asynchronous invocation ----------------------------------------------------
+    // --- Asynchronous invocation ------------------------------------------------------------------
     const functions = new Map<string, LocalFunction>();
     const functionByArn = new Map<string, LocalFunction>();
-    const asyncConfig = new Map<string, { retries: number; maxAgeSeconds: number; onFailure?: string }>();
-    for (const [, resource] of resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig')) {
-      const p = resolver.resolve(resource.Properties) as Props;
-      asyncConfig.set(String(p.FunctionName), {
-        retries: p.MaximumRetryAttempts ?? 2,
-        maxAgeSeconds: p.MaximumEventAgeInSeconds ?? 21_600,
-        ...(p.DestinationConfig?.OnFailure?.Destination
-          ? { onFailure: String(p.DestinationConfig.OnFailure.Destination) }
-          : {}),
-      });
-    }
-    const pendingAsync = new Set<Promise<void>>();
-    let closing = false;
-    const invokeAsync = async (functionArn: string, event: unknown): Promise<void> => {
-      const fn = functionByArn.get(unqualified(functionArn));
-      if (fn === undefined) {
-        throw Object.assign(new Error(`Function not found: ${functionArn}`), {
-          name: 'ResourceNotFoundException',
-        });
-      }
-      // Accepted (202): the invocation and its retries run in the background.
-      const run = (async () => {
-        const config = asyncConfig.get(fn.name) ?? { retries: 2, maxAgeSeconds: 21_600 };
-        const requestId = randomUUID();
-        let last: InvokeResult = {};
-        let attempts = 0;
-        for (; attempts <= config.retries && !closing; attempts++) {
-          if (attempts > 0) await sleep(retryDelayMs * attempts);
-          last = await fn.lambda.invoke(event, { requestId });
-          if (last.error === undefined) return;
-          log(
-            `local runtime: ${fn.logicalId} failed (attempt ${attempts + 1}): ${last.error.errorType}: ${last.error.errorMessage}`,
-          );
-        }
-        if (config.onFailure === undefined || last.error === undefined) return;
-        const record = {
-          version: '1.0',
-          timestamp: new Date().toISOString(),
-          requestContext: {
-            requestId,
-            functionArn: `${fn.arn}:$LATEST`,
-            condition: 'RetriesExhausted',
-            approximateInvokeCount: attempts,
-          },
-          requestPayload: event,
-          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-          responsePayload: last.error,
-        };
-        await sendToQueue(config.onFailure, JSON.stringify(record)).catch((error: unknown) =>
-          log(`local runtime: on-failure destination of ${fn.logicalId} failed: ${errorText(error)}`),
-        );
-      })();
-      pendingAsync.add(run);
-      void run.finally(() => pendingAsync.delete(run));
-    };
-    closers.push(async () => {
-      closing = true;
-      await Promise.allSettled([...pendingAsync]);
+    const asyncInvoker = createAsyncInvoker({
+      template,
+      resolver,
+      functionByArn,
+      sendToQueue,
+      retryDelayMs,
+      log,
     });
+    closers.push(() => asyncInvoker.close());
+    const { invokeAsync } = asyncInvoker;
 
     // --- EventBridge ------------------------------------------------------------------------------
-    const listeners = new Set<(accepted: AcceptedEvent) => void>();
     // Set with the IAM checks below: the endpoint authorizes PutEvents per entry (bus-policy.ts).
     let authorizePutEvents: EventBridgeServerOptions['authorizePutEvents'];
-    const events = await startEventBridgeServer({
-      authorizePutEvents: (key, entries) => authorizePutEvents?.(key, entries) ?? { entries: [] },
-      onAccepted: (accepted) => {
-        for (const listener of listeners) listener(accepted);
-      },
+    const bus = await startLocalEventBus({
+      template,
+      resolver,
       port: options.ports?.eventBridge ?? 0,
-      region: LOCAL_REGION,
-      accountId: LOCAL_ACCOUNT_ID,
+      tickMs,
       log,
-      deliver: (target, _event, body) => deliverToTarget(target, body),
+      authorizePutEvents: () => authorizePutEvents,
+      deliver: (target, body) => deliverToTarget(target, body),
     });
-    closers.push(() => events.close());
+    closers.push(() => bus.close());
+    const events = bus.server;
     async function deliverToTarget(target: EventTarget, body: string): Promise<void> {
       if (target.arn.startsWith('arn:aws:sqs:')) return sendToQueue(target.arn, body);
       if (target.arn.startsWith('arn:aws:lambda:')) return invokeAsync(target.arn, JSON.parse(body));
       throw new Error(`The local runtime cannot deliver to ${target.arn}`);
     }
-    const busNames: string[] = [];
-    for (const [id] of resourcesOfType(template, 'AWS::Events::EventBus')) {
-      const name = resolver.physicalName(id);
-      events.addBus(name);
-      busNames.push(name);
-    }
-    const scheduledRules: Array<{
-      logicalId: string;
-      arn: string;
-      expression: string;
-      targets: EventTarget[];
-    }> = [];
-    for (const [id, resource] of resourcesOfType(template, 'AWS::Events::Rule')) {
-      const p = resolver.resolve(resource.Properties) as Props;
-      if (p.State === 'DISABLED') continue;
-      const bus = p.EventBusName === undefined ? 'default' : busNameOf(String(p.EventBusName));
-      const name = resolver.ref(id);
-      const targets: EventTarget[] = (p.Targets ?? []).map((t: Props) => ({
-        id: String(t.Id),
-        arn: String(t.Arn),
-        ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
-        ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
-        ...(t.InputTransformer !== undefined ? { inputTransformer: t.InputTransformer } : {}),
-      }));
-      if (p.EventPattern !== undefined) {
-        events.putRule({ bus, name, eventPattern: p.EventPattern, description: p.Description });
-        events.putTargets(bus, name, targets);
-      } else if (p.ScheduleExpression !== undefined) {
-        events.putRule({ bus, name, scheduleExpression: p.ScheduleExpression, description: p.Description });
-        scheduledRules.push({
-          logicalId: id,
-          arn: resolver.getAtt(id, 'Arn'),
-          expression: p.ScheduleExpression,
-          targets,
-        });
-      }
-    }
-    const fireRule = async (rule: (typeof scheduledRules)[number], at: Date): Promise<void> => {
-      const event = {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: LOCAL_ACCOUNT_ID,
-        time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: LOCAL_REGION,
-        resources: [rule.arn],
-        detail: {},
-      };
-      for (const target of rule.targets) {
-        const body = target.input ?? JSON.stringify(event);
-        await deliverToTarget(target, body).catch((error: unknown) =>
-          log(`local runtime: scheduled rule ${rule.logicalId} → ${target.arn} failed: ${errorText(error)}`),
-        );
-      }
-    };
-    const ruleTimers = scheduledRules.map((rule) => {
-      const parsed = parseScheduleExpression(rule.expression, 'UTC', { now: () => new Date() });
-      let next = parsed.nextAfter(new Date());
-      const timer = setInterval(() => {
-        const now = new Date();
-        if (next === undefined || next > now) return;
-        const at = next;
-        next = parsed.nextAfter(now);
-        void fireRule(rule, at);
-      }, tickMs);
-      timer.unref();
-      return timer;
-    });
-    closers.push(async () => {
-      for (const timer of ruleTimers) clearInterval(timer);
-    });
 
     // --- Scheduler --------------------------------------------------------------------------------
-    const scheduler = await startSchedulerServer({
+    const { server: scheduler, groups: scheduleGroups } = await startLocalScheduler({
+      template,
+      resolver,
       port: options.ports?.scheduler ?? 0,
-      region: LOCAL_REGION,
-      accountId: LOCAL_ACCOUNT_ID,
       tickMs,
       log,
-      // Scheduler hands Lambda targets over asynchronously; SQS targets get the input as the body.
-      invoke: async (target) => {
-        if (target.Arn.startsWith('arn:aws:sqs:')) return sendToQueue(target.Arn, target.Input ?? '{}');
-        return invokeAsync(target.Arn, target.Input === undefined ? {} : JSON.parse(target.Input));
-      },
-      sendToDeadLetter: (arn, invocation, schedule) =>
-        sendToQueue(arn, invocation.input ?? '', {
-          ERROR_CODE: { DataType: 'String', StringValue: 'TargetInvocationFailed' },
-          ERROR_MESSAGE: { DataType: 'String', StringValue: (invocation.error ?? 'failed').slice(0, 1000) },
-          RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(invocation.attempts - 1) },
-          SCHEDULE_ARN: { DataType: 'String', StringValue: schedule.arn },
-          TARGET_ARN: { DataType: 'String', StringValue: schedule.target.Arn },
-        }),
+      sendToQueue,
+      invokeAsync,
     });
     closers.push(() => scheduler.close());
-    const schedulerClient = new SchedulerClient({
-      endpoint: scheduler.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const scheduleGroups: string[] = [];
-    for (const [id] of resourcesOfType(template, 'AWS::Scheduler::ScheduleGroup')) {
-      const name = resolver.physicalName(id);
-      await schedulerClient.send(new CreateScheduleGroupCommand({ Name: name }));
-      scheduleGroups.push(name);
-    }
-    // The template's own schedules (e.g. the periodic reports), with their time zones and targets.
-    for (const [id, resource] of resourcesOfType(template, 'AWS::Scheduler::Schedule')) {
-      const p = resolver.resolve(resource.Properties) as Props;
-      await schedulerClient.send(
-        new CreateScheduleCommand({
-          Name: p.Name ?? resolver.physicalName(id),
-          ...(p.GroupName ? { GroupName: p.GroupName } : {}),
-          ScheduleExpression: p.ScheduleExpression,
-          ...(p.ScheduleExpressionTimezone
-            ? { ScheduleExpressionTimezone: p.ScheduleExpressionTimezone }
-            : {}),
-          FlexibleTimeWindow: p.FlexibleTimeWindow,
-          ...(p.Description ? { Description: p.Description } : {}),
-          State: p.State ?? 'ENABLED',
-          Target: p.Target,
-        }),
-      );
-    }
-    schedulerClient.destroy();
 
     // --- IAM: each function signs with its own key and calls through an authorizing proxy ----------
-    let localEndpoints = {
+    const upstream: ServiceEndpoints = {
       dynamodb: dynamodbEndpoint,
       sqs: sqsEndpoint,
       eventBridge: events.endpoint,
       scheduler: scheduler.endpoint,
       kms: kms.endpoint,
     };
-    const principals = new Map<string, Principal>();
+    let localEndpoints = upstream;
     const denials: Denial[] = [];
     const enforceIam = options.enforceIam ?? true;
     if (enforceIam) {
-      const permissions = permissionsFromTemplate(template.Resources, (v) => resolver.resolve(v), {
-        warn: log,
+      const iam = await startLocalIam({
+        template,
+        resolver,
+        upstream,
+        queues: queues.values(),
+        partitionKeys,
+        denials,
+        log,
       });
-      for (const [id, resource] of resourcesOfType(template, FUNCTION_TYPE)) {
-        const roleId = (resource.Properties?.Role as { 'Fn::GetAtt'?: [string, string] })?.[
-          'Fn::GetAtt'
-        ]?.[0];
-        if (roleId === undefined) continue;
-        principals.set(accessKeyOf(id), {
-          roleName: resolver.ref(roleId),
-          sessionName: resolver.ref(id),
-          accountId: LOCAL_ACCOUNT_ID,
-          statements: permissions.get(roleId) ?? [],
-          context: { 'aws:RequestedRegion': LOCAL_REGION },
-        });
-      }
-      // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked,
-      // except by the bus policy: PutEvents is left to the EventBridge endpoint, which decides it per
-      // entry (the function's role and the bus policy) and answers refused entries as AWS does.
-      const authorize = (key: string | undefined, checks: AccessCheck[]) => {
-        const principal = key === undefined ? undefined : principals.get(key);
-        const own = checks.filter((check) => !isDecidedByEndpoint(check));
-        return principal === undefined ? undefined : denialOf(principal, own);
-      };
-      authorizePutEvents = createPutEventsAuthorizer({
-        resources: template.Resources,
-        resolve: (v) => resolver.resolve(v),
-        region: LOCAL_REGION,
-        accountId: LOCAL_ACCOUNT_ID,
-        principals,
-        warn: log,
-        onRefused: (key, reason) => {
-          const who = [...functions.values()].find((f) => accessKeyOf(f.logicalId) === key)?.logicalId;
-          // Functions may swallow a failed entry: record it like any other denial.
-          if (who !== undefined) denials.push({ function: who, message: `PutEvents: ${reason}` });
-          log(`local runtime: PutEvents refused for ${who ?? key ?? 'an unsigned caller'}: ${reason}`);
-        },
-      });
-      const proxy = async (service: AwsService, upstream: string) => {
-        const started = await startAuthorizingProxy({
-          upstream,
-          service,
-          region: LOCAL_REGION,
-          accountId: LOCAL_ACCOUNT_ID,
-          authorize,
-          partitionKeyOf: (table, index) => partitionKeys.get(table)?.get(index ?? ''),
-          onDenied: (denial) => {
-            const who = [...functions.values()].find((f) => accessKeyOf(f.logicalId) === denial.accessKeyId);
-            denials.push({ function: who?.logicalId ?? String(denial.accessKeyId), message: denial.message });
-            log(`local runtime: AccessDenied for ${who?.logicalId ?? denial.accessKeyId}: ${denial.message}`);
-          },
-        });
-        closers.push(() => started.close());
-        return started.endpoint;
-      };
-      localEndpoints = {
-        dynamodb: await proxy('dynamodb', dynamodbEndpoint),
-        sqs: await proxy('sqs', sqsEndpoint),
-        eventBridge: await proxy('events', events.endpoint),
-        scheduler: await proxy('scheduler', scheduler.endpoint),
-        kms: await proxy('kms', kms.endpoint),
-      };
-      // The SDK sends SQS calls to the host of the queue URL: functions get URLs on the proxy.
-      for (const queue of queues.values()) {
-        const viaProxy = queue.url.replace(sqsEndpoint, localEndpoints.sqs);
-        resolver.set(queue.logicalId, viaProxy, {
-          Arn: queue.arn,
-          QueueName: queue.name,
-          QueueUrl: viaProxy,
-        });
-      }
+      closers.push(() => iam.close());
+      authorizePutEvents = iam.authorizePutEvents;
+      localEndpoints = iam.endpoints;
     }
 
-    // --- Lambda functions -------------------------------------------------------------------------
-    for (const [id, resource] of resourcesOfType(template, FUNCTION_TYPE)) {
-      const bundleDir = stack.assetDir(id);
-      const p = resource.Properties ?? {};
-      // Functions without a bundle (CDK's own custom-resource providers with inline code) do not run locally.
-      if (bundleDir === undefined || p.Code?.ZipFile !== undefined) continue;
-      const name = resolver.ref(id);
-      const variables = resolver.resolve(p.Environment?.Variables ?? {}) as Record<string, unknown>;
-      const env: Record<string, string> = {
-        ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
-        AWS_REGION: LOCAL_REGION,
-        AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: enforceIam ? accessKeyOf(id) : LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: localEndpoints.dynamodb,
-        AWS_ENDPOINT_URL_SQS: localEndpoints.sqs,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: localEndpoints.eventBridge,
-        AWS_ENDPOINT_URL_SCHEDULER: localEndpoints.scheduler,
-        AWS_ENDPOINT_URL_KMS: localEndpoints.kms,
-        // No X-Ray daemon here.
-        POWERTOOLS_TRACE_ENABLED: 'false',
-        ...options.functionEnv,
-      };
-      const lambda = loadLambda({
-        name,
-        bundleDir,
-        handler: String(p.Handler ?? 'index.handler'),
-        env,
-        timeoutSeconds: Number(p.Timeout ?? 3),
-        memoryMb: Number(p.MemorySize ?? 128),
-        // One invocation at a time: functions share process.env, and each must sign as itself.
-        exclusive: true,
-      });
-      const fn: LocalFunction = { logicalId: id, name, arn: resolver.getAtt(id, 'Arn'), lambda };
-      functions.set(id, fn);
-      functionByArn.set(fn.arn, fn);
-    }
-    for (const fn of functions.values()) {
-      const error = await fn.lambda.init();
-      if (error !== undefined)
-        log(`local runtime: ${fn.logicalId} does not start: ${error.errorType}: ${error.errorMessage}`);
-    }
-
-    // --- Event source mappings --------------------------------------------------------------------
-    const mappings: SqsEventSource[] = [];
-    for (const [id, resource] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
-      const p = resolver.resolve(resource.Properties) as Props;
-      if (p.Enabled === false) continue;
-      const queue = queueByArn.get(String(p.EventSourceArn));
-      const fn = functions.get(logicalIdOfFunction(functions, String(p.FunctionName)));
-      if (queue === undefined || fn === undefined) {
-        log(`local runtime: event source mapping ${id} skipped (only SQS → function is supported)`);
-        continue;
-      }
-      mappings.push(
-        startSqsEventSource({
-          sqs,
-          queueUrl: queue.url,
-          batchSize: Number(p.BatchSize ?? 10),
-          maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
-          reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
-          lambda: fn.lambda,
-          log,
-        }),
-      );
-    }
+    // --- Lambda functions and event source mappings -----------------------------------------------
+    await loadFunctions({
+      stack,
+      resolver,
+      endpoints: localEndpoints,
+      enforceIam,
+      ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
+      functions,
+      byArn: functionByArn,
+      log,
+    });
+    const mappings = startEventSourceMappings({
+      stack,
+      resolver,
+      sqs,
+      queueByArn: local.byArn,
+      functions,
+      log,
+    });
     closers.push(async () => {
       await Promise.all(mappings.map((m) => m.stop()));
     });
 
     // --- HTTP API ---------------------------------------------------------------------------------
     const issuer = options.issuer ?? createLocalIssuer();
-    const routes: HttpApiRoute[] = [];
-    const integrations = new Map(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'));
-    for (const [, authorizer] of resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer')) {
-      const jwt = authorizer.Properties?.JwtConfiguration;
-      const issuerUrl = jwt?.Issuer === undefined ? undefined : resolver.resolve(jwt.Issuer);
-      if (issuerUrl !== LOCAL_ISSUER_URL) {
-        log(
-          `local runtime: the template's JWT authorizer trusts ${String(issuerUrl)}; locally the routes trust the ` +
-            `local issuer (${LOCAL_ISSUER_URL}, audience ${LOCAL_AUDIENCE}) — synthesize with ` +
-            `-c jwtIssuer=${LOCAL_ISSUER_URL} -c jwtAudience=${LOCAL_AUDIENCE} -c roleClaim=${LOCAL_ROLE_CLAIM} to match`,
-        );
-      }
-    }
-    for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
-      const p = route.Properties ?? {};
-      const target = String(resolver.resolve(p.Target ?? ''));
-      const integration = integrations.get(target.replace(/^integrations\//, ''));
-      const uri = integration ? String(resolver.resolve(integration.Properties?.IntegrationUri)) : '';
-      const fn = functionByArn.get(unqualified(uri));
-      if (fn === undefined) {
-        log(`local runtime: route ${p.RouteKey} skipped (its integration is not a local function)`);
-        continue;
-      }
-      routes.push({
-        routeKey: String(p.RouteKey),
-        ...(p.AuthorizationType === 'JWT' ? { authorizer: 'jwt' as const } : {}),
-        functionName: fn.name,
-        handler: async (event) => {
-          const result = await fn.lambda.invoke(event);
-          if (result.error !== undefined) {
-            throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
-          }
-          return result.result as never;
-        },
-      });
-    }
-    let httpApi: HttpApi | undefined;
-    if (routes.length > 0) {
-      httpApi = await startHttpApi({
-        port: options.ports?.httpApi ?? 0,
-        routes,
-        issuer,
-        throttle: throttlesFromTemplate(template, resolver),
-        onHandlerError: (routeKey, error) => log(`local runtime: ${routeKey} failed: ${errorText(error)}`),
-      });
-      const api = httpApi;
-      closers.push(() => api.close());
-    }
+    const httpApi: HttpApi | undefined = await startLocalHttpApi({
+      template,
+      resolver,
+      functionByArn,
+      issuer,
+      port: options.ports?.httpApi ?? 0,
+      log,
+    });
+    if (httpApi !== undefined) closers.push(() => httpApi.close());
 
     const endpoints: LocalEndpoints = {
       httpApi: httpApi?.endpoint ?? '',
@@ -751,8 +359,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       kms: kms.endpoint,
       kmsKeys,
       region: LOCAL_REGION,
-      eventBusName: busNames[0] ?? 'default',
-      eventBusNames: busNames,
+      eventBusName: bus.busNames[0] ?? 'default',
+      eventBusNames: bus.busNames,
       tables,
       queues: Object.fromEntries([...queues.values()].map((q) => [q.logicalId, q.url])),
       scheduleGroups,
@@ -776,17 +384,10 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       childPids,
       denials: () => denials,
       functionEndpoints: localEndpoints,
-      onEvent: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
+      onEvent: bus.onEvent,
       functionNamed: (prefix) => byPrefix(functions, prefix, 'function'),
       queueNamed: (prefix) => byPrefix(queues, prefix, 'queue'),
-      fireScheduledRule: async (prefix) => {
-        const rule = scheduledRules.find((r) => r.logicalId.startsWith(prefix));
-        if (rule === undefined) throw new Error(`No scheduled rule ${prefix}*`);
-        await fireRule(rule, new Date());
-      },
+      fireScheduledRule: bus.fireScheduledRule,
       invokeAsync,
       close,
     };
@@ -794,66 +395,6 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     await close();
     throw error;
   }
-}
-
-/** The local access key a function signs its AWS calls with (its identity for the IAM checks). */
-export function accessKeyOf(functionLogicalId: string): string {
-  return `LOCALFN${functionLogicalId}`;
-}
-
-/** An AWS call the local runtime refused because the function's role does not allow it. */
-export interface Denial {
-  /** Logical id of the function that made the call. */
-  function: string;
-  /** AWS's AccessDenied message, naming the action and the resource. */
-  message: string;
-}
-
-/** The local SQS attributes of an `AWS::SQS::Queue` (what local-aws-sqs understands). */
-function queueAttributes(p: Record<string, unknown>): Record<string, string> {
-  const attributes: Record<string, string> = {};
-  for (const key of [
-    'VisibilityTimeout',
-    'MessageRetentionPeriod',
-    'DelaySeconds',
-    'ReceiveMessageWaitTimeSeconds',
-    'MaximumMessageSize',
-  ]) {
-    if (p[key] !== undefined) attributes[key] = String(p[key]);
-  }
-  if (p.RedrivePolicy !== undefined) attributes.RedrivePolicy = JSON.stringify(p.RedrivePolicy);
-  if (p.FifoQueue === true) attributes.FifoQueue = 'true';
-  return attributes;
-}
-
-function logicalIdOfFunction(functions: ReadonlyMap<string, LocalFunction>, nameOrArn: string): string {
-  const name = unqualified(nameOrArn).split(':').at(-1);
-  return [...functions.values()].find((f) => f.name === name)?.logicalId ?? '';
-}
-
-/** A function ARN without its version or alias qualifier. */
-function unqualified(arn: string): string {
-  const parts = arn.split(':');
-  return parts.length > 7 ? parts.slice(0, 7).join(':') : arn;
-}
-
-function busNameOf(nameOrArn: string): string {
-  return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.indexOf('event-bus/') + 10) : nameOrArn;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export type { CfnResource };

@@ -1,0 +1,122 @@
+/**
+ * The template's Lambda functions with a bundle, each with its environment resolved for the local run
+ * (the `AWS_ENDPOINT_URL_*` variables of the endpoints it may call, its own access key), and the
+ * template's SQS event source mappings feeding them.
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dynamodb-local';
+import { type SqsEventSource, startSqsEventSource } from '../event-source-mapping';
+import { type LocalLambda, loadLambda } from '../lambda-runner';
+import { type LoadedStack, resourcesOfType, type TemplateResolver } from '../template';
+import { unqualified } from './async-invoke';
+import { accessKeyOf, type ServiceEndpoints } from './iam';
+import type { LocalQueue } from './queues';
+
+// biome-ignore lint/suspicious/noExplicitAny: a template's properties are untyped JSON, read field by field.
+type Props = Record<string, any>;
+
+export const FUNCTION_TYPE = 'AWS::Lambda::Function';
+
+export interface LocalFunction {
+  logicalId: string;
+  name: string;
+  arn: string;
+  lambda: LocalLambda;
+}
+
+/** Loads every function with a bundle into `functions` (logical id) and `byArn`, and cold-starts it. */
+export async function loadFunctions(options: {
+  stack: LoadedStack;
+  resolver: TemplateResolver;
+  endpoints: ServiceEndpoints;
+  enforceIam: boolean;
+  functionEnv?: Record<string, string>;
+  functions: Map<string, LocalFunction>;
+  byArn: Map<string, LocalFunction>;
+  log: (message: string) => void;
+}): Promise<void> {
+  const { stack, resolver, endpoints } = options;
+  for (const [id, resource] of resourcesOfType(stack.template, FUNCTION_TYPE)) {
+    const bundleDir = stack.assetDir(id);
+    const p = resource.Properties ?? {};
+    // Functions without a bundle (CDK's own custom-resource providers with inline code) do not run locally.
+    if (bundleDir === undefined || p.Code?.ZipFile !== undefined) continue;
+    const name = resolver.ref(id);
+    const variables = resolver.resolve(p.Environment?.Variables ?? {}) as Record<string, unknown>;
+    const env: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: options.enforceIam ? accessKeyOf(id) : LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
+      AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
+      AWS_ENDPOINT_URL_KMS: endpoints.kms,
+      // No X-Ray daemon here.
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      ...options.functionEnv,
+    };
+    const lambda = loadLambda({
+      name,
+      bundleDir,
+      handler: String(p.Handler ?? 'index.handler'),
+      env,
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memoryMb: Number(p.MemorySize ?? 128),
+      // One invocation at a time: functions share process.env, and each must sign as itself.
+      exclusive: true,
+    });
+    const fn: LocalFunction = { logicalId: id, name, arn: resolver.getAtt(id, 'Arn'), lambda };
+    options.functions.set(id, fn);
+    options.byArn.set(fn.arn, fn);
+  }
+  for (const fn of options.functions.values()) {
+    const error = await fn.lambda.init();
+    if (error !== undefined)
+      options.log(`local runtime: ${fn.logicalId} does not start: ${error.errorType}: ${error.errorMessage}`);
+  }
+}
+
+/** Starts the template's enabled SQS → function event source mappings. */
+export function startEventSourceMappings(options: {
+  stack: LoadedStack;
+  resolver: TemplateResolver;
+  sqs: SQSClient;
+  queueByArn: ReadonlyMap<string, LocalQueue>;
+  functions: ReadonlyMap<string, LocalFunction>;
+  log: (message: string) => void;
+}): SqsEventSource[] {
+  const mappings: SqsEventSource[] = [];
+  for (const [id, resource] of resourcesOfType(options.stack.template, 'AWS::Lambda::EventSourceMapping')) {
+    const p = options.resolver.resolve(resource.Properties) as Props;
+    if (p.Enabled === false) continue;
+    const queue = options.queueByArn.get(String(p.EventSourceArn));
+    const fn = functionNamed(options.functions, String(p.FunctionName));
+    if (queue === undefined || fn === undefined) {
+      options.log(`local runtime: event source mapping ${id} skipped (only SQS → function is supported)`);
+      continue;
+    }
+    mappings.push(
+      startSqsEventSource({
+        sqs: options.sqs,
+        queueUrl: queue.url,
+        batchSize: Number(p.BatchSize ?? 10),
+        maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+        reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+        lambda: fn.lambda,
+        log: options.log,
+      }),
+    );
+  }
+  return mappings;
+}
+
+function functionNamed(
+  functions: ReadonlyMap<string, LocalFunction>,
+  nameOrArn: string,
+): LocalFunction | undefined {
+  const name = unqualified(nameOrArn).split(':').at(-1);
+  return [...functions.values()].find((f) => f.name === name);
+}

@@ -101,7 +101,6 @@ function seeded(seed: number): () => number {
 export function createFaults(initial: FaultProfile = {}): Faults {
   let current: FaultProfile = {};
   let random = seeded(1);
-  let appliedAt = Date.now();
   let timers: NodeJS.Timeout[] = [];
   const down = new Set<FaultService>();
   const listeners = new Set<(service: FaultService, down: boolean) => void>();
@@ -129,7 +128,6 @@ export function createFaults(initial: FaultProfile = {}): Faults {
       for (const service of [...down]) setDown(service, false);
       current = profile;
       random = seeded(profile.seed ?? 1);
-      appliedAt = Date.now();
       for (const outage of profile.outages ?? []) {
         const start = setTimeout(() => setDown(outage.service, true), outage.afterSeconds * 1000);
         const end = setTimeout(
@@ -181,6 +179,5 @@ export function createFaults(initial: FaultProfile = {}): Faults {
     close: clearTimers,
   };
   faults.set(initial);
-  void appliedAt;
   return faults;
 }

@@ -45,6 +45,7 @@ import type {
   EventBridgeServerOptions,
   EventTarget,
 } from './eventbridge-server';
+import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
@@ -104,6 +105,16 @@ export interface StartLocalRuntimeOptions {
   asyncRetryDelayMs?: number;
   /** Where the runtime reports what goes wrong (failed invocations, deliveries). @default console.warn */
   log?: (message: string) => void;
+  /**
+   * Faults to inject (`faults.ts`); the runtime consults it where AWS can fail. @default a controller
+   * with no profile (no fault), reachable as `runtime.faults` to set one later.
+   */
+  faults?: Faults;
+  /**
+   * Where the runtime keeps its state across restarts (DynamoDB Local's files, queues, schedules,
+   * pending deliveries). Absent: everything is in memory and lost at `close()` (tests).
+   */
+  stateDir?: string;
 }
 
 export interface LocalEndpoints {
@@ -131,6 +142,8 @@ export interface LocalRuntime {
   readonly scheduler: SchedulerServer;
   readonly kms: KmsServer;
   readonly issuer: LocalIssuer;
+  /** The fault controller every part consults (set a profile on it to inject faults). */
+  readonly faults: Faults;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly queues: ReadonlyMap<string, LocalQueue>;
   /** The function whose logical id starts with `prefix` (e.g. `SlaTimerFunction`). */
@@ -165,6 +178,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
   const resolver = new TemplateResolver(stack, LOCAL_REGION, LOCAL_ACCOUNT_ID);
   const tickMs = options.tickMs ?? 250;
   const retryDelayMs = options.asyncRetryDelayMs ?? 1000;
+  const faults = options.faults ?? createFaults();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.splice(0).reverse()) {
@@ -378,6 +392,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       scheduler,
       kms,
       issuer,
+      faults,
       functions,
       queues,
       sqs,

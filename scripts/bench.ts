@@ -50,6 +50,7 @@ import { generateReport, type ReportingContext, recordLifecycleEvent } from '../
 import type { ComplaintStore } from '../shared/storage/ports';
 import { DynamoDbReportingStore, type ReportingStore } from '../shared/storage/reporting-store';
 import { generateExport } from '../test/fixtures/import/generate-export';
+import { benchRuntime } from './bench/runtime';
 
 /**
  * `npm run bench`: prints throughput and memory figures. Nothing here asserts a
@@ -496,10 +497,24 @@ async function historyImport(goodRows: number): Promise<void> {
   }
 }
 
-pureDomain();
-pureReporting();
+/** `BENCH_ONLY=runtime` (or `domain`, `pipeline`, `reporting`, `import`, comma-separated) runs only those parts. */
+const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const part = (name: string) => only.size === 0 || only.has(name);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-await pipeline(Number(process.env.BENCH_COMPLAINTS ?? 300), concurrency);
-await reportingOnDynamoDb(Number(process.env.BENCH_REPORT_COMPLAINTS ?? 800), concurrency);
-await historyImport(Number(process.env.BENCH_IMPORT_ROWS ?? 1000));
+if (part('domain')) {
+  pureDomain();
+  pureReporting();
+}
+if (part('pipeline')) await pipeline(Number(process.env.BENCH_COMPLAINTS ?? 300), concurrency);
+if (part('reporting'))
+  await reportingOnDynamoDb(Number(process.env.BENCH_REPORT_COMPLAINTS ?? 800), concurrency);
+if (part('import')) await historyImport(Number(process.env.BENCH_IMPORT_ROWS ?? 1000));
+if (part('runtime')) {
+  await benchRuntime({
+    concurrency,
+    complaints: Number(process.env.BENCH_RUNTIME_COMPLAINTS ?? 300),
+    sustainedSeconds: Number(process.env.BENCH_SUSTAINED_SECONDS ?? 300),
+    sustainedRate: Number(process.env.BENCH_SUSTAINED_RATE ?? 5),
+  });
+}
 console.log(`\nHeap used at the end: ${(process.memoryUsage().heapUsed / 1e6).toFixed(1)} MB`);

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench` figures taken through the local runtime (the synthesized app, as `npm start` runs
+ * it), side by side with DynamoDB Local's own ceiling in the same run:
+ *
+ * - **ceiling**: three-item `TransactWriteItems` per second at the same concurrency, straight to
+ *   DynamoDB Local, divided by 6 (the transactions a complaint costs from intake to assigned, report
+ *   aggregation included) = the complaints/s the store would allow;
+ * - **throughput**: `POST /complaints` at that concurrency until every complaint is assigned
+ *   (`Complaint Assigned` seen on the bus), as complaints/s and as a share of the ceiling; 5xx and
+ *   429 answers counted;
+ * - **precision** (`BENCH_SUSTAINED_SECONDS`, default 300; 0 skips it): complaints at
+ *   `BENCH_SUSTAINED_RATE` per second (default 5) left unanswered so their deadlines pass; for every
+ *   `Complaint SLA Breached` event, the delay between the deadline and the moment the bus accepted
+ *   it (p50/p99/max), and how many breaches the sweep found instead of a timer.
+ *
+ * Nothing here asserts a figure: compare runs on the same machine.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  TransactWriteItemsCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { synthLocalAssembly } from '../../infra/local/demo-assembly';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
+import { DETAIL_TYPES } from '../../shared/events/names';
+
+const row = (label: string, value: string) => console.log(`${label.padEnd(48)} ${value.padStart(12)}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Transactions a complaint costs from intake to assigned, report aggregation included. */
+export const TRANSACTIONS_PER_COMPLAINT = 6;
+
+const TEXTS = [
+  '我的账户被重复扣费了，请退款',
+  'The app crashes every time I open the payment page',
+  '快递一直没有送到，物流信息也不更新',
+  'Customer service was rude and hung up on me',
+  'I was charged twice for my subscription this month',
+];
+
+/** Three-item transactions per second straight to DynamoDB Local, `concurrency` in flight. */
+async function transactionCeiling(endpoint: string, concurrency: number, seconds: number): Promise<number> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const table = `bench-ceiling-${Date.now()}`;
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
+    const body = 'x'.repeat(1500);
+    let done = 0;
+    let n = 0;
+    const until = Date.now() + seconds * 1000;
+    const worker = async () => {
+      while (Date.now() < until) {
+        const i = n++;
+        await client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [0, 1, 2].map((k) => ({
+              Put: {
+                TableName: table,
+                Item: { pk: { S: `C#${i}` }, sk: { S: `ITEM#${k}` }, body: { S: body } },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            })),
+          }),
+        );
+        done++;
+      }
+    };
+    const started = Date.now();
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return done / ((Date.now() - started) / 1000);
+  } finally {
+    await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+    client.destroy();
+  }
+}
+
+interface Submitted {
+  status: number;
+  complaintId?: string;
+}
+
+async function submit(runtime: LocalRuntime, i: number, tag: string): Promise<Submitted> {
+  const response = await fetch(`${runtime.endpoints.httpApi}/complaints`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `bench-${tag}-${i}` },
+    body: JSON.stringify({
+      channel: 'web',
+      customer: { id: `bench-${i % 500}` },
+      description: `${TEXTS[i % TEXTS.length]} (${tag} #${i})`,
+    }),
+  });
+  const body = (await response.json().catch(() => ({}))) as { complaintId?: string };
+  return { status: response.status, ...(body.complaintId ? { complaintId: body.complaintId } : {}) };
+}
+
+/** Intake → assigned through the runtime with `concurrency` requests in flight. */
+async function throughput(runtime: LocalRuntime, count: number, concurrency: number) {
+  const assigned = new Map<string, number>();
+  const unsubscribe = runtime.onEvent(({ event }) => {
+    if (event['detail-type'] === DETAIL_TYPES.complaintAssigned) {
+      assigned.set(String(event.detail.complaintId), Date.now());
+    }
+  });
+  const accepted = new Set<string>();
+  let serverErrors = 0;
+  let throttled = 0;
+  let next = 0;
+  const started = Date.now();
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) {
+      for (;;) {
+        const result = await submit(runtime, i, `tp${started}`);
+        if (result.status === 429) {
+          throttled++;
+          await sleep(200);
+          continue;
+        }
+        if (result.status >= 500) serverErrors++;
+        if (result.complaintId !== undefined) accepted.add(result.complaintId);
+        break;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const deadline = Date.now() + 120_000;
+  while ([...accepted].some((id) => !assigned.has(id)) && Date.now() < deadline) await sleep(100);
+  unsubscribe();
+  const last = Math.max(...[...accepted].map((id) => assigned.get(id) ?? Date.now()));
+  const done = [...accepted].filter((id) => assigned.has(id)).length;
+  return { rate: done / ((last - started) / 1000), done, accepted: accepted.size, serverErrors, throttled };
+}
+
+/** Breach detection delay at a sustained arrival rate, deadlines left to pass. */
+async function precision(runtime: LocalRuntime, seconds: number, rate: number) {
+  const delays: number[] = [];
+  let bySweep = 0;
+  const unsubscribe = runtime.onEvent(({ event }) => {
+    if (event['detail-type'] !== DETAIL_TYPES.slaBreached) return;
+    const detail = event.detail as { dueAt: string; detectedBy: string };
+    delays.push(Date.now() - Date.parse(detail.dueAt));
+    if (detail.detectedBy === 'sweep') bySweep++;
+  });
+  let serverErrors = 0;
+  const pending = new Set<Promise<void>>();
+  const started = Date.now();
+  const tag = `sus${started}`;
+  for (let i = 0; Date.now() - started < seconds * 1000; i++) {
+    const due = started + (i * 1000) / rate;
+    if (due > Date.now()) await sleep(due - Date.now());
+    const request = submit(runtime, i, tag).then((r) => {
+      if (r.status >= 500) serverErrors++;
+    });
+    pending.add(request);
+    void request.finally(() => pending.delete(request));
+  }
+  await Promise.all(pending);
+  // Let the last complaints' deadlines (a minute or two with the demo policy) pass.
+  await sleep(150_000);
+  unsubscribe();
+  delays.sort((a, b) => a - b);
+  const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? Number.NaN;
+  return {
+    breaches: delays.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: delays.at(-1) ?? Number.NaN,
+    bySweep,
+    serverErrors,
+  };
+}
+
+export async function benchRuntime(options: {
+  concurrency: number;
+  complaints: number;
+  sustainedSeconds: number;
+  sustainedRate: number;
+}): Promise<void> {
+  console.log(
+    `\nThrough the local runtime (the synthesized app, demo policy), ${options.concurrency} in flight`,
+  );
+  const outdir = mkdtempSync(join(tmpdir(), 'complaints-bench-'));
+  let runtime: LocalRuntime | undefined;
+  try {
+    synthLocalAssembly(outdir);
+    runtime = await startLocalRuntime({
+      assemblyDir: outdir,
+      functionEnv: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+      log: () => undefined,
+    });
+    const ceiling = await transactionCeiling(runtime.endpoints.dynamodb, options.concurrency, 8);
+    row('DynamoDB Local: 3-item transactions', `${ceiling.toFixed(0)}/s`);
+    const allowed = ceiling / TRANSACTIONS_PER_COMPLAINT;
+    row(`  ÷ ${TRANSACTIONS_PER_COMPLAINT} = complaints/s the store allows`, allowed.toFixed(1));
+    const tp = await throughput(runtime, options.complaints, options.concurrency);
+    row('intake → assigned through the runtime', `${tp.rate.toFixed(1)}/s`);
+    row('  share of what the store allows', `${((tp.rate / allowed) * 100).toFixed(0)} %`);
+    row('  assigned / accepted', `${tp.done} / ${tp.accepted}`);
+    row('  5xx answers / 429 answers (retried)', `${tp.serverErrors} / ${tp.throttled}`);
+    if (options.sustainedSeconds > 0) {
+      const p = await precision(runtime, options.sustainedSeconds, options.sustainedRate);
+      row(
+        `breach detection, ${options.sustainedRate}/s for ${options.sustainedSeconds} s`,
+        `${p.breaches} breaches`,
+      );
+      row(
+        '  delay after the deadline p50 / p99',
+        `${(p.p50 / 1000).toFixed(2)} / ${(p.p99 / 1000).toFixed(2)} s`,
+      );
+      row('  delay max', `${(p.max / 1000).toFixed(2)} s`);
+      row('  found by the sweep (not a timer)', String(p.bySweep));
+      row('  5xx answers', String(p.serverErrors));
+    }
+  } finally {
+    await runtime?.close();
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

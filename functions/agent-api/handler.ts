@@ -23,6 +23,7 @@ import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/h
 import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
 import { complaintAccepted } from '../../shared/handlers/intake-response';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { tooLateToCreate } from '../../shared/handlers/request-age';
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
   ApprovalRequiredError,
@@ -225,6 +226,12 @@ async function submitForCaller(event: APIGatewayProxyEventV2, principal: Princip
           'comes from the customer directory (an admin sets it with PUT /admin/customers/{customerId}); an agent cannot state it',
       },
     ]);
+  }
+  // As on the public route: too late to create a complaint the caller would be told failed.
+  const late = tooLateToCreate(event);
+  if (late !== undefined) {
+    logger.warn('Request too old to start creating a complaint', { ageMs: late.ageMs, agent: principal.id });
+    return late.response;
   }
   const messageId = key ?? `auto-${newComplaintId()}`;
   let result: Awaited<ReturnType<typeof receiveComplaint>>;

@@ -10,6 +10,7 @@ import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/h
 import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
 import { complaintAccepted } from '../../shared/handlers/intake-response';
 import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { tooLateToCreate } from '../../shared/handlers/request-age';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { receiveComplaint } from '../../shared/services/intake';
 
@@ -23,7 +24,8 @@ const { ctx } = createRuntime();
  * the acknowledgement text. Send an `Idempotency-Key` header to make retries safe:
  * the same key with the same body returns the same complaint; the same key with another
  * body is refused with 422 and nothing of the first complaint. Keys of HTTP callers live
- * in their own scope: no event producer can claim one.
+ * in their own scope: no event producer can claim one. A request that reaches the function
+ * too late (`MAX_CREATE_START_AGE_MS`) is answered 503 without creating anything.
  */
 export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const body = parseJsonBody(event);
@@ -49,6 +51,13 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     { field: 'amount', amount: parsed.data.amount },
   ]);
   if (money.length > 0) return badRequest(money);
+  // The HTTP API has (almost) given up on this request: creating now would create a complaint the
+  // caller is told failed. Nothing is created; the caller retries with the same key.
+  const late = tooLateToCreate(event);
+  if (late !== undefined) {
+    logger.warn('Request too old to start creating a complaint', { ageMs: late.ageMs });
+    return late.response;
+  }
   let result: Awaited<ReturnType<typeof receiveComplaint>>;
   const messageId = key ?? `auto-${newComplaintId()}`;
   try {

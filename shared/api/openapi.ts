@@ -121,8 +121,23 @@ const ETAG = {
   },
 };
 
+/**
+ * What a complaint-creating route's 503 (and the gateway's own 504) means: the caller cannot tell
+ * whether the complaint was created, and the same Idempotency-Key settles it.
+ */
+const INTAKE_RETRY =
+  'Retry with the same Idempotency-Key and body: you get the complaint if it was created, or it is created now (never twice). Without an Idempotency-Key a retry may create a second complaint.';
+
 const COMMON = {
   unavailable: response('A dependency failed; retry the same request.', 'Error', RETRY_AFTER),
+  intakeUnavailable: response(
+    `A dependency failed, or the request reached the service too late to be processed (\`RequestExpired\`: nothing was created); the HTTP API itself answers 503 or 504 when the function did not answer within its 30 s integration timeout. ${INTAKE_RETRY}`,
+    'Error',
+    RETRY_AFTER,
+  ),
+  intakeTimedOut: {
+    description: `The HTTP API gave up waiting for the function (answered by the API, not the service): the complaint may or may not have been created. ${INTAKE_RETRY}`,
+  },
   invalid: response('Invalid input: every field and the reason it was refused.', 'ValidationError'),
   tooLarge: response('The body exceeds 64 KB.', 'Error'),
   notJson: response('The body is not application/json.', 'Error'),
@@ -280,7 +295,8 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
         'The Idempotency-Key was already used for a different request (nothing of that request is told).',
         'IdempotencyKeyReusedError',
       ),
-      503: COMMON.unavailable,
+      503: COMMON.intakeUnavailable,
+      504: COMMON.intakeTimedOut,
     },
   },
   'POST /agent/complaints': {
@@ -303,7 +319,8 @@ const OPERATIONS: Record<ApiRoute['key'], Json> = {
       403: response('The token has no usable role or department.', 'Error'),
       413: COMMON.tooLarge,
       415: COMMON.notJson,
-      503: COMMON.unavailable,
+      503: COMMON.intakeUnavailable,
+      504: COMMON.intakeTimedOut,
     },
   },
   'PUT /admin/customers/{customerId}': {

@@ -7,9 +7,14 @@ import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { Policy } from '../policy/schema';
 import { ComplaintNotFoundError, type TimelineEntry } from '../storage/ports';
 import { PoisonMessageError, type ServiceContext } from './context';
+import { retryOnConflict } from './retry';
 import { syncTimers, withTimers } from './timers';
 
-export type ClassificationOutcome = 'classified' | 'rejected' | 'republished';
+/**
+ * `concurrent`: another delivery of the same `Complaint Received` classified the complaint while
+ * this one was working on it; that delivery writes the timers and publishes the events.
+ */
+export type ClassificationOutcome = 'classified' | 'rejected' | 'republished' | 'concurrent';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -21,15 +26,34 @@ const DAY_MS = 24 * 3600 * 1000;
  * Idempotent: a complaint already past `received` is not classified again; its
  * stored outcome is published again with the same event ids (the earlier publish
  * may have failed after the write).
+ *
+ * Two deliveries of the same event may race (at-least-once delivery): the loser's
+ * versioned write conflicts, and it decides again from a fresh read instead of
+ * failing the message (which would come back only after the visibility timeout).
+ * If the complaint is classified by then, the winner owns the timers and the events:
+ * the loser succeeds without publishing anything. Any other concurrent change (a
+ * customer reply, an agent's note) is retried.
  */
 export async function classifyComplaint(
   ctx: ServiceContext,
   complaintId: string,
 ): Promise<ClassificationOutcome> {
+  let attempt = 0;
+  return retryOnConflict(() => classifyOnce(ctx, complaintId, ++attempt > 1));
+}
+
+async function classifyOnce(
+  ctx: ServiceContext,
+  complaintId: string,
+  afterConflict: boolean,
+): Promise<ClassificationOutcome> {
   const { store, policy } = ctx;
   const complaint = await store.get(complaintId);
   if (complaint === undefined) throw new PoisonMessageError(new ComplaintNotFoundError(complaintId).message);
   if (complaint.classification !== undefined) {
+    // A concurrent delivery won the race: its write is done and its publish is under way (or it
+    // fails and its own message is redelivered, which republishes below). Nothing left to do here.
+    if (afterConflict) return 'concurrent';
     // Redelivery: make sure the timers the stored state calls for exist (create is idempotent).
     await syncTimers(ctx, { timers: {} }, complaint);
     await ctx.publisher.publish(classificationEvents(policy, complaint));

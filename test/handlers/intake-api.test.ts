@@ -198,3 +198,69 @@ describe('POST /complaints: unstorable and unsafe input is 400, never 503 (issue
     }
   });
 });
+
+describe('POST /complaints: a request the HTTP API has (almost) given up on (issue #11)', () => {
+  /** The request as API Gateway would pass it, received `ageMs` ago (or with this `timeEpoch`). */
+  const requestWith = (timeEpoch: unknown, headers: Record<string, string> = {}) => {
+    const event = apiRequest('POST', '/complaints', valid, {
+      'content-type': 'application/json',
+      'idempotency-key': 'late-form-0001',
+      ...headers,
+    });
+    return { ...event, requestContext: { ...event.requestContext, timeEpoch: timeEpoch as number } };
+  };
+  const aged = (ageMs: number) => requestWith(Date.now() - ageMs);
+
+  beforeEach(() => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
+  });
+
+  it('answers 503 without creating anything when the request is older than 25 s, and says to retry with the same key', async () => {
+    const response = await handler(aged(26_000), lambdaContext());
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('1');
+    expect(response.headers?.['x-content-type-options']).toBe('nosniff');
+    const body = JSON.parse(String(response.body));
+    expect(body.error).toBe('RequestExpired');
+    expect(body.message).toMatch(/nothing was created/);
+    expect(body.message).toMatch(/same Idempotency-Key/);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+
+  it('creates the complaint when the same request is retried in time', async () => {
+    expect((await handler(aged(29_000), lambdaContext())).statusCode).toBe(503);
+    const retry = await handler(aged(50), lambdaContext());
+    expect(retry.statusCode).toBe(202);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('still creates at 20 s (there is time left before the 30 s integration timeout)', async () => {
+    const response = await handler(aged(20_000), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['not a number', '1700000000000'],
+    ['NaN', Number.NaN],
+    ['zero', 0],
+    ['negative', -5],
+    ['hours in the future', Date.now() + 3 * 3600_000],
+    ['a day old (not something the API sends)', Date.now() - 24 * 3600_000],
+  ])('treats a %s timeEpoch as fresh (never refuses on a value it cannot believe)', async (_, timeEpoch) => {
+    const response = await handler(requestWith(timeEpoch), lambdaContext());
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('answers an invalid body with 400 whatever its age: nothing would be created anyway', async () => {
+    const event = aged(40_000);
+    const response = await handler(
+      { ...event, body: JSON.stringify({ ...valid, amount: -1 }) },
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(400);
+  });
+});

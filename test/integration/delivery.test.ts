@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeliveryEngine, type DeliveryEngine } from '../../infra/local/delivery/engine';
+import { createDeliveryEngine } from '../../infra/local/delivery/engine';
 import { DELIVERIES_FILE, fileJournal } from '../../infra/local/delivery/journal';
 import type { DeliverFn, SendToDeadLetter } from '../../infra/local/delivery/rule-targets';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
@@ -353,15 +353,15 @@ describe('the delivery journal', () => {
 
     await proxy.start();
     // A new engine on the same state directory: the deliveries resume without any rule or event.
-    let second: DeliveryEngine | undefined;
+    const second = createDeliveryEngine({
+      journal: fileJournal(stateDir),
+      backoff: FAST,
+      log: () => undefined,
+    });
     const resumed = await startEventBridgeServer({
       deliver,
       sendToDeadLetter,
-      delivery: (second = createDeliveryEngine({
-        journal: fileJournal(stateDir),
-        backoff: FAST,
-        log: () => undefined,
-      })),
+      delivery: second,
       log: () => undefined,
     });
     cleanups.push(() => resumed.close());

@@ -2,8 +2,44 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { accessKeyIdOf } from './aws-request-actions';
 import type { PutEventsAuthorization } from './bus-policy';
-import { type CompiledPattern, compileEventPattern, InvalidEventPatternError } from './event-pattern';
+import { type Backoff, createDeliveryEngine, type DeliveryEngine } from './delivery/engine';
+import {
+  acceptRuleTargets,
+  type DeliverFn,
+  RULE_TARGET_KIND,
+  registerRuleTargets,
+  type SendToDeadLetter,
+  type TargetDeliveryStats,
+  targetStatsOf,
+} from './delivery/rule-targets';
+import { InvalidEventPatternError } from './event-pattern';
+import {
+  type AcceptedEvent,
+  AwsError,
+  type Bus,
+  busNameOf,
+  compilePatternText,
+  createRuleStore,
+  type EventEnvelope,
+  type EventTarget,
+  type InputTransformer,
+  isObject,
+  type Rule,
+  type RuleDefinition,
+  validation,
+} from './eventbridge-rules';
+import type { Faults } from './faults';
 import { listenWithBody } from './listen';
+
+export type { DeliverFn, SendToDeadLetter, TargetDeliveryStats } from './delivery/rule-targets';
+export type {
+  AcceptedEvent,
+  EventEnvelope,
+  EventTarget,
+  InputTransformer,
+  RuleDefinition,
+} from './eventbridge-rules';
+export { applyInputTemplate, resolveJsonPath, transformForTarget } from './eventbridge-rules';
 
 /**
  * A local Amazon EventBridge endpoint for the local runtime.
@@ -15,66 +51,24 @@ import { listenWithBody } from './listen';
  * on does this without Docker, so this speaks the AWS JSON 1.1 protocol itself (`POST /`,
  * `X-Amz-Target: AWSEvents.<Op>`), which is enough for the SDK and `aws events … --endpoint-url`.
  *
- * What it does not do: deliver to targets itself. The runtime passes `deliver`, which knows how to
- * reach an SQS queue or a local Lambda function; this module only decides *what* each target gets.
- * Scheduled rules (`scheduleExpression`) are stored and listed, but firing them is the scheduler's
- * job (they carry no pattern, so `PutEvents` never matches them).
+ * This file is the API; the buses, rules and input shaping are `eventbridge-rules.ts`. Each matched
+ * target of an accepted event becomes a delivery on the delivery engine (`delivery/rule-targets.ts`):
+ * retried per the target's `RetryPolicy` with backoff, then sent to its `DeadLetterConfig` queue with
+ * EventBridge's attributes (through `sendToDeadLetter`), never lost silently. The runtime passes
+ * `deliver`, which knows how to reach an SQS queue or a local Lambda function, and its own engine (so
+ * pending deliveries survive a restart); without one the endpoint keeps its own, in memory.
+ * Scheduled rules (`scheduleExpression`) are stored and listed, and {@link EventBridgeServer.fireRule}
+ * delivers to their targets, but deciding when they are due is the caller's job (they carry no
+ * pattern, so `PutEvents` never matches them).
  *
  * `PutEvents` is authorized per entry when `authorizePutEvents` is given (the local runtime passes
  * the template's bus policies and function roles, see `bus-policy.ts`): a refused entry gets AWS's
  * `NotAuthorizedForSourceException` / `NotAuthorizedForDetailTypeException` in its result entry, a
  * caller refused outright gets `AccessDeniedException` for the call.
  *
- * Known gaps (deliberate): no archives/replays, API destinations, retries or DLQs of targets, no
- * IAM checks beyond PutEvents, no cross-account buses, no `Time` validation beyond parsing, no
- * pagination tokens.
+ * Known gaps (deliberate): no archives/replays, API destinations, no IAM checks beyond PutEvents, no
+ * cross-account buses, no `Time` validation beyond parsing, no pagination tokens.
  */
-
-/** Input shaping of a target, as in `AWS::Events::Rule` `Targets[]` and the `PutTargets` API. */
-export interface InputTransformer {
-  /** Placeholder name → JSONPath into the event (`$.detail.id`). */
-  InputPathsMap?: Record<string, string>;
-  /** Text with `<name>` placeholders; JSON or plain text. */
-  InputTemplate: string;
-}
-
-/** A rule target; `arn` says where `deliver` must send it (an SQS queue, a Lambda function, …). */
-export interface EventTarget {
-  id: string;
-  arn: string;
-  /** Constant JSON text sent instead of the event. */
-  input?: string;
-  /** JSONPath of the part of the event to send (`$.detail`). */
-  inputPath?: string;
-  inputTransformer?: InputTransformer;
-}
-
-/** The envelope EventBridge builds around an accepted `PutEvents` entry. */
-export interface EventEnvelope {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
-
-/** One accepted event, kept for debugging: which bus took it and which rules it matched. */
-export interface AcceptedEvent {
-  bus: string;
-  event: EventEnvelope;
-  matchedRules: string[];
-}
-
-/**
- * Sends the (transformed) event to a target. `event` is the parsed payload (or the raw text when an
- * input template is not JSON); `body` is the exact text AWS would hand to the target, e.g. an SQS
- * message body.
- */
-export type DeliverFn = (target: EventTarget, event: unknown, body: string) => Promise<void>;
 
 export interface EventBridgeServerOptions {
   /** 0 (default) picks a free port. */
@@ -82,7 +76,16 @@ export interface EventBridgeServerOptions {
   hostname?: string;
   region?: string;
   accountId?: string;
+  /** Reaches a target; absent: matched targets get nothing (routing only). */
   deliver?: DeliverFn;
+  /** Sends what still fails after a target's retries to its dead-letter queue. Absent: dropped. */
+  sendToDeadLetter?: SendToDeadLetter;
+  /** The delivery engine to use (the runtime's, journaled). @default one of its own, in memory */
+  delivery?: DeliveryEngine;
+  /** Retry backoff of its own engine (ignored with `delivery`). @default 1 s doubling to 30 s */
+  backoff?: Backoff;
+  /** Asked whether to deliver a target's event twice (`duplicate('events')`). */
+  faults?: Pick<Faults, 'duplicate'>;
   /** Called with every accepted event, after routing (a runtime's progress display, tests). */
   onAccepted?: (accepted: AcceptedEvent) => void;
   /** Where delivery failures are reported; they never fail `PutEvents`, as in AWS. */
@@ -97,15 +100,6 @@ export interface EventBridgeServerOptions {
   ) => PutEventsAuthorization;
 }
 
-export interface RuleDefinition {
-  bus: string;
-  name: string;
-  eventPattern?: unknown;
-  scheduleExpression?: string;
-  description?: string;
-  state?: 'ENABLED' | 'DISABLED';
-}
-
 export interface EventBridgeServer {
   endpoint: string;
   close(): Promise<void>;
@@ -114,57 +108,20 @@ export interface EventBridgeServer {
   /** Creates or replaces a rule; throws {@link InvalidEventPatternError} for a pattern AWS refuses. */
   putRule(rule: RuleDefinition): string;
   putTargets(bus: string, rule: string, targets: EventTarget[]): void;
+  /** Delivers `event` to every target of a rule now (a scheduled rule whose expression came due). */
+  fireRule(bus: string, rule: string, event: EventEnvelope): void;
   events(): ReadonlyArray<AcceptedEvent>;
-  /** Deliveries so far; `failed` counts the ones `deliver` rejected. */
-  stats(): { delivered: number; failed: number };
-  /** Resolves once every delivery started so far has settled (tests and shutdown). */
+  /** Target deliveries so far, all targets together. */
+  stats(): TargetDeliveryStats;
+  /** The same per target (`<rule name>/<target id>`). */
+  targetStats(): Record<string, TargetDeliveryStats>;
+  /** Resolves once no delivery is pending (tests; waits through retries). */
   idle(): Promise<void>;
-}
-
-/** An AWS error answered as `{ __type, message }` with status 400. */
-class AwsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-interface Rule {
-  name: string;
-  arn: string;
-  bus: string;
-  eventPattern?: string;
-  compiled?: CompiledPattern;
-  scheduleExpression?: string;
-  description?: string;
-  state: 'ENABLED' | 'DISABLED';
-  targets: Map<string, EventTarget>;
-}
-
-interface Bus {
-  name: string;
-  arn: string;
-  rules: Map<string, Rule>;
 }
 
 const MAX_ENTRIES = 10;
 /** AWS's limit for the whole PutEvents request. */
 const MAX_REQUEST_BYTES = 256 * 1024;
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const validation = (message: string) => new AwsError('ValidationException', message);
-
-/** `arn:aws:events:…:event-bus/name` or a plain name → the name (AWS accepts both). */
-const busNameOf = (nameOrArn: unknown): string => {
-  if (nameOrArn === undefined || nameOrArn === null || nameOrArn === '') return 'default';
-  const text = String(nameOrArn);
-  const match = /^arn:aws[\w-]*:events:[^:]*:[^:]*:event-bus\/(.+)$/.exec(text);
-  return match?.[1] ?? text;
-};
 
 /** EventBridge times have second precision and a `Z` suffix. */
 const isoSeconds = (date: Date): string => `${date.toISOString().slice(0, 19)}Z`;
@@ -179,124 +136,32 @@ const entryTime = (value: unknown): Date => {
   return new Date();
 };
 
-/**
- * Resolves the JSONPath subset EventBridge accepts in `InputPath` and `InputPathsMap`: `$`,
- * `$.a.b`, `$.a[0]`, `$['a-b']`. Returns `undefined` when the path leads nowhere.
- */
-export function resolveJsonPath(document: unknown, path: string): unknown {
-  if (!path.startsWith('$')) throw validation(`Invalid JSONPath: ${path}`);
-  const steps: Array<string | number> = [];
-  const pattern = /\.([^.[\]]+)|\[(\d+)\]|\[['"]([^'"]+)['"]\]/gy;
-  pattern.lastIndex = 1;
-  while (pattern.lastIndex < path.length) {
-    const start = pattern.lastIndex;
-    const match = pattern.exec(path);
-    if (match === null || pattern.lastIndex === start) throw validation(`Invalid JSONPath: ${path}`);
-    const [, name, index, quoted] = match;
-    steps.push(index !== undefined ? Number(index) : (name ?? quoted ?? ''));
-  }
-  let current: unknown = document;
-  for (const step of steps) {
-    if (typeof step === 'number') {
-      if (!Array.isArray(current)) return undefined;
-      current = current[step];
-    } else {
-      if (!isObject(current)) return undefined;
-      current = current[step];
-    }
-    if (current === undefined) return undefined;
-  }
-  return current;
-}
+const REQUIRED_EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'detail-type'] as const;
 
-/**
- * Fills an input template as EventBridge does: inside a JSON string literal a value is inserted as
- * string content (escaped, strings without their quotes); outside, as JSON. A template that is not
- * JSON-shaped is plain text, where strings go in raw. Unknown placeholders stay as they are.
- */
-export function applyInputTemplate(template: string, values: Record<string, unknown>): string {
-  const jsonShaped = /^\s*[{["]/.test(template);
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < template.length; i++) {
-    const ch = template[i] as string;
-    if (ch === '<') {
-      const close = template.indexOf('>', i);
-      const name = close > i ? template.slice(i + 1, close) : '';
-      if (name !== '' && /^[\w.-]+$/.test(name) && Object.hasOwn(values, name)) {
-        const value = values[name];
-        if (!jsonShaped) {
-          out += typeof value === 'string' ? value : JSON.stringify(value ?? null);
-        } else if (inString) {
-          const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
-          out += JSON.stringify(text).slice(1, -1);
-        } else {
-          out += value === undefined ? 'null' : JSON.stringify(value);
-        }
-        i = close;
-        continue;
-      }
-    }
-    if (ch === '\\' && inString) {
-      out += ch + (template[i + 1] ?? '');
-      i++;
-      continue;
-    }
-    if (ch === '"') inString = !inString;
-    out += ch;
+/** `RetryPolicy` and `DeadLetterConfig` of a `PutTargets` target, validated as AWS does. */
+function deliveryOptionsOf(t: Record<string, unknown>): Pick<EventTarget, 'retryPolicy' | 'deadLetterArn'> {
+  const out: Pick<EventTarget, 'retryPolicy' | 'deadLetterArn'> = {};
+  if (isObject(t.RetryPolicy)) {
+    const { MaximumRetryAttempts: retries, MaximumEventAgeInSeconds: age } = t.RetryPolicy;
+    if (
+      retries !== undefined &&
+      !(Number.isInteger(retries) && Number(retries) >= 0 && Number(retries) <= 185)
+    )
+      throw validation('RetryPolicy.MaximumRetryAttempts must be between 0 and 185.');
+    if (age !== undefined && !(Number.isInteger(age) && Number(age) >= 60 && Number(age) <= 86_400))
+      throw validation('RetryPolicy.MaximumEventAgeInSeconds must be between 60 and 86400.');
+    out.retryPolicy = {
+      ...(retries !== undefined && { maximumRetryAttempts: Number(retries) }),
+      ...(age !== undefined && { maximumEventAgeInSeconds: Number(age) }),
+    };
+  }
+  if (isObject(t.DeadLetterConfig) && typeof t.DeadLetterConfig.Arn === 'string') {
+    if (!t.DeadLetterConfig.Arn.startsWith('arn:aws:sqs:'))
+      throw validation('DeadLetterConfig.Arn must be the ARN of an SQS queue.');
+    out.deadLetterArn = t.DeadLetterConfig.Arn;
   }
   return out;
 }
-
-/** What a target receives for one event: parsed payload and exact text. */
-export function transformForTarget(
-  target: EventTarget,
-  event: EventEnvelope,
-  rule: { name: string; arn: string },
-): { payload: unknown; body: string } {
-  if (target.input !== undefined) {
-    return { payload: JSON.parse(target.input) as unknown, body: target.input };
-  }
-  if (target.inputPath !== undefined) {
-    const payload = resolveJsonPath(event, target.inputPath) ?? null;
-    return { payload, body: JSON.stringify(payload) };
-  }
-  if (target.inputTransformer !== undefined) {
-    const values: Record<string, unknown> = {
-      'aws.events.rule-arn': rule.arn,
-      'aws.events.rule-name': rule.name,
-      'aws.events.event.ingestion-time': event.time,
-      'aws.events.event': event,
-      'aws.events.event.json': event,
-    };
-    for (const [name, path] of Object.entries(target.inputTransformer.InputPathsMap ?? {})) {
-      values[name] = resolveJsonPath(event, path);
-    }
-    const body = applyInputTemplate(target.inputTransformer.InputTemplate, values);
-    let payload: unknown = body;
-    try {
-      payload = JSON.parse(body);
-    } catch {
-      // Plain-text template: the target gets the text as it is.
-    }
-    return { payload, body };
-  }
-  return { payload: event, body: JSON.stringify(event) };
-}
-
-/** Parses and compiles a rule pattern, refusing what AWS refuses. */
-function compilePatternText(text: unknown): CompiledPattern {
-  if (typeof text !== 'string') throw new InvalidEventPatternError('Filter is not an object');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new InvalidEventPatternError(`Filter is not valid JSON: ${(e as Error).message}`);
-  }
-  return compileEventPattern(parsed);
-}
-
-const REQUIRED_EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'detail-type'] as const;
 
 /**
  * Starts the endpoint. The `default` bus always exists, as in every AWS account.
@@ -307,138 +172,31 @@ export async function startEventBridgeServer(
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
   const log = options.log ?? ((message: string) => console.warn(message));
-  const buses = new Map<string, Bus>();
+  const store = createRuleStore(region, accountId);
+  const { addBus, getBus, getRule, putRule, putTargets, buses } = store;
   const accepted: AcceptedEvent[] = [];
-  const pending = new Set<Promise<void>>();
-  const counters = { delivered: 0, failed: 0 };
+  const ownEngine =
+    options.delivery === undefined
+      ? createDeliveryEngine({ log, ...(options.backoff !== undefined && { backoff: options.backoff }) })
+      : undefined;
+  const engine = options.delivery ?? (ownEngine as DeliveryEngine);
+  if (options.deliver !== undefined) {
+    registerRuleTargets(engine, {
+      deliver: options.deliver,
+      ...(options.sendToDeadLetter !== undefined && { sendToDeadLetter: options.sendToDeadLetter }),
+      log,
+    });
+  }
+  await ownEngine?.start();
 
-  const busArn = (name: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
-  const ruleArn = (bus: string, name: string) =>
-    `arn:aws:events:${region}:${accountId}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`;
-
-  const addBus = (name: string): string => {
-    const existing = buses.get(name);
-    if (existing !== undefined) return existing.arn;
-    const bus: Bus = { name, arn: busArn(name), rules: new Map() };
-    buses.set(name, bus);
-    return bus.arn;
-  };
-  addBus('default');
-
-  const getBus = (nameOrArn: unknown): Bus => {
-    const name = busNameOf(nameOrArn);
-    const bus = buses.get(name);
-    if (bus === undefined)
-      throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
-    return bus;
-  };
-  const getRule = (busName: unknown, name: unknown): Rule => {
-    const bus = getBus(busName);
-    const rule = bus.rules.get(String(name));
-    if (rule === undefined) {
-      throw new AwsError(
-        'ResourceNotFoundException',
-        `Rule ${String(name)} does not exist on EventBus ${bus.name}.`,
-      );
-    }
-    return rule;
-  };
-
-  const putRule = (definition: RuleDefinition): string => {
-    const bus = getBus(definition.bus);
-    if (definition.eventPattern === undefined && definition.scheduleExpression === undefined) {
-      throw validation('Parameter(s) EventPattern or ScheduleExpression must be specified.');
-    }
-    if (definition.scheduleExpression !== undefined) {
-      if (bus.name !== 'default') {
-        throw validation('ScheduleExpression is supported only on the default event bus.');
-      }
-      if (!/^(rate|cron)\(.+\)$/.test(definition.scheduleExpression)) {
-        throw validation('Parameter ScheduleExpression is not valid.');
-      }
-    }
-    let eventPattern: string | undefined;
-    let compiled: CompiledPattern | undefined;
-    if (definition.eventPattern !== undefined) {
-      eventPattern =
-        typeof definition.eventPattern === 'string'
-          ? definition.eventPattern
-          : JSON.stringify(definition.eventPattern);
-      compiled = compilePatternText(eventPattern);
-    }
-    const previous = bus.rules.get(definition.name);
-    const rule: Rule = {
-      name: definition.name,
-      arn: ruleArn(bus.name, definition.name),
-      bus: bus.name,
-      state: definition.state ?? 'ENABLED',
-      targets: previous?.targets ?? new Map(),
-      ...(eventPattern !== undefined && { eventPattern }),
-      ...(compiled !== undefined && { compiled }),
-      ...(definition.scheduleExpression !== undefined && {
-        scheduleExpression: definition.scheduleExpression,
-      }),
-      ...(definition.description !== undefined && { description: definition.description }),
-    };
-    bus.rules.set(rule.name, rule);
-    return rule.arn;
-  };
-
-  const putTargets = (busName: string, ruleName: string, targets: EventTarget[]): void => {
-    const rule = getRule(busName, ruleName);
-    for (const target of targets) {
-      const shapings = [target.input, target.inputPath, target.inputTransformer].filter(
-        (x) => x !== undefined,
-      );
-      if (shapings.length > 1) {
-        throw validation('Only one of Input, InputPath, or InputTransformer must be provided.');
-      }
-      if (target.input !== undefined) {
-        try {
-          JSON.parse(target.input);
-        } catch {
-          throw validation(`Target ${target.id}: Input is not valid JSON.`);
-        }
-      }
-      if (target.inputPath !== undefined) resolveJsonPath({}, target.inputPath);
-      for (const path of Object.values(target.inputTransformer?.InputPathsMap ?? {}))
-        resolveJsonPath({}, path);
-      rule.targets.set(target.id, { ...target });
-    }
-  };
-
-  /** Routes one accepted event: every enabled rule of its bus, every target, off the request path. */
+  /** Routes one accepted event: every enabled rule of its bus, every target, through the engine. */
   const route = (bus: Bus, event: EventEnvelope): string[] => {
-    const matched: string[] = [];
-    for (const rule of bus.rules.values()) {
-      if (rule.state !== 'ENABLED' || rule.compiled === undefined || !rule.compiled.matches(event)) continue;
-      matched.push(rule.name);
-      for (const target of rule.targets.values()) {
-        const deliver = options.deliver;
-        if (deliver === undefined) continue;
-        const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() => {
-            const { payload, body } = transformForTarget(target, event, rule);
-            return deliver(target, payload, body);
-          })
-          .then(
-            () => {
-              counters.delivered++;
-            },
-            (error: unknown) => {
-              counters.failed++;
-              log(
-                `EventBridge: delivery of ${event.id} (rule ${rule.name}) to ${target.arn} failed: ${
-                  error instanceof Error ? error.message : String(error)
-                }`,
-              );
-            },
-          )
-          .finally(() => pending.delete(delivery));
-        pending.add(delivery);
-      }
+    const matched = store.matching(bus, event);
+    if (options.deliver !== undefined) {
+      for (const rule of matched)
+        acceptRuleTargets(engine, { ...rule, targets: rule.targets.values() }, event, options.faults);
     }
-    return matched;
+    return matched.map((rule) => rule.name);
   };
 
   const putEvents = (input: Record<string, unknown>, accessKeyId: string | undefined) => {
@@ -569,6 +327,17 @@ export async function startEventBridgeServer(
     ...(t.input !== undefined && { Input: t.input }),
     ...(t.inputPath !== undefined && { InputPath: t.inputPath }),
     ...(t.inputTransformer !== undefined && { InputTransformer: t.inputTransformer }),
+    ...(t.retryPolicy !== undefined && {
+      RetryPolicy: {
+        ...(t.retryPolicy.maximumRetryAttempts !== undefined && {
+          MaximumRetryAttempts: t.retryPolicy.maximumRetryAttempts,
+        }),
+        ...(t.retryPolicy.maximumEventAgeInSeconds !== undefined && {
+          MaximumEventAgeInSeconds: t.retryPolicy.maximumEventAgeInSeconds,
+        }),
+      },
+    }),
+    ...(t.deadLetterArn !== undefined && { DeadLetterConfig: { Arn: t.deadLetterArn } }),
   });
 
   const operations: Record<string, (input: Record<string, unknown>, req: IncomingMessage) => unknown> = {
@@ -635,6 +404,7 @@ export async function startEventBridgeServer(
             ...(isObject(t.InputTransformer) && {
               inputTransformer: t.InputTransformer as unknown as InputTransformer,
             }),
+            ...deliveryOptionsOf(t),
           };
         }),
       );
@@ -662,7 +432,7 @@ export async function startEventBridgeServer(
     DeleteEventBus: (input) => {
       const name = busNameOf(input.Name);
       if (name === 'default') throw validation('Cannot delete event bus default.');
-      buses.delete(name);
+      store.deleteBus(name);
       return {};
     },
     ListEventBuses: (input) => {
@@ -710,22 +480,24 @@ export async function startEventBridgeServer(
 
   const { server, hostname, port } = await listenWithBody(handle, options);
 
-  const idle = async (): Promise<void> => {
-    while (pending.size > 0) await Promise.allSettled([...pending]);
-  };
-
   return {
     endpoint: `http://${hostname}:${port}`,
     async close() {
-      await idle();
+      await ownEngine?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
     },
     addBus,
     putRule,
     putTargets,
+    fireRule(busName, ruleName, event) {
+      const rule = getRule(busName, ruleName);
+      if (options.deliver === undefined) return;
+      acceptRuleTargets(engine, { ...rule, targets: rule.targets.values() }, event, options.faults);
+    },
     events: () => accepted,
-    stats: () => ({ ...counters }),
-    idle,
+    stats: () => targetStatsOf(engine, RULE_TARGET_KIND).total,
+    targetStats: () => targetStatsOf(engine, RULE_TARGET_KIND).byKey,
+    idle: () => engine.idle(),
   };
 }

@@ -15,7 +15,11 @@
  *   VerifyMac; key material random per start, in memory only);
  * - every **Lambda function** with a bundle, its environment resolved from the template plus the
  *   `AWS_ENDPOINT_URL_*` variables of the local endpoints; asynchronous invocations honour the
- *   function's `EventInvokeConfig` (retries, on-failure destination on SQS) like Lambda does;
+ *   function's `EventInvokeConfig` (retries, event age, throttles, on-failure destination on SQS)
+ *   like Lambda does;
+ * - **deliveries** (rule targets, Scheduler SQS targets, asynchronous invocations) on one delivery
+ *   engine (`runtime/deliveries.ts`): retried per their policies with backoff, then dead-lettered;
+ *   pending ones are journaled to `<stateDir>/deliveries.json` and resume at the next start;
  * - the **event source mappings** (SQS → function: batch size, batching window, partial batch
  *   responses; failed records return after the visibility timeout and reach the DLQ by redrive);
  * - the **HTTP API** routes (payload format 2.0), JWT routes checked against the local issuer.
@@ -30,6 +34,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Backoff } from './delivery/engine';
 import {
   createTableFromTemplate,
   type DynamoDbLocalInstance,
@@ -49,7 +54,8 @@ import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
-import { createAsyncInvoker, errorText } from './runtime/async-invoke';
+import { asyncConfigsFromTemplate, createAsyncInvoker, errorText } from './runtime/async-invoke';
+import { createRuntimeDeliveries, type DeliveryStats } from './runtime/deliveries';
 import { startLocalEventBus } from './runtime/event-bus';
 import {
   FUNCTION_TYPE,
@@ -71,6 +77,7 @@ import {
   TemplateResolver,
 } from './template';
 
+export type { DeliveryStats } from './runtime/deliveries';
 export type { LocalFunction } from './runtime/functions';
 export { accessKeyOf, type Denial } from './runtime/iam';
 export type { LocalQueue } from './runtime/queues';
@@ -101,8 +108,10 @@ export interface StartLocalRuntimeOptions {
   functionEnv?: Record<string, string>;
   /** Period of the Scheduler's firing engine and of scheduled rules, in ms. @default 250 */
   tickMs?: number;
-  /** Delay before each retry of a failed asynchronous invocation (Lambda waits minutes). @default 1000 */
+  /** Delay before the first retry of a failed delivery or asynchronous invocation. @default 1000 */
   asyncRetryDelayMs?: number;
+  /** Retry backoff of deliveries (doubling from `firstDelayMs` up to `maxDelayMs`). @default 1 s to 30 s */
+  deliveryBackoff?: Partial<Backoff>;
   /** Where the runtime reports what goes wrong (failed invocations, deliveries). @default console.warn */
   log?: (message: string) => void;
   /**
@@ -164,6 +173,8 @@ export interface LocalRuntime {
   fireScheduledRule(prefix: string): Promise<void>;
   /** Invokes a function asynchronously as Lambda would (retries, on-failure destination). */
   invokeAsync(functionArn: string, event: unknown): Promise<void>;
+  /** Delivery figures: rule targets, Scheduler targets, asynchronous invocations per function. */
+  deliveryStats(): DeliveryStats;
   /** Stops everything it started; resolves when all of it has stopped. */
   close(): Promise<void>;
 }
@@ -177,7 +188,6 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
   const { template } = stack;
   const resolver = new TemplateResolver(stack, LOCAL_REGION, LOCAL_ACCOUNT_ID);
   const tickMs = options.tickMs ?? 250;
-  const retryDelayMs = options.asyncRetryDelayMs ?? 1000;
   const faults = options.faults ?? createFaults();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -257,19 +267,26 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     // --- Names of the rest, so environment variables resolve before anything runs ----------------
     for (const [id] of resourcesOfType(template, FUNCTION_TYPE)) resolver.ref(id);
 
-    // --- Asynchronous invocation ------------------------------------------------------------------
-    const functions = new Map<string, LocalFunction>();
-    const functionByArn = new Map<string, LocalFunction>();
-    const asyncInvoker = createAsyncInvoker({
-      template,
-      resolver,
-      functionByArn,
-      sendToQueue,
-      retryDelayMs,
+    // --- Deliveries and asynchronous invocation (started once everything they reach is up) ---------
+    const deliveries = createRuntimeDeliveries({
+      ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+      backoff: {
+        ...(options.asyncRetryDelayMs !== undefined && { firstDelayMs: options.asyncRetryDelayMs }),
+        ...options.deliveryBackoff,
+      },
       log,
     });
-    closers.push(() => asyncInvoker.close());
-    const { invokeAsync } = asyncInvoker;
+    const delivery = deliveries.engine;
+    const functions = new Map<string, LocalFunction>();
+    const functionByArn = new Map<string, LocalFunction>();
+    const { invokeAsync } = createAsyncInvoker({
+      configs: asyncConfigsFromTemplate(template, resolver),
+      functionByArn,
+      sendToQueue,
+      delivery,
+      faults,
+      log,
+    });
 
     // --- EventBridge ------------------------------------------------------------------------------
     // Set with the IAM checks below: the endpoint authorizes PutEvents per entry (bus-policy.ts).
@@ -282,13 +299,19 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       log,
       authorizePutEvents: () => authorizePutEvents,
       deliver: (target, body) => deliverToTarget(target, body),
+      sendToDeadLetter: (arn, body, attributes) => sendToQueue(arn, body, attributes),
+      delivery,
+      faults,
     });
     closers.push(() => bus.close());
     const events = bus.server;
     async function deliverToTarget(target: EventTarget, body: string): Promise<void> {
-      if (target.arn.startsWith('arn:aws:sqs:')) return sendToQueue(target.arn, body);
+      if (local.byArn.has(target.arn)) return sendToQueue(target.arn, body);
       if (target.arn.startsWith('arn:aws:lambda:')) return invokeAsync(target.arn, JSON.parse(body));
-      throw new Error(`The local runtime cannot deliver to ${target.arn}`);
+      // Retrying cannot help: the target goes to its DLQ at once (EventBridge's NO_RESOURCE).
+      throw Object.assign(new Error(`The local runtime cannot deliver to ${target.arn}`), {
+        retriable: false,
+      });
     }
 
     // --- Scheduler --------------------------------------------------------------------------------
@@ -300,6 +323,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       log,
       sendToQueue,
       invokeAsync,
+      delivery,
+      faults,
     });
     closers.push(() => scheduler.close());
 
@@ -352,6 +377,10 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       await Promise.all(mappings.map((m) => m.stop()));
     });
 
+    // Deliveries stop before what they reach (queues, functions) and after the HTTP API: in-flight
+    // attempts finish, what is still pending stays in the journal for the next start.
+    closers.push(() => delivery.close());
+
     // --- HTTP API ---------------------------------------------------------------------------------
     const issuer = options.issuer ?? createLocalIssuer();
     const httpApi: HttpApi | undefined = await startLocalHttpApi({
@@ -363,6 +392,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       log,
     });
     if (httpApi !== undefined) closers.push(() => httpApi.close());
+    await delivery.start();
 
     const endpoints: LocalEndpoints = {
       httpApi: httpApi?.endpoint ?? '',
@@ -404,6 +434,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       queueNamed: (prefix) => byPrefix(queues, prefix, 'queue'),
       fireScheduledRule: bus.fireScheduledRule,
       invokeAsync,
+      deliveryStats: deliveries.stats,
       close,
     };
   } catch (error) {

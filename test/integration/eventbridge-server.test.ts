@@ -67,7 +67,10 @@ beforeAll(async () => {
   });
   server = await startEventBridgeServer({
     deliver: async (target, _event, body) => {
-      if (!target.arn.startsWith('arn:aws:sqs:')) throw new Error(`unsupported target ${target.arn}`);
+      if (!target.arn.startsWith('arn:aws:sqs:')) {
+        // As the runtime does: retrying cannot reach a target that does not exist.
+        throw Object.assign(new Error(`unsupported target ${target.arn}`), { retriable: false });
+      }
       await sqs.send(new SendMessageCommand({ QueueUrl: await queueUrlOf(target.arn), MessageBody: body }));
     },
     log: (message) => deliveryErrors.push(message),
@@ -177,12 +180,12 @@ describe('PutEvents routing to an SQS queue', () => {
     expect(JSON.parse(String(detailMessage?.Body))).toEqual(detail);
 
     await server.idle();
-    expect(server.stats()).toEqual({ delivered: 2, failed: 0 });
+    expect(server.stats()).toEqual({ delivered: 2, retried: 0, pending: 0, deadLettered: 0, dropped: 0 });
     expect(server.events().map((e) => e.matchedRules)).toEqual([['reported'], []]);
     expect(deliveryErrors).toEqual([]);
   });
 
-  it('shapes input with an input transformer and logs, not throws, a failed delivery', async () => {
+  it('shapes input with an input transformer; a target that cannot exist is dropped (no DLQ), logged and counted', async () => {
     const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'eb-transformed' }));
     server.addBus('transform-bus');
     server.putRule({ bus: 'transform-bus', name: 'all', eventPattern: { source: [{ prefix: '' }] } });
@@ -214,8 +217,14 @@ describe('PutEvents routing to an SQS queue', () => {
     const [message] = await receive(String(queue.QueueUrl), 1);
     expect(JSON.parse(String(message?.Body))).toEqual({ complaint: 'c-9', count: 3, rule: 'all' });
     await server.idle();
-    expect(server.stats()).toEqual({ delivered: before.delivered + 1, failed: before.failed + 1 });
-    expect(deliveryErrors.at(-1)).toContain('unsupported target');
+    expect(server.stats()).toMatchObject({
+      delivered: before.delivered + 1,
+      retried: before.retried,
+      dropped: before.dropped + 1,
+      pending: 0,
+    });
+    expect(deliveryErrors.join('\n')).toContain('unsupported target');
+    expect(deliveryErrors.at(-1)).toMatch(/dropped .* the target has no dead-letter queue/);
   });
 });
 

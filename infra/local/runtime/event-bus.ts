@@ -1,28 +1,34 @@
 /**
  * The template's EventBridge side on the project's endpoint: the buses, the rules with event patterns
- * and their targets, and the scheduled rules, fired on their `rate()`/`cron()` expressions.
+ * and their targets (with each target's `RetryPolicy` and `DeadLetterConfig`), and the scheduled
+ * rules, fired on their `rate()`/`cron()` expressions. Every target delivery, of pattern and
+ * scheduled rules alike, goes through the runtime's delivery engine (`delivery/rule-targets.ts`).
  */
 import { randomUUID } from 'node:crypto';
+import type { DeliveryEngine } from '../delivery/engine';
+import type { SendToDeadLetter } from '../delivery/rule-targets';
 import { LOCAL_REGION } from '../dynamodb-local';
 import {
   type AcceptedEvent,
   type EventBridgeServer,
   type EventBridgeServerOptions,
+  type EventEnvelope,
   type EventTarget,
   startEventBridgeServer,
 } from '../eventbridge-server';
+import type { Faults } from '../faults';
 import { parseScheduleExpression } from '../schedule-expression';
 import { LOCAL_ACCOUNT_ID, resourcesOfType, type StackTemplate, type TemplateResolver } from '../template';
-import { errorText } from './async-invoke';
 
 // biome-ignore lint/suspicious/noExplicitAny: a template's properties are untyped JSON, read field by field.
 type Props = Record<string, any>;
 
 interface ScheduledRule {
   logicalId: string;
+  bus: string;
+  name: string;
   arn: string;
   expression: string;
-  targets: EventTarget[];
 }
 
 export interface LocalEventBus {
@@ -43,7 +49,13 @@ export async function startLocalEventBus(options: {
   log: (message: string) => void;
   /** Decides PutEvents entries (bus policy, roles); read at each call, so it may be set later. */
   authorizePutEvents: () => EventBridgeServerOptions['authorizePutEvents'];
+  /** Reaches a target (SQS or a function); a rejection is a failed attempt, retried per policy. */
   deliver: (target: EventTarget, body: string) => Promise<void>;
+  /** Sends to a target's dead-letter queue with EventBridge's attributes. */
+  sendToDeadLetter: SendToDeadLetter;
+  /** The runtime's delivery engine (journaled, shared with asynchronous invocations). */
+  delivery: DeliveryEngine;
+  faults: Pick<Faults, 'duplicate'>;
 }): Promise<LocalEventBus> {
   const { log, resolver } = options;
   const listeners = new Set<(accepted: AcceptedEvent) => void>();
@@ -57,6 +69,9 @@ export async function startLocalEventBus(options: {
     accountId: LOCAL_ACCOUNT_ID,
     log,
     deliver: (target, _event, body) => options.deliver(target, body),
+    sendToDeadLetter: options.sendToDeadLetter,
+    delivery: options.delivery,
+    faults: options.faults,
   });
   const busNames: string[] = [];
   for (const [id] of resourcesOfType(options.template, 'AWS::Events::EventBus')) {
@@ -76,23 +91,39 @@ export async function startLocalEventBus(options: {
       ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
       ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
       ...(t.InputTransformer !== undefined ? { inputTransformer: t.InputTransformer } : {}),
+      ...(t.RetryPolicy !== undefined
+        ? {
+            retryPolicy: {
+              ...(t.RetryPolicy.MaximumRetryAttempts !== undefined
+                ? { maximumRetryAttempts: Number(t.RetryPolicy.MaximumRetryAttempts) }
+                : {}),
+              ...(t.RetryPolicy.MaximumEventAgeInSeconds !== undefined
+                ? { maximumEventAgeInSeconds: Number(t.RetryPolicy.MaximumEventAgeInSeconds) }
+                : {}),
+            },
+          }
+        : {}),
+      ...(t.DeadLetterConfig?.Arn !== undefined ? { deadLetterArn: String(t.DeadLetterConfig.Arn) } : {}),
     }));
     if (p.EventPattern !== undefined) {
       server.putRule({ bus, name, eventPattern: p.EventPattern, description: p.Description });
       server.putTargets(bus, name, targets);
     } else if (p.ScheduleExpression !== undefined) {
       server.putRule({ bus, name, scheduleExpression: p.ScheduleExpression, description: p.Description });
+      server.putTargets(bus, name, targets);
       scheduledRules.push({
         logicalId: id,
+        bus,
+        name,
         arn: resolver.getAtt(id, 'Arn'),
         expression: p.ScheduleExpression,
-        targets,
       });
     }
   }
 
-  const fireRule = async (rule: ScheduledRule, at: Date): Promise<void> => {
-    const event = {
+  /** Accepts a delivery to each target of the rule (retried per its policy, then its DLQ). */
+  const fireRule = (rule: ScheduledRule, at: Date): void => {
+    const event: EventEnvelope = {
       version: '0',
       id: randomUUID(),
       'detail-type': 'Scheduled Event',
@@ -103,14 +134,7 @@ export async function startLocalEventBus(options: {
       resources: [rule.arn],
       detail: {},
     };
-    for (const target of rule.targets) {
-      const body = target.input ?? JSON.stringify(event);
-      await options
-        .deliver(target, body)
-        .catch((error: unknown) =>
-          log(`local runtime: scheduled rule ${rule.logicalId} → ${target.arn} failed: ${errorText(error)}`),
-        );
-    }
+    server.fireRule(rule.bus, rule.name, event);
   };
   const ruleTimers = scheduledRules.map((rule) => {
     const parsed = parseScheduleExpression(rule.expression, 'UTC', { now: () => new Date() });
@@ -120,7 +144,7 @@ export async function startLocalEventBus(options: {
       if (next === undefined || next > now) return;
       const at = next;
       next = parsed.nextAfter(now);
-      void fireRule(rule, at);
+      fireRule(rule, at);
     }, options.tickMs);
     timer.unref();
     return timer;
@@ -136,7 +160,7 @@ export async function startLocalEventBus(options: {
     fireScheduledRule: async (prefix) => {
       const rule = scheduledRules.find((r) => r.logicalId.startsWith(prefix));
       if (rule === undefined) throw new Error(`No scheduled rule ${prefix}*`);
-      await fireRule(rule, new Date());
+      fireRule(rule, new Date());
     },
     close: async () => {
       for (const timer of ruleTimers) clearInterval(timer);

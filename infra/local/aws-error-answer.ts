@@ -116,7 +116,7 @@ const SCHEDULER_OPERATIONS: Record<string, Record<string, string>> = {
 export function operationOf(service: AwsService, request: AwsRequest): string {
   const raw = request.headers['x-amz-target'];
   const target = Array.isArray(raw) ? raw[0] : raw;
-  if (target !== undefined && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
+  if (target?.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   if (service === 'sqs') {
     const [, query = ''] = request.path.split('?', 2);
     return (

@@ -308,13 +308,11 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   const journey = async (s: Submission): Promise<void> => {
     const id = s.complaintId as string;
     journeys.started++;
-    const assigned = await waitFor(
-      id,
-      (c) => c.assignment?.assignee !== undefined || c.status === 'rejected',
-      90_000,
-    );
-    if (assigned === undefined) return abandon('no assignee within 90 s');
+    const assigned = await waitFor(id, (c) => c.assignment !== undefined || c.status === 'rejected', 90_000);
+    if (assigned === undefined) return abandon('not assigned within 90 s');
     if (assigned.status === 'rejected') return abandon('rejected by classification');
+    // No eligible agent (all at capacity): the team lead was alerted; nobody works on it here.
+    if (assigned.assignment.assignee === undefined) return abandon('assigned to no agent (none eligible)');
     const token = options.issuer.tokenFor({
       role: 'agent',
       department: String(assigned.assignment.leadDepartment),

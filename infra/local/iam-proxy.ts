@@ -9,15 +9,16 @@
  * (method, path, headers, body; only the connection target changes: the local servers do not verify
  * SigV4 signatures, so the signed `host` header may keep naming the proxy) and the upstream response
  * is streamed back, long polls included. Denied requests never reach the upstream: the proxy answers
- * the error exactly as each protocol carries it, so the AWS SDK v3 raises it with AWS's message:
- * - DynamoDB (JSON 1.0): 400, `{"__type":"com.amazon.coral.service#AccessDeniedException","message":…}`
- *   → `AccessDeniedException`;
- * - SQS JSON: the same body plus `x-amzn-query-error: AccessDenied;Sender`, which the SDK's query
- *   compatibility turns into the error name `AccessDenied` (AWS's SQS code); SQS Query (form bodies):
- *   403 `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>…`;
- * - EventBridge and KMS (JSON 1.1): 400, `{"__type":"AccessDeniedException","message":…}`;
- * - Scheduler (REST-JSON): 403, `x-amzn-errortype: AccessDeniedException`, `{"Message":…}`.
- * Every answer carries an `x-amzn-requestid`.
+ * the error exactly as each protocol carries it (`aws-error-answer.ts`), so the AWS SDK v3 raises it
+ * with AWS's message: `AccessDeniedException` (DynamoDB, EventBridge, KMS, Scheduler), `AccessDenied`
+ * (SQS).
+ *
+ * Faults (`faults.ts`, optional): an allowed request may instead get the overload error the fault
+ * controller picks for its service and operation (DynamoDB `ThrottlingException` /
+ * `InternalServerError`, SQS `ServiceUnavailable`, …), in the same protocol shapes, which the SDK
+ * retries as in AWS; while the service is in an outage every connection is dropped (the SDK sees a
+ * reset socket, as with a dead server). With IAM checks off, the runtime still starts the proxies
+ * for the faults, with an `authorize` that allows everything.
  *
  * Known limits: bodies are buffered whole (fine for these APIs' sizes); a request whose body or
  * signature the proxy cannot read reaches `authorize` with an unmapped check or an undefined key,
@@ -34,13 +35,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  type AwsRequest,
-  type AwsService,
-  accessKeyIdOf,
-  actionsOfRequest,
-  isSqsJsonRequest,
-} from './aws-request-actions';
+import { awsErrorAnswer, operationOf } from './aws-error-answer';
+import { type AwsRequest, type AwsService, accessKeyIdOf, actionsOfRequest } from './aws-request-actions';
+import type { Faults } from './faults';
 import type { AccessCheck } from './iam-policy';
 
 export interface AuthorizingProxyOptions {
@@ -66,6 +63,12 @@ export interface AuthorizingProxyOptions {
     checks: AccessCheck[];
     message: string;
   }) => void;
+  /**
+   * Faults to inject (`faults.ts`): for each allowed request the proxy asks
+   * `faults.dependencyFault(service, operation)` and answers that AWS error instead of forwarding;
+   * while `faults.isDown(service)` it drops every connection, as a dead server would.
+   */
+  faults?: Faults;
   /** Interface to listen on (default `127.0.0.1`). */
   host?: string;
   /** Port to listen on (default 0: a free one). */
@@ -77,69 +80,7 @@ export interface AuthorizingProxy {
   readonly endpoint: string;
   /** Stops listening and drops open connections (including long polls). */
   close(): Promise<void>;
-  stats(): { forwarded: number; denied: number };
-}
-
-const escapeXml = (text: string): string =>
-  text.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
-  );
-
-/** Status, headers and body of an AccessDenied answer, in the request's protocol. */
-function accessDenied(
-  service: AwsService,
-  request: AwsRequest,
-  message: string,
-  requestId: string,
-): { status: number; headers: Record<string, string>; body: string } {
-  const headers: Record<string, string> = { 'x-amzn-requestid': requestId };
-  const coral = { __type: 'com.amazon.coral.service#AccessDeniedException', message };
-  switch (service) {
-    case 'dynamodb':
-      return {
-        status: 400,
-        headers: { ...headers, 'content-type': 'application/x-amz-json-1.0' },
-        body: JSON.stringify(coral),
-      };
-    case 'sqs':
-      if (isSqsJsonRequest(request)) {
-        return {
-          status: 400,
-          headers: {
-            ...headers,
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amzn-query-error': 'AccessDenied;Sender',
-          },
-          body: JSON.stringify(coral),
-        };
-      }
-      return {
-        status: 403,
-        headers: { ...headers, 'content-type': 'text/xml' },
-        body:
-          '<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error>' +
-          `<Type>Sender</Type><Code>AccessDenied</Code><Message>${escapeXml(message)}</Message><Detail/>` +
-          `</Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-      };
-    case 'events':
-    case 'kms':
-      return {
-        status: 400,
-        headers: { ...headers, 'content-type': 'application/x-amz-json-1.1' },
-        body: JSON.stringify({ __type: 'AccessDeniedException', message }),
-      };
-    case 'scheduler':
-      return {
-        status: 403,
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'x-amzn-errortype': 'AccessDeniedException',
-        },
-        body: JSON.stringify({ Message: message }),
-      };
-  }
+  stats(): { forwarded: number; denied: number; faulted: number; dropped: number };
 }
 
 const readBody = (req: IncomingMessage): Promise<Buffer> =>
@@ -154,7 +95,8 @@ const readBody = (req: IncomingMessage): Promise<Buffer> =>
 export async function startAuthorizingProxy(options: AuthorizingProxyOptions): Promise<AuthorizingProxy> {
   const upstream = new URL(options.upstream);
   const agent = new Agent({ keepAlive: true });
-  const counters = { forwarded: 0, denied: 0 };
+  const counters = { forwarded: 0, denied: 0, faulted: 0, dropped: 0 };
+  const { faults } = options;
   const ctx = {
     region: options.region,
     accountId: options.accountId,
@@ -217,6 +159,11 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
   };
 
   const server = createServer((req, res) => {
+    if (faults?.isDown(options.service)) {
+      counters.dropped++;
+      req.socket.destroy();
+      return;
+    }
     void (async () => {
       let body: Buffer;
       try {
@@ -235,13 +182,22 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
       const checks = actionsOfRequest(options.service, request, ctx);
       const message = decide(request, accessKeyId, checks);
       if (message === undefined) {
+        const fault = faults?.dependencyFault(options.service, operationOf(options.service, request));
+        if (fault !== undefined) {
+          counters.faulted++;
+          const answer = awsErrorAnswer(options.service, request, fault, randomUUID());
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+          return;
+        }
         counters.forwarded++;
         forward(req, res, body);
         return;
       }
       counters.denied++;
       options.onDenied?.({ accessKeyId, method: request.method, path: request.path, checks, message });
-      const answer = accessDenied(options.service, request, message, randomUUID());
+      const denied = { status: 400, code: 'AccessDeniedException', message };
+      const answer = awsErrorAnswer(options.service, request, denied, randomUUID());
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
     })();
@@ -256,10 +212,15 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
     });
   });
   const { port } = server.address() as AddressInfo;
+  // An outage starting drops the connections already open too (keep-alive sockets, long polls).
+  const stopListening = faults?.onOutage((service, down) => {
+    if (service === options.service && down) server.closeAllConnections();
+  });
 
   return {
     endpoint: `http://${host}:${port}`,
     async close() {
+      stopListening?.();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
       agent.destroy();

@@ -30,6 +30,10 @@
  * by the EventBridge endpoint per entry, for every caller (functions and outside producers alike),
  * against the function's role and the template's bus policy (`bus-policy.ts`).
  *
+ * Faults (`faults.ts`) are injected where AWS can fail: the proxies answer dependency errors and drop
+ * connections during outages; `runtime.faults` and `GET|PUT|DELETE /_local/faults` on the HTTP API's
+ * port (`fault-control.ts`) set them on a running runtime (docs/faults.md).
+ *
  * Known gaps are listed in the README ("Local runtime").
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -50,6 +54,7 @@ import type {
   EventBridgeServerOptions,
   EventTarget,
 } from './eventbridge-server';
+import { faultControlRoute } from './fault-control';
 import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
@@ -65,7 +70,7 @@ import {
 } from './runtime/functions';
 import { startLocalHttpApi } from './runtime/http-routes';
 import { type Denial, type ServiceEndpoints, startLocalIam } from './runtime/iam';
-import { type LocalQueue, startLocalQueues } from './runtime/queues';
+import { type LocalQueue, type SendToQueue, startLocalQueues } from './runtime/queues';
 import { startLocalScheduler } from './runtime/scheduler';
 import type { SchedulerServer } from './scheduler-server';
 import {
@@ -163,7 +168,7 @@ export interface LocalRuntime {
   onEvent(listener: (accepted: AcceptedEvent) => void): () => void;
   /** The AWS calls refused so far for lack of a permission in the function's role (IAM checks on). */
   denials(): readonly Denial[];
-  /** Endpoints the functions call (the authorizing proxies when IAM checks are on). */
+  /** Endpoints the functions call (the authorizing, fault-injecting proxies). */
   readonly functionEndpoints: ServiceEndpoints;
   /** Process ids of the child processes it started (DynamoDB Local's Java process). */
   readonly childPids: readonly number[];
@@ -261,7 +266,13 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     // --- SQS --------------------------------------------------------------------------------------
     const local = await startLocalQueues({ template, resolver, port: options.ports?.sqs ?? 0 });
     closers.push(() => local.close());
-    const { queues, sqs, sendToQueue } = local;
+    const { queues, sqs } = local;
+    // In-process deliveries (rule and Scheduler targets, on-failure destinations) fail while SQS is
+    // in an outage, as they would with the server stopped.
+    const sendToQueue: SendToQueue = (arn, body, attributes) =>
+      faults.isDown('sqs')
+        ? Promise.reject(new Error(`SQS is unreachable (outage): cannot send to ${arn}`))
+        : local.sendToQueue(arn, body, attributes);
     const sqsEndpoint = local.endpoint;
 
     // --- Names of the rest, so environment variables resolve before anything runs ----------------
@@ -336,23 +347,23 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       scheduler: scheduler.endpoint,
       kms: kms.endpoint,
     };
-    let localEndpoints = upstream;
     const denials: Denial[] = [];
     const enforceIam = options.enforceIam ?? true;
-    if (enforceIam) {
-      const iam = await startLocalIam({
-        template,
-        resolver,
-        upstream,
-        queues: queues.values(),
-        partitionKeys,
-        denials,
-        log,
-      });
-      closers.push(() => iam.close());
-      authorizePutEvents = iam.authorizePutEvents;
-      localEndpoints = iam.endpoints;
-    }
+    // The proxies run with IAM checks off too: they also inject the dependency faults.
+    const iam = await startLocalIam({
+      template,
+      resolver,
+      upstream,
+      queues: queues.values(),
+      partitionKeys,
+      denials,
+      log,
+      enforce: enforceIam,
+      faults,
+    });
+    closers.push(() => iam.close());
+    if (enforceIam) authorizePutEvents = iam.authorizePutEvents;
+    const localEndpoints = iam.endpoints;
 
     // --- Lambda functions and event source mappings -----------------------------------------------
     await loadFunctions({
@@ -390,6 +401,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       issuer,
       port: options.ports?.httpApi ?? 0,
       log,
+      localRoutes: [faultControlRoute(faults)],
     });
     if (httpApi !== undefined) closers.push(() => httpApi.close());
     await delivery.start();

@@ -12,7 +12,8 @@
  * Options: `--no-demo`, `--policy <file>` (default `policy/demo-policy.json`), `--assembly <dir>`
  * (run an existing cloud assembly, no synth), `--state-dir <dir>` (default `.local`), `--port-base <n>`
  * (fixed ports n…n+5 for HTTP API, EventBridge, Scheduler, SQS, DynamoDB, KMS), `--verbose` (function
- * logs on the console instead of `<state-dir>/logs/functions.log`), `--no-iam` (no IAM checks).
+ * logs on the console instead of `<state-dir>/logs/functions.log`), `--no-iam` (no IAM checks),
+ * `--faults <profile>` (inject faults: `none`, `light`, `default` or a JSON file; see docs/faults.md).
  */
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { parseArgs, promisify } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DateTime } from 'luxon';
 import type { Report } from '../../shared/domain/reporting/report';
+import { loadFaultProfile } from './fault-profiles';
+import { createFaults } from './faults';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from './jwt';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioStep } from './scenario';
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     'port-base': { type: 'string' },
     verbose: { type: 'boolean' },
     'no-iam': { type: 'boolean' },
+    faults: { type: 'string' },
   },
 });
 const stateDir = resolve(root, args['state-dir'] ?? '.local');
@@ -280,6 +284,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime({
     assemblyDir,
     enforceIam: !args['no-iam'],
+    faults: createFaults(args.faults === undefined ? {} : loadFaultProfile(args.faults)),
     ...(base !== undefined
       ? {
           ports: {

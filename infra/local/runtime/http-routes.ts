@@ -17,6 +17,8 @@ export async function startLocalHttpApi(options: {
   issuer: LocalIssuer;
   port?: number;
   log: (message: string) => void;
+  /** The runtime's own routes (e.g. `/_local/faults`), served next to the template's. */
+  localRoutes?: readonly HttpApiRoute[];
 }): Promise<HttpApi | undefined> {
   const { template, resolver, log } = options;
   const routes: HttpApiRoute[] = [];
@@ -56,6 +58,7 @@ export async function startLocalHttpApi(options: {
     });
   }
   if (routes.length === 0) return undefined;
+  routes.push(...(options.localRoutes ?? []));
   return startHttpApi({
     port: options.port ?? 0,
     routes,

@@ -3,11 +3,15 @@
  * reaches every endpoint through an authorizing proxy that evaluates its role's policies from the
  * template (`iam-proxy.ts`). `PutEvents` is decided by the EventBridge endpoint per entry, for every
  * caller, against the function's role and the template's bus policy (`bus-policy.ts`).
+ *
+ * The same proxies inject dependency faults (`faults.ts`): they run whenever the runtime runs, and
+ * with IAM checks off (`enforce: false`) they allow every request and only inject faults.
  */
 import type { AwsService } from '../aws-request-actions';
 import { createPutEventsAuthorizer, isDecidedByEndpoint } from '../bus-policy';
 import { LOCAL_REGION } from '../dynamodb-local';
 import type { EventBridgeServerOptions } from '../eventbridge-server';
+import type { Faults } from '../faults';
 import { type AccessCheck, denialOf, type Principal, permissionsFromTemplate } from '../iam-policy';
 import { startAuthorizingProxy } from '../iam-proxy';
 import { LOCAL_ACCOUNT_ID, resourcesOfType, type StackTemplate, type TemplateResolver } from '../template';
@@ -56,6 +60,10 @@ export async function startLocalIam(options: {
   partitionKeys: ReadonlyMap<string, ReadonlyMap<string, string>>;
   denials: Denial[];
   log: (message: string) => void;
+  /** Check each call against the function's role (default true); false: the proxies allow everything. */
+  enforce?: boolean;
+  /** Faults the proxies inject (dependency errors, outages). */
+  faults?: Faults;
 }): Promise<LocalIam> {
   const { template, resolver, log, denials } = options;
   const permissions = permissionsFromTemplate(template.Resources, (v) => resolver.resolve(v), { warn: log });
@@ -76,7 +84,9 @@ export async function startLocalIam(options: {
   // Callers without a function's key (the scenario, the SDK and CLI of a person) are not checked,
   // except by the bus policy: PutEvents is left to the EventBridge endpoint, which decides it per
   // entry (the function's role and the bus policy) and answers refused entries as AWS does.
+  const enforce = options.enforce ?? true;
   const authorize = (key: string | undefined, checks: AccessCheck[]) => {
+    if (!enforce) return undefined;
     const principal = key === undefined ? undefined : principals.get(key);
     const own = checks.filter((check) => !isDecidedByEndpoint(check));
     return principal === undefined ? undefined : denialOf(principal, own);
@@ -107,6 +117,7 @@ export async function startLocalIam(options: {
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT_ID,
         authorize,
+        ...(options.faults !== undefined && { faults: options.faults }),
         partitionKeyOf: (table, index) => options.partitionKeys.get(table)?.get(index ?? ''),
         onDenied: (denial) => {
           const who = functionOf(denial.accessKeyId) ?? String(denial.accessKeyId);

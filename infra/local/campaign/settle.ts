@@ -1,0 +1,107 @@
+/**
+ * Letting the system settle after the campaign's drive: wait until nothing is queued or in flight in
+ * any work queue (dead-letter queues excepted), no Scheduler schedule is overdue and no dependency is
+ * in an outage, continuously for a quiet period — or until a cap. Timers due later (deadlines not
+ * reached yet, escalation levels to come) are not waited for: the demo policy's unattended
+ * complaints keep escalating for minutes, and that is work to come, not work pending.
+ *
+ * The probe reads the runtime in process (queue attributes from the SQS server, the Scheduler's
+ * schedules, the bus's event count). When the runtime has a status endpoint, a probe reading it can
+ * take this one's place ({@link SettleProbe}).
+ */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { FAULT_SERVICES } from '../faults';
+import type { LocalRuntime } from '../runtime';
+
+export interface SettleSnapshot {
+  /** Messages visible, in flight or delayed in the work queues (not the DLQs). */
+  queued: number;
+  /** Enabled schedules whose next firing is more than 2 s in the past. */
+  overdueSchedules: number;
+  /** Grows with every state change (events the bus accepted): shown, not waited on. */
+  activity: number;
+  /** Dependencies in an outage now. */
+  down: string[];
+}
+
+export interface SettleProbe {
+  snapshot(): Promise<SettleSnapshot>;
+}
+
+export const isDeadLetterQueue = (logicalId: string) => /dead.?letter|dlq/i.test(logicalId);
+
+export function runtimeProbe(
+  runtime: Pick<LocalRuntime, 'queues' | 'sqs' | 'scheduler' | 'events' | 'faults'>,
+): SettleProbe {
+  return {
+    async snapshot() {
+      let queued = 0;
+      for (const queue of runtime.queues.values()) {
+        if (isDeadLetterQueue(queue.logicalId)) continue;
+        const { Attributes = {} } = await runtime.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queue.url,
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+              'ApproximateNumberOfMessagesDelayed',
+            ],
+          }),
+        );
+        queued +=
+          Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+          Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+          Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+      }
+      const now = Date.now();
+      const overdueSchedules = runtime.scheduler
+        .schedules()
+        .filter(
+          (s) => s.state === 'ENABLED' && s.nextFireAt !== undefined && s.nextFireAt.getTime() < now - 2000,
+        ).length;
+      return {
+        queued,
+        overdueSchedules,
+        activity: runtime.events.events().length,
+        down: FAULT_SERVICES.filter((service) => runtime.faults.isDown(service)),
+      };
+    },
+  };
+}
+
+export interface SettleResult {
+  settled: boolean;
+  seconds: number;
+  last: SettleSnapshot | undefined;
+}
+
+/** Polls `probe` every second until it has been quiet for `quietMs`, or `capMs` passed. */
+export async function settle(
+  probe: SettleProbe,
+  options: { capMs: number; quietMs?: number; log?: (message: string) => void },
+): Promise<SettleResult> {
+  const started = Date.now();
+  const quietMs = options.quietMs ?? 3000;
+  let quietSince: number | undefined;
+  let last: SettleSnapshot | undefined;
+  let lastLog = 0;
+  while (Date.now() - started < options.capMs) {
+    last = await probe.snapshot().catch(() => undefined);
+    const quiet =
+      last !== undefined && last.queued === 0 && last.overdueSchedules === 0 && last.down.length === 0;
+    if (!quiet) quietSince = undefined;
+    else quietSince ??= Date.now();
+    if (quietSince !== undefined && Date.now() - quietSince >= quietMs) {
+      return { settled: true, seconds: (Date.now() - started) / 1000, last };
+    }
+    if (Date.now() - lastLog > 10_000) {
+      lastLog = Date.now();
+      options.log?.(
+        `campaign: settling — ${last?.queued ?? '?'} queued, ${last?.overdueSchedules ?? '?'} overdue schedules` +
+          `${last?.down.length ? `, down: ${last.down.join(', ')}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return { settled: false, seconds: (Date.now() - started) / 1000, last };
+}

@@ -58,7 +58,7 @@ import { type LocalQueue, startLocalQueues } from './runtime/queues';
 import { startLocalScheduler } from './runtime/scheduler';
 import type { SchedulerServer } from './scheduler-server';
 import { functionStatus, type RuntimeStatus } from './status';
-import { RestartBudget } from './supervisor';
+import { type DependencyStatus, RestartBudget } from './supervisor';
 import {
   type CfnResource,
   LOCAL_ACCOUNT_ID,
@@ -403,7 +403,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       log,
     });
     if (httpApi !== undefined) closers.push(() => httpApi.close());
-    const dependencyState = (service: 'events' | 'kms') => ({
+    const dependencyState = (service: 'scheduler' | 'events' | 'kms'): DependencyStatus => ({
       state: faults.isDown(service) ? 'down' : 'up',
       restarts: 0,
     });
@@ -429,7 +429,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
         dependencies: {
           dynamodb: db.status() ?? { state: 'external', restarts: 0 },
           sqs: local.status(),
-          scheduler: { state: faults.isDown('scheduler') ? 'down' : 'up', restarts: 0 },
+          scheduler: dependencyState('scheduler'),
           events: dependencyState('events'),
           kms: dependencyState('kms'),
         },

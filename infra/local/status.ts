@@ -32,7 +32,7 @@ export interface RuntimeStatus {
     lateFirings: number;
     maxLatenessMs: number;
   };
-  dependencies: Record<string, DependencyStatus | { state: string; restarts: number }>;
+  dependencies: Record<'dynamodb' | 'sqs' | 'scheduler' | 'events' | 'kms', DependencyStatus>;
   faults: Record<string, number>;
 }
 

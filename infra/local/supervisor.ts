@@ -20,7 +20,8 @@ export interface SupervisedProcess {
   thaw?(): void;
 }
 
-export type DependencyState = 'up' | 'frozen' | 'down' | 'restarting' | 'failed' | 'stopped';
+/** `external`: an endpoint given to the runtime, not started (nor supervised) by it. */
+export type DependencyState = 'up' | 'frozen' | 'down' | 'restarting' | 'failed' | 'stopped' | 'external';
 
 export interface DependencyStatus {
   state: DependencyState;

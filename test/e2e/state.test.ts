@@ -154,14 +154,16 @@ describe('the runtime on a state directory, stopped and started again', () => {
     expect(second.status().schedules.maxLatenessMs).toBeGreaterThan(1000);
   });
 
-  it('notices DynamoDB Local killed with SIGKILL, says so and restarts it from its files', async () => {
+  it('notices DynamoDB Local killed with SIGKILL, says so and restarts it from its files', {
+    timeout: 150_000,
+  }, async () => {
     const [pid] = second.childPids;
     expect(pid).toBeGreaterThan(0);
     process.kill(pid as number, 'SIGKILL');
     const status = await eventually(
       async () => second.status().dependencies.dynamodb,
       (d) => d.state === 'up' && d.restarts === 1,
-      60_000,
+      90_000,
     );
     expect(status).toMatchObject({ state: 'up', restarts: 1 });
     expect(second.childPids[0]).not.toBe(pid);
@@ -265,7 +267,7 @@ describe('a runtime in memory whose DynamoDB Local keeps dying', () => {
     await eventually(
       async () => runtime.status().dependencies.dynamodb,
       (d) => d.state === 'up' && d.restarts === 1,
-      60_000,
+      90_000,
     );
     expect(logs.some((l) => l.includes('its data was lost'))).toBe(true);
     const client = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, ...clientConfig });
@@ -277,7 +279,7 @@ describe('a runtime in memory whose DynamoDB Local keeps dying', () => {
     await eventually(
       async () => reasons,
       (r) => r.length === 1,
-      60_000,
+      90_000,
     );
     expect(reasons[0]).toMatch(/^DynamoDB Local: it failed too often \(2 failures within 60 s\)/);
     await expect(fetch(`${runtime.endpoints.httpApi}/_local/status`)).rejects.toThrow();

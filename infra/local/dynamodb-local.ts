@@ -1,5 +1,7 @@
 /**
- * DynamoDB Local (AWS's own Java emulator) for tests and the local runtime.
+ * DynamoDB Local (AWS's own Java emulator) for tests and the local runtime: fetching the
+ * distribution, checking Java, and running the Java process (in memory, or on disk with `dbPath`).
+ * Creating tables on it is `dynamodb-tables.ts` (re-exported here).
  *
  * The jar ships inside the npm package `amplify-dynamodb-simulator` under
  * `package/emulator/`. It is fetched with `npm pack` into a cache folder and
@@ -13,16 +15,15 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  type AttributeDefinition,
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  type GlobalSecondaryIndex,
-  ListTablesCommand,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
-import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/storage/table-schema';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+
+export {
+  createTableFromSchema,
+  createTableFromTemplate,
+  TableMismatchError,
+  type TemplateTableProperties,
+  tablePartitionKeys,
+} from './dynamodb-tables';
 
 const execFileAsync = promisify(execFile);
 
@@ -247,6 +248,11 @@ export interface StartDynamoDbLocalOptions {
   readonly port?: number;
   /** Cache folder for the distribution; defaults to `<repo>/.cache/dynamodb-local`. */
   readonly cacheDir?: string;
+  /**
+   * Folder for the database file (`-dbPath`, created if absent): the data survives a stop and a
+   * crash. Absent: in memory (`-inMemory`), lost when the process ends.
+   */
+  readonly dbPath?: string;
 }
 
 export interface DynamoDbLocalInstance {
@@ -257,12 +263,20 @@ export interface DynamoDbLocalInstance {
   readonly pid: number;
   /** Settles when the Java process has exited (for whatever reason). */
   readonly exited: Promise<void>;
+  /** Where the data lives (`dbPath`), or undefined in memory. */
+  readonly dbPath: string | undefined;
+  /** How the process ended (`signal SIGKILL`, `code 1`), once it has. */
+  exitReason(): string | undefined;
   /** Terminates the Java process and resolves once it has exited. Safe to call more than once. */
   stop(): Promise<void>;
+  /** Freezes the Java process (SIGSTOP): connections stay open, nothing answers; see {@link thaw}. */
+  freeze(): void;
+  /** Resumes a frozen process (SIGCONT). */
+  thaw(): void;
 }
 
 /**
- * Starts an in-memory DynamoDB Local and resolves once it answers ListTables.
+ * Starts DynamoDB Local (in memory, or on disk in `dbPath`) and resolves once it answers ListTables.
  * The Java process is a non-detached child; it is killed by `stop()`, and also
  * when this Node process exits or receives SIGINT/SIGTERM/SIGHUP.
  */
@@ -274,6 +288,8 @@ export async function startDynamoDbLocal(
     throw new Error(`Invalid port: ${requestedPort}`);
   }
   const [dir] = await Promise.all([ensureDynamoDbLocal(options.cacheDir), assertJavaAvailable()]);
+  const dbPath = options.dbPath === undefined ? undefined : resolve(options.dbPath);
+  if (dbPath !== undefined) await mkdir(dbPath, { recursive: true });
 
   // A port picked as "free" can be taken before Java binds it: retry with a fresh one.
   const attempts = requestedPort === 0 ? 3 : 1;
@@ -285,7 +301,7 @@ export async function startDynamoDbLocal(
       throw new Error(`Port ${port} is already in use; pick another one (or 0 for any free port)`);
     }
     try {
-      return await launch(dir, port);
+      return await launch(dir, port, dbPath);
     } catch (error) {
       lastError = error;
       if (!(error instanceof PortInUseError)) throw error;
@@ -296,14 +312,14 @@ export async function startDynamoDbLocal(
 
 class PortInUseError extends Error {}
 
-async function launch(dir: string, port: number): Promise<DynamoDbLocalInstance> {
+async function launch(dir: string, port: number, dbPath: string | undefined): Promise<DynamoDbLocalInstance> {
   const child = spawn(
     'java',
     [
       `-Djava.library.path=${join(dir, LIB_DIR_NAME)}`,
       '-jar',
       join(dir, JAR_NAME),
-      '-inMemory',
+      ...(dbPath === undefined ? ['-inMemory'] : ['-dbPath', dbPath]),
       '-sharedDb',
       '-disableTelemetry',
       '-port',
@@ -343,6 +359,8 @@ async function launch(dir: string, port: number): Promise<DynamoDbLocalInstance>
 
   const stop = async (): Promise<void> => {
     if (exitInfo) return;
+    // A frozen process would keep SIGTERM pending until it is resumed.
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     try {
@@ -373,7 +391,26 @@ async function launch(dir: string, port: number): Promise<DynamoDbLocalInstance>
   child.stdout?.resume();
   child.stderr?.resume();
 
-  return { endpoint, port, pid, exited, stop };
+  return {
+    endpoint,
+    port,
+    pid,
+    exited,
+    dbPath,
+    exitReason: () =>
+      exitInfo === undefined
+        ? undefined
+        : exitInfo.signal
+          ? `signal ${exitInfo.signal}`
+          : `code ${exitInfo.code}`,
+    stop,
+    freeze: () => {
+      if (!exitInfo) child.kill('SIGSTOP');
+    },
+    thaw: () => {
+      if (!exitInfo) child.kill('SIGCONT');
+    },
+  };
 }
 
 async function waitUntilReady(
@@ -472,147 +509,6 @@ function untrack(child: ChildProcess): void {
 }
 
 // ---------------------------------------------------------------------------
-// Table
-// ---------------------------------------------------------------------------
-
-/**
- * Creates the single table as declared in `shared/storage/table-schema.ts`
- * (keys, GSIs with INCLUDE projections, TTL, on-demand billing) and waits
- * until the table and every index are ACTIVE.
- */
-export async function createTableFromSchema(client: DynamoDBClient, tableName: string): Promise<void> {
-  const indexes = Object.values(INDEXES);
-  const keyAttributes = new Set<string>([TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey]);
-  for (const index of indexes) {
-    keyAttributes.add(index.partitionKey);
-    keyAttributes.add(index.sortKey);
-  }
-  const attributeDefinitions: AttributeDefinition[] = [...keyAttributes].map((name) => ({
-    AttributeName: name,
-    AttributeType: 'S',
-  }));
-  const globalSecondaryIndexes: GlobalSecondaryIndex[] = indexes.map((index) => ({
-    IndexName: index.name,
-    KeySchema: [
-      { AttributeName: index.partitionKey, KeyType: 'HASH' },
-      { AttributeName: index.sortKey, KeyType: 'RANGE' },
-    ],
-    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
-  }));
-
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: attributeDefinitions,
-      KeySchema: [
-        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: globalSecondaryIndexes,
-    }),
-  );
-  await waitUntilActive(client, tableName);
-
-  try {
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
-      }),
-    );
-  } catch (error) {
-    if (!isUnsupportedOperation(error)) throw error;
-  }
-}
-
-/** The parts of an `AWS::DynamoDB::Table`'s properties that DynamoDB Local can reproduce. */
-export interface TemplateTableProperties {
-  AttributeDefinitions: AttributeDefinition[];
-  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
-  GlobalSecondaryIndexes?: GlobalSecondaryIndex[];
-  LocalSecondaryIndexes?: { IndexName: string; KeySchema: unknown[]; Projection: unknown }[];
-  TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
-  StreamSpecification?: { StreamViewType: string };
-}
-
-/**
- * Creates a table as an `AWS::DynamoDB::Table` resource of a synthesized template declares it (keys,
- * GSIs and LSIs with their projections, TTL, streams), on demand, and waits until it is ACTIVE.
- * Properties DynamoDB Local has no API for (PITR, SSE, tags, deletion protection) are left out.
- */
-export async function createTableFromTemplate(
-  client: DynamoDBClient,
-  tableName: string,
-  properties: TemplateTableProperties,
-): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: properties.AttributeDefinitions,
-      KeySchema: properties.KeySchema,
-      ...(properties.GlobalSecondaryIndexes?.length
-        ? {
-            GlobalSecondaryIndexes: properties.GlobalSecondaryIndexes.map((g) => ({
-              IndexName: g.IndexName,
-              KeySchema: g.KeySchema,
-              Projection: g.Projection,
-            })),
-          }
-        : {}),
-      ...(properties.LocalSecondaryIndexes?.length
-        ? { LocalSecondaryIndexes: properties.LocalSecondaryIndexes as never }
-        : {}),
-      ...(properties.StreamSpecification
-        ? {
-            StreamSpecification: {
-              StreamEnabled: true,
-              StreamViewType: properties.StreamSpecification.StreamViewType as never,
-            },
-          }
-        : {}),
-    }),
-  );
-  await waitUntilActive(client, tableName);
-  const ttl = properties.TimeToLiveSpecification;
-  if (ttl?.Enabled) {
-    try {
-      await client.send(
-        new UpdateTimeToLiveCommand({
-          TableName: tableName,
-          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
-        }),
-      );
-    } catch (error) {
-      if (!isUnsupportedOperation(error)) throw error;
-    }
-  }
-}
-
-async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((gsi) => gsi.IndexStatus === 'ACTIVE');
-    if (table?.TableStatus === 'ACTIVE' && indexesActive) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Table ${tableName} not ACTIVE after ${timeoutMs / 1000} s (status ${table?.TableStatus})`,
-      );
-    }
-    await delay(100);
-  }
-}
-
-/** The error an emulator gives for an API it does not implement (and nothing else). */
-function isUnsupportedOperation(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'UnknownOperationException') return true;
-  return /not (yet )?(supported|implemented)|unsupported operation/i.test(error.message);
-}
-
-// ---------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------
 
@@ -626,20 +522,4 @@ function errorMessage(error: unknown): string {
 
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && 'code' in error;
-}
-
-/** The partition key of a table ('') and of each of its secondary indexes (by index name). */
-export function tablePartitionKeys(p: TemplateTableProperties): Map<string, string> {
-  const hash = (schema: unknown) =>
-    (Array.isArray(schema) ? (schema as { AttributeName: string; KeyType: string }[]) : []).find(
-      (k) => k.KeyType === 'HASH',
-    )?.AttributeName;
-  const keys = new Map<string, string>();
-  const table = hash(p.KeySchema);
-  if (table !== undefined) keys.set('', table);
-  for (const index of [...(p.GlobalSecondaryIndexes ?? []), ...(p.LocalSecondaryIndexes ?? [])]) {
-    const key = hash(index.KeySchema);
-    if (key !== undefined && index.IndexName !== undefined) keys.set(index.IndexName, key);
-  }
-  return keys;
 }

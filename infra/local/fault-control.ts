@@ -1,7 +1,7 @@
 /**
  * The local control endpoint for faults, `GET|PUT|DELETE /_local/faults`, as a plain function of the
  * request method and body so any HTTP server can mount it (the local runtime mounts it on the HTTP
- * API's port; it is not part of the template's API):
+ * API's port with `setLocalRoute`, for callers on this machine only; it is not part of the template's API):
  * - `GET` → 200 `{ profile, down, counts }`: the profile in force, the dependencies in an outage now,
  *   and the faults injected so far by kind;
  * - `PUT` with a JSON fault profile (`{"errors":{"dynamodb":0.1},…}`, see `docs/faults.md`) or a
@@ -11,7 +11,6 @@
  */
 import { FAULT_PROFILES, InvalidFaultProfileError, parseFaultProfile } from './fault-profiles';
 import { FAULT_SERVICES, type Faults } from './faults';
-import type { HttpApiRoute } from './http-api';
 
 export const FAULT_CONTROL_PATH = '/_local/faults';
 
@@ -67,31 +66,5 @@ export function createFaultControl(faults: Faults): FaultControlHandler {
       default:
         return { status: 405, body: { error: 'MethodNotAllowed', message: 'GET, PUT or DELETE' } };
     }
-  };
-}
-
-/**
- * The control endpoint as a route of the local HTTP API (until the runtime has its own `/_local/`
- * hook): no authorizer, answers JSON. The HTTP API listens on the loopback interface only.
- */
-export function faultControlRoute(faults: Faults): HttpApiRoute {
-  const control = createFaultControl(faults);
-  return {
-    routeKey: `ANY ${FAULT_CONTROL_PATH}`,
-    functionName: 'local-fault-control',
-    handler: async (event) => {
-      const body =
-        event.body === undefined
-          ? undefined
-          : event.isBase64Encoded
-            ? Buffer.from(event.body, 'base64').toString('utf8')
-            : event.body;
-      const answer = control(event.requestContext.http.method, body);
-      return {
-        statusCode: answer.status,
-        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-        body: JSON.stringify(answer.body),
-      };
-    },
   };
 }

@@ -37,6 +37,10 @@ import { RouteThrottle, type ThrottleSettings } from './throttle';
  * - The API's own error responses carry `x-content-type-options: nosniff` (the service's every
  *   response does; these are the ones it does not write itself).
  *
+ * Local control routes: `/_local/<name>` is not part of the API. The runtime registers handlers there
+ * ({@link HttpApi.setLocalRoute}: `/_local/status`, `/_local/faults`…); they answer only callers on
+ * this machine (loopback addresses) and 403 anyone else, before any route, throttle or authorizer.
+ *
  * Known gaps: no greedy `{proxy+}` paths, no stages other than `$default`-style routing with a path
  * prefix, no CORS configuration, no authorization scopes, no account-level throttling, no custom domains, no
  * mutual TLS; Lambda authorizers and IAM authorization are not emulated.
@@ -78,12 +82,39 @@ export interface StartHttpApiOptions {
   onHandlerError?: (routeKey: string, error: unknown) => void;
 }
 
+/** A request to a local control route (`/_local/<name>`). */
+export interface LocalRouteRequest {
+  method: string;
+  /** The path after `/_local/<name>` ('' or `/…`). */
+  subPath: string;
+  query: URLSearchParams;
+  body: string;
+}
+
+/** Answers a local control route: a status and a JSON body (or text with `contentType`). */
+export type LocalRouteHandler = (
+  request: LocalRouteRequest,
+) =>
+  | Promise<{ status: number; body: unknown; contentType?: string }>
+  | { status: number; body: unknown; contentType?: string };
+
 export interface HttpApi {
   /** Base URL, e.g. `http://127.0.0.1:41234` (with `/<stage>` for a named stage). */
   readonly endpoint: string;
   readonly port: number;
+  /** Serves `/_local/<name>[/…]` with `handler` for callers on this machine; replaces an earlier one. */
+  setLocalRoute(name: string, handler: LocalRouteHandler): void;
   close(): Promise<void>;
 }
+
+/** Whether a socket's remote address is this machine (IPv4 127/8, IPv6 ::1, IPv4-mapped loopback). */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.replace(/^::ffff:/i, '');
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+const LOCAL_PREFIX = '/_local/';
 
 /** The HTTP API payload quota. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -303,6 +334,40 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
   const accountId = options.accountId ?? '123456789012';
   const compiled = options.routes.map(compile);
   const throttle = new RouteThrottle(options.throttle ?? {});
+  const localRoutes = new Map<string, LocalRouteHandler>();
+  const serveLocal = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) => {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      sendJson(res, 403, { message: 'Forbidden: local control routes answer this machine only' }, requestId);
+      return;
+    }
+    const rest = url.pathname.slice(LOCAL_PREFIX.length);
+    const slash = rest.indexOf('/');
+    const name = slash < 0 ? rest : rest.slice(0, slash);
+    const handler = localRoutes.get(name);
+    const body = await readBody(req).catch(() => Buffer.alloc(0));
+    if (handler === undefined) {
+      sendJson(res, 404, { message: `No local route ${name}`, routes: [...localRoutes.keys()] }, requestId);
+      return;
+    }
+    const answer = await handler({
+      method: (req.method ?? 'GET').toUpperCase(),
+      subPath: slash < 0 ? '' : rest.slice(slash),
+      query: url.searchParams,
+      body: body.toString('utf8'),
+    });
+    if (answer.contentType !== undefined) {
+      const text = String(answer.body);
+      res.writeHead(answer.status, {
+        'content-type': answer.contentType,
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      });
+      res.end(text);
+      return;
+    }
+    sendJson(res, answer.status, answer.body, requestId, { 'cache-control': 'no-store' });
+  };
   let issuer = options.issuer;
   if (issuer === undefined && options.routes.some((r) => r.authorizer === 'jwt'))
     issuer = createLocalIssuer();
@@ -313,6 +378,7 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
     const url = new URL(req.url ?? '/', 'http://localhost');
     const rawPath = url.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
+    if (rawPath.startsWith(LOCAL_PREFIX)) return serveLocal(req, res, url, requestId);
 
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
@@ -482,6 +548,10 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
   return {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}${stagePrefix}`,
     port,
+    setLocalRoute: (name, handler) => {
+      if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`Invalid local route name "${name}"`);
+      localRoutes.set(name, handler);
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -35,6 +35,8 @@ export interface LocalKmsKeyInput {
   description?: string;
   /** @default true */
   enabled?: boolean;
+  /** HMAC key material (its spec's length), e.g. kept in the runtime's state directory. @default random */
+  material?: Buffer;
 }
 
 export interface LocalKmsKey {
@@ -109,7 +111,12 @@ export async function startKmsServer(options: StartKmsServerOptions): Promise<Km
       description: input.description ?? '',
       enabled: input.enabled ?? true,
     };
-    keys.set(keyId, { key, ...(hmac !== undefined ? { material: randomBytes(hmac.bytes) } : {}) });
+    if (hmac !== undefined && input.material !== undefined && input.material.length !== hmac.bytes)
+      throw new Error(`Key ${keyId}: ${keySpec} material must be ${hmac.bytes} bytes`);
+    keys.set(keyId, {
+      key,
+      ...(hmac !== undefined ? { material: input.material ?? randomBytes(hmac.bytes) } : {}),
+    });
     return key;
   };
   for (const input of options.keys ?? []) addKey(input);

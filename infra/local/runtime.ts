@@ -36,31 +36,26 @@
  *
  * Known gaps are listed in the README ("Local runtime").
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Backoff } from './delivery/engine';
-import {
-  createTableFromTemplate,
-  type DynamoDbLocalInstance,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  startDynamoDbLocal,
-  type TemplateTableProperties,
-  tablePartitionKeys,
-} from './dynamodb-local';
+import { LOCAL_REGION } from './dynamodb-local';
 import type {
   AcceptedEvent,
   EventBridgeServer,
   EventBridgeServerOptions,
   EventTarget,
 } from './eventbridge-server';
-import { faultControlRoute } from './fault-control';
+import { createFaultControl } from './fault-control';
 import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
 import { asyncConfigsFromTemplate, createAsyncInvoker, errorText } from './runtime/async-invoke';
 import { createRuntimeDeliveries, type DeliveryStats } from './runtime/deliveries';
+import { startLocalDynamoDb } from './runtime/dynamodb';
 import { startLocalEventBus } from './runtime/event-bus';
 import {
   FUNCTION_TYPE,
@@ -73,6 +68,8 @@ import { type Denial, type ServiceEndpoints, startLocalIam } from './runtime/iam
 import { type LocalQueue, type SendToQueue, startLocalQueues } from './runtime/queues';
 import { startLocalScheduler } from './runtime/scheduler';
 import type { SchedulerServer } from './scheduler-server';
+import { functionStatus, type RuntimeStatus } from './status';
+import { type DependencyStatus, RestartBudget } from './supervisor';
 import {
   type CfnResource,
   LOCAL_ACCOUNT_ID,
@@ -129,6 +126,8 @@ export interface StartLocalRuntimeOptions {
    * pending deliveries). Absent: everything is in memory and lost at `close()` (tests).
    */
   stateDir?: string;
+  /** When a dependency that keeps dying is given up (fatal): more than `max` failures within `windowMs`. @default 3 in 60 s */
+  restartBudget?: { max: number; windowMs: number };
 }
 
 export interface LocalEndpoints {
@@ -180,6 +179,15 @@ export interface LocalRuntime {
   invokeAsync(functionArn: string, event: unknown): Promise<void>;
   /** Delivery figures: rule targets, Scheduler targets, asynchronous invocations per function. */
   deliveryStats(): DeliveryStats;
+  /** The live status (functions, queues, pending schedules, dependencies, injected faults). */
+  status(): RuntimeStatus;
+  /** What this start found in the state directory (nothing when in memory or fresh). */
+  readonly resumed: { tablesFound: number; messages: number; schedules: number };
+  /**
+   * Calls `listener` once if a dependency fails for good (it cannot be restarted); the runtime has
+   * then stopped itself. Returns the unsubscribe function.
+   */
+  onFatal(listener: (reason: string) => void): () => void;
   /** Stops everything it started; resolves when all of it has stopped. */
   close(): Promise<void>;
 }
@@ -194,7 +202,20 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
   const resolver = new TemplateResolver(stack, LOCAL_REGION, LOCAL_ACCOUNT_ID);
   const tickMs = options.tickMs ?? 250;
   const faults = options.faults ?? createFaults();
+  const startedAt = Date.now();
   const closers: Array<() => Promise<void>> = [];
+  const fatalListeners = new Set<(reason: string) => void>();
+  let fatalReason: string | undefined;
+  const onFatal = (reason: string) => {
+    if (fatalReason !== undefined) return;
+    fatalReason = reason;
+    log(`local runtime: stopping: ${reason}`);
+    void close().finally(() => {
+      for (const listener of fatalListeners) listener(reason);
+    });
+  };
+  const stateDir = options.stateDir;
+  if (stateDir !== undefined) mkdirSync(stateDir, { recursive: true });
   const close = async () => {
     for (const closer of closers.splice(0).reverse()) {
       await closer().catch((error: unknown) =>
@@ -204,43 +225,24 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
   };
 
   try {
-    // --- DynamoDB ---------------------------------------------------------------------------------
-    let dynamodbEndpoint = options.dynamoDbEndpoint;
+    // --- DynamoDB (supervised; on disk with a state directory) ------------------------------------
     const childPids: number[] = [];
-    if (dynamodbEndpoint === undefined) {
-      const instance: DynamoDbLocalInstance = await startDynamoDbLocal({
-        port: options.ports?.dynamodb ?? 0,
-      });
-      closers.push(() => instance.stop());
-      dynamodbEndpoint = instance.endpoint;
-      childPids.push(instance.pid);
-    }
-    const dynamodb = new DynamoDBClient({
-      endpoint: dynamodbEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+    const budget = options.restartBudget;
+    const db = await startLocalDynamoDb({
+      template,
+      resolver,
+      ...(options.dynamoDbEndpoint !== undefined ? { endpoint: options.dynamoDbEndpoint } : {}),
+      port: options.ports?.dynamodb ?? 0,
+      ...(options.tableNameSuffix !== undefined ? { tableNameSuffix: options.tableNameSuffix } : {}),
+      ...(stateDir !== undefined ? { stateDir } : {}),
+      childPids,
+      ...(budget ? { restartBudget: new RestartBudget(budget.max, budget.windowMs) } : {}),
+      log,
+      onFatal,
     });
-    closers.push(async () => dynamodb.destroy());
-    const tables: Record<string, string> = {};
-    /** Table name → partition key of the table ('') and of each index, for `dynamodb:LeadingKeys`. */
-    const partitionKeys = new Map<string, Map<string, string>>();
-    for (const [id, resource] of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
-      const name = `${resolver.physicalName(id, 255 - (options.tableNameSuffix?.length ?? 0))}${options.tableNameSuffix ?? ''}`;
-      await createTableFromTemplate(
-        dynamodb,
-        name,
-        resolver.resolve(resource.Properties) as TemplateTableProperties,
-      );
-      resolver.set(id, name, {
-        Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${name}`,
-        StreamArn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${name}/stream/local`,
-      });
-      tables[id] = name;
-      partitionKeys.set(
-        name,
-        tablePartitionKeys(resolver.resolve(resource.Properties) as TemplateTableProperties),
-      );
-    }
+    closers.push(() => db.close());
+    const { tables, partitionKeys } = db;
+    const dynamodbEndpoint = db.endpoint;
 
     // --- KMS: the template's keys (ids from the resolver, so ARNs stay stable across restarts) -----
     const kms = await startKmsServer({
@@ -251,10 +253,18 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     });
     closers.push(() => kms.close());
     const kmsKeys: Record<string, string> = {};
+    // Key material persists with the state (tracking tokens and idempotency fingerprints depend on it).
+    const materials = stateDir === undefined ? undefined : loadKeyMaterials(join(stateDir, 'kms-keys.json'));
     for (const [id, resource] of resourcesOfType(template, 'AWS::KMS::Key')) {
       const p = resolver.resolve(resource.Properties ?? {}) as Props;
+      const keyId = resolver.ref(id);
+      const bits = /^HMAC_(\d+)$/.exec(String(p.KeySpec ?? ''))?.[1];
+      if (materials !== undefined && bits !== undefined)
+        materials.values[keyId] ??= randomBytes(Number(bits) / 8).toString('base64');
+      const material = materials?.values[keyId];
       const key = kms.addKey({
-        keyId: resolver.ref(id),
+        keyId,
+        ...(material !== undefined ? { material: Buffer.from(material, 'base64') } : {}),
         keySpec: p.KeySpec ?? 'SYMMETRIC_DEFAULT',
         keyUsage: p.KeyUsage ?? 'ENCRYPT_DECRYPT',
         ...(p.Description !== undefined ? { description: String(p.Description) } : {}),
@@ -262,9 +272,17 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       });
       kmsKeys[id] = key.arn;
     }
+    materials?.save();
 
     // --- SQS --------------------------------------------------------------------------------------
-    const local = await startLocalQueues({ template, resolver, port: options.ports?.sqs ?? 0 });
+    const local = await startLocalQueues({
+      template,
+      resolver,
+      port: options.ports?.sqs ?? 0,
+      ...(stateDir !== undefined ? { stateDir: join(stateDir, 'sqs') } : {}),
+      log,
+      onFatal,
+    });
     closers.push(() => local.close());
     const { queues, sqs } = local;
     // In-process deliveries (rule and Scheduler targets, on-failure destinations) fail while SQS is
@@ -336,8 +354,30 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       invokeAsync,
       delivery,
       faults,
+      ...(stateDir !== undefined ? { stateFile: join(stateDir, 'scheduler', 'journal.jsonl') } : {}),
+      clockSkewMs: () => faults.clockSkewMs(),
     });
     closers.push(() => scheduler.close());
+    const restoredSchedules = scheduler.stats().restored;
+
+    // --- Outages on demand: DynamoDB Local frozen, the SQS and Scheduler listeners closed ----------
+    const unsubscribeOutages = faults.onOutage((service, down) => {
+      const act = async () => {
+        if (service === 'dynamodb') {
+          if (!down) db.thaw();
+          else if (!db.freeze())
+            log('local runtime: DynamoDB outage not applied: its endpoint was given, not started here');
+        } else if (service === 'sqs') await (down ? local.suspend() : local.resume());
+        else if (service === 'scheduler') await (down ? scheduler.suspend() : scheduler.resume());
+        else
+          log(
+            `local runtime: outage of ${service}: its endpoint keeps listening (only injected errors apply)`,
+          );
+      };
+      log(`local runtime: outage: ${service} ${down ? 'down' : 'back up'}`);
+      act().catch((error: unknown) => log(`local runtime: outage of ${service}: ${errorText(error)}`));
+    });
+    closers.push(async () => unsubscribeOutages());
 
     // --- IAM: each function signs with its own key and calls through an authorizing proxy ----------
     const upstream: ServiceEndpoints = {
@@ -401,10 +441,46 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       issuer,
       port: options.ports?.httpApi ?? 0,
       log,
-      localRoutes: [faultControlRoute(faults)],
     });
     if (httpApi !== undefined) closers.push(() => httpApi.close());
     await delivery.start();
+    const dependencyState = (service: 'scheduler' | 'events' | 'kms'): DependencyStatus => ({
+      state: faults.isDown(service) ? 'down' : 'up',
+      restarts: 0,
+    });
+    const status = (): RuntimeStatus => {
+      const schedules = scheduler.stats();
+      return {
+        at: new Date().toISOString(),
+        uptimeSeconds: (Date.now() - startedAt) / 1000,
+        state: {
+          dir: stateDir ?? null,
+          resumed: db.existingTables + local.restored + restoredSchedules > 0,
+        },
+        functions: Object.fromEntries(
+          [...functions.values()].map((f) => [f.logicalId, functionStatus(f.lambda)]),
+        ),
+        queues: local.depths(),
+        schedules: {
+          pending: schedules.pending,
+          nextDue: schedules.nextDue?.toISOString() ?? null,
+          lateFirings: schedules.lateFirings,
+          maxLatenessMs: schedules.maxLatenessMs,
+        },
+        dependencies: {
+          dynamodb: db.status() ?? { state: 'external', restarts: 0 },
+          sqs: local.status(),
+          scheduler: dependencyState('scheduler'),
+          events: dependencyState('events'),
+          kms: dependencyState('kms'),
+        },
+        faults: faults.counts(),
+        deliveries: deliveries.stats(),
+      };
+    };
+    httpApi?.setLocalRoute('status', () => ({ status: 200, body: status() }));
+    const faultControl = createFaultControl(faults);
+    httpApi?.setLocalRoute('faults', (request) => faultControl(request.method, request.body));
 
     const endpoints: LocalEndpoints = {
       httpApi: httpApi?.endpoint ?? '',
@@ -447,6 +523,16 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       fireScheduledRule: bus.fireScheduledRule,
       invokeAsync,
       deliveryStats: deliveries.stats,
+      status,
+      resumed: { tablesFound: db.existingTables, messages: local.restored, schedules: restoredSchedules },
+      onFatal(listener) {
+        if (fatalReason !== undefined) {
+          const reason = fatalReason;
+          queueMicrotask(() => listener(reason));
+        }
+        fatalListeners.add(listener);
+        return () => fatalListeners.delete(listener);
+      },
       close,
     };
   } catch (error) {
@@ -456,3 +542,12 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
 }
 
 export type { CfnResource };
+
+/** The HMAC key material of the local KMS keys, kept in the state directory (key id → base64). */
+function loadKeyMaterials(file: string): { values: Record<string, string>; save(): void } {
+  const values = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  return {
+    values,
+    save: () => writeFileSync(file, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 }),
+  };
+}

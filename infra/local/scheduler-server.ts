@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ParsedSchedule, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression';
+import { openScheduleJournal, type ScheduleJournal } from './scheduler-journal';
 
 /**
  * A local Amazon EventBridge Scheduler endpoint for the local runtime.
@@ -25,6 +26,12 @@ import { type ParsedSchedule, parseScheduleExpression, ScheduleExpressionError }
  * schedule whose `at()` time has already passed is accepted and never fires (AWS's behaviour there
  * is undocumented); a paused clock (injected `now`) means recurring schedules only fire through
  * {@link SchedulerServer.fireDue} or the ticker reading that clock.
+ *
+ * With `stateFile` the groups and schedules, with their pending firings, are journaled
+ * (`scheduler-journal.ts`) and restored at start: a one-time timer that came due while the runtime
+ * was down fires at once, late, and a recurring schedule that missed occurrences fires once for them;
+ * firings more than a second late are counted ({@link SchedulerStats.lateFirings}). A firing is
+ * journaled as done only after its delivery, so a kill mid-delivery fires it again (at least once).
  */
 
 /** The target of a schedule, as `CreateSchedule` takes it (only the fields the runtime uses are typed). */
@@ -101,6 +108,29 @@ export interface SchedulerServerOptions {
   retryMaxDelayMs?: number;
   /** Where engine failures are reported (default: console.warn). */
   log?: (message: string) => void;
+  /** The journal file that makes groups and schedules survive a restart; absent: in memory only. */
+  stateFile?: string;
+  /**
+   * Clock skew in ms (an injected fault): subtracted from the clock when deciding what is due, so a
+   * positive skew fires timers late and a negative one early. @default none
+   */
+  clockSkewMs?: () => number;
+  /** A firing later than this after its time counts as late (default: max(1000, 2 × tickMs)). */
+  lateAfterMs?: number;
+}
+
+/** Pending timers and punctuality, for the runtime's status. */
+export interface SchedulerStats {
+  /** Enabled schedules with a firing still ahead (or due). */
+  pending: number;
+  /** The earliest pending firing. */
+  nextDue: Date | undefined;
+  /** Firings made later than `lateAfterMs` after their time (e.g. due while the runtime was down). */
+  lateFirings: number;
+  /** The latest of those, in ms late. */
+  maxLatenessMs: number;
+  /** Schedules restored from the state file at start. */
+  restored: number;
 }
 
 export interface SchedulerServer {
@@ -113,6 +143,11 @@ export interface SchedulerServer {
   fired(): ReadonlyArray<FiredInvocation>;
   /** The subset of {@link fired} that exhausted its retries. */
   deadLetters(): ReadonlyArray<FiredInvocation>;
+  stats(): SchedulerStats;
+  /** Closes the listener and pauses the firing engine (a Scheduler outage on demand). */
+  suspend(): Promise<void>;
+  /** Listens again on the same port and resumes firing (what came due meanwhile fires, late). */
+  resume(): Promise<void>;
   /**
    * Fires every invocation due at or before `at` (default: `now()`), in chronological order,
    * including every missed occurrence of a recurring schedule; resolves when they all completed
@@ -190,13 +225,23 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
   const scheduleArn = (group: string, name: string) =>
     `arn:aws:scheduler:${region}:${accountId}:schedule/${group}/${name}`;
 
-  const addGroup = (name: string): StoredGroup => {
-    const t = now();
-    const group = { name, arn: groupArn(name), creationDate: t, lastModificationDate: t };
+  const journal: ScheduleJournal | undefined =
+    options.stateFile === undefined ? undefined : openScheduleJournal(options.stateFile, log);
+  const addGroup = (name: string, creationDate = now()): StoredGroup => {
+    const group = { name, arn: groupArn(name), creationDate, lastModificationDate: creationDate };
     groups.set(name, group);
+    if (name !== 'default') journal?.write({ op: 'group', name, creationDate: creationDate.toISOString() });
     return group;
   };
   addGroup('default');
+  const putSchedule = (schedule: StoredSchedule) => {
+    store.set(key(schedule.group, schedule.name), schedule);
+    journal?.write({ op: 'put', schedule: serialize(schedule) });
+  };
+  const deleteSchedule = (group: string, name: string) => {
+    store.delete(key(group, name));
+    journal?.write({ op: 'del', group, name });
+  };
 
   const requireGroup = (name: string): StoredGroup => {
     const group = groups.get(name);
@@ -374,21 +419,21 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
           const schedule = buildSchedule(name, body);
           const k = key(schedule.group, name);
           if (store.has(k)) throw new AwsError('ConflictException', `Schedule ${name} already exists.`, 409);
-          store.set(k, schedule);
+          putSchedule(schedule);
           return { ScheduleArn: schedule.arn };
         }
         case 'PUT': {
           const group = optionalString(body.GroupName, 'groupName') ?? 'default';
           const previous = requireSchedule(group, name);
           const schedule = buildSchedule(name, body, previous);
-          store.set(key(group, name), schedule);
+          putSchedule(schedule);
           return { ScheduleArn: schedule.arn };
         }
         case 'GET':
           return describe(requireSchedule(q.get('groupName') ?? 'default', name));
         case 'DELETE': {
           const schedule = requireSchedule(q.get('groupName') ?? 'default', name);
-          store.delete(key(schedule.group, name));
+          deleteSchedule(schedule.group, name);
           return {};
         }
       }
@@ -430,8 +475,9 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
           if (name === 'default') throw validation('The default schedule group cannot be deleted.');
           requireGroup(name);
           // AWS deletes the group's schedules with it (asynchronously there; at once here).
-          for (const [k, s] of store) if (s.group === name) store.delete(k);
+          for (const s of [...store.values()]) if (s.group === name) deleteSchedule(s.group, s.name);
           groups.delete(name);
+          journal?.write({ op: 'ungroup', name });
           return {};
         }
       }
@@ -549,8 +595,8 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
   };
 
   /** Takes every due occurrence off the schedules (advancing or deleting them) in time order. */
-  const collectDue = (at: Date): { schedule: ScheduleView; at: Date }[] => {
-    const due: { schedule: ScheduleView; at: Date }[] = [];
+  const collectDue = (at: Date): Due[] => {
+    const due: Due[] = [];
     while (due.length < MAX_FIRINGS_PER_CALL) {
       let earliest: StoredSchedule | undefined;
       for (const s of store.values()) {
@@ -561,19 +607,42 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
       }
       if (earliest === undefined) break;
       const when = earliest.nextFireAt as Date;
-      due.push({ schedule: view(earliest), at: when });
       earliest.nextFireAt = withinEnd(earliest, earliest.parsed.nextAfter(when));
-      if (earliest.nextFireAt === undefined && earliest.actionAfterCompletion === 'DELETE') {
-        store.delete(key(earliest.group, earliest.name));
-      }
+      const deleted = earliest.nextFireAt === undefined && earliest.actionAfterCompletion === 'DELETE';
+      if (deleted) store.delete(key(earliest.group, earliest.name));
+      due.push({ schedule: view(earliest), at: when, next: earliest.nextFireAt, deleted });
     }
     return due;
   };
 
+  let lateFirings = 0;
+  let maxLatenessMs = 0;
+  const lateAfterMs = options.lateAfterMs ?? Math.max(1000, 2 * (options.tickMs ?? 1000));
+  /** The clock as the engine reads it to decide what is due (skewed by an injected fault). */
+  const engineNow = () => new Date(now().getTime() - (options.clockSkewMs?.() ?? 0));
   const fireDue = (at?: Date): Promise<number> => {
     const run = chain.then(async () => {
-      const due = collectDue(at ?? now());
-      const results = await Promise.all(due.map((d) => deliver(d.schedule, d.at)));
+      const due = collectDue(at ?? engineNow());
+      const results = await Promise.all(
+        due.map(async (d) => {
+          const lateness = now().getTime() - d.at.getTime();
+          if (at === undefined && lateness > lateAfterMs) {
+            lateFirings += 1;
+            maxLatenessMs = Math.max(maxLatenessMs, lateness);
+          }
+          const result = await deliver(d.schedule, d.at);
+          // Journaled once delivered: a kill mid-delivery fires it again at the next start.
+          journal?.write({
+            op: 'fired',
+            group: d.schedule.group,
+            name: d.schedule.name,
+            at: d.at.toISOString(),
+            next: d.next?.toISOString() ?? null,
+            deleted: d.deleted,
+          });
+          return result;
+        }),
+      );
       firedList.push(...results);
       return due.length;
     });
@@ -583,12 +652,48 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
     return run;
   };
 
+  // --- restore what the journal holds (before the first tick) ---
+  let restored = 0;
+  if (journal !== undefined) {
+    const saved = journal.load();
+    for (const group of saved.groups) {
+      if (!groups.has(group.name)) addGroup(group.name, new Date(group.creationDate));
+    }
+    const t = now();
+    for (const record of saved.schedules) {
+      try {
+        const schedule = deserialize(record, scheduleArn(record.group, record.name));
+        // A recurring schedule that missed occurrences while down fires once for them (the latest).
+        if (schedule.parsed.kind !== 'at' && schedule.nextFireAt && schedule.nextFireAt < t) {
+          let latest = schedule.nextFireAt;
+          for (let i = 0; i < MAX_FIRINGS_PER_CALL; i++) {
+            const next = withinEnd(schedule, schedule.parsed.nextAfter(latest));
+            if (next === undefined || next > t) break;
+            latest = next;
+          }
+          schedule.nextFireAt = latest;
+        }
+        store.set(key(schedule.group, schedule.name), schedule);
+        restored += 1;
+      } catch (error) {
+        log(`scheduler-server: schedule ${record.group}/${record.name} not restored: ${errorMessage(error)}`);
+      }
+    }
+    journal.compact(
+      [...groups.values()]
+        .filter((g) => g.name !== 'default')
+        .map((g) => ({ name: g.name, creationDate: g.creationDate.toISOString() })),
+      [...store.values()].map(serialize),
+    );
+  }
+
   const tickMs = options.tickMs ?? 1000;
   let ticking = false;
+  let paused = false;
   const ticker =
     tickMs > 0
       ? setInterval(() => {
-          if (ticking || closed) return;
+          if (ticking || closed || paused) return;
           ticking = true;
           fireDue()
             .catch((error: unknown) => log(`scheduler-server: tick failed: ${errorMessage(error)}`))
@@ -599,11 +704,17 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
       : undefined;
   ticker?.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
+  let suspended = false;
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -611,8 +722,32 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
       closed = true;
       if (ticker) clearInterval(ticker);
       await Promise.allSettled([...inFlight]);
+      journal?.close();
+      server.closeAllConnections();
+      if (!suspended) await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    stats: () => {
+      let pending = 0;
+      let nextDue: Date | undefined;
+      for (const s of store.values()) {
+        if (s.state !== 'ENABLED' || s.nextFireAt === undefined) continue;
+        pending += 1;
+        if (nextDue === undefined || s.nextFireAt < nextDue) nextDue = s.nextFireAt;
+      }
+      return { pending, nextDue, lateFirings, maxLatenessMs, restored };
+    },
+    async suspend() {
+      if (suspended || closed) return;
+      suspended = true;
+      paused = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async resume() {
+      if (!suspended || closed) return;
+      await listen(port);
+      suspended = false;
+      paused = false;
     },
     schedules: () => [...store.values()].map(view),
     fired: () => [...firedList],
@@ -622,6 +757,80 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
 }
 
 // ------------------------------------------------------------------------------- helpers
+
+/** An occurrence taken off its schedule: what to deliver, and what the schedule became. */
+interface Due {
+  schedule: ScheduleView;
+  at: Date;
+  next: Date | undefined;
+  deleted: boolean;
+}
+
+/** A stored schedule as the journal keeps it (dates as ISO strings, the parsed expression left out). */
+export interface SavedSchedule {
+  name: string;
+  group: string;
+  expression: string;
+  timeZone: string;
+  state: 'ENABLED' | 'DISABLED';
+  description?: string;
+  startDate?: string;
+  endDate?: string;
+  flexibleTimeWindow: { Mode: 'OFF' | 'FLEXIBLE'; MaximumWindowInMinutes?: number };
+  actionAfterCompletion: 'NONE' | 'DELETE';
+  kmsKeyArn?: string;
+  target: ScheduleTarget;
+  creationDate: string;
+  lastModificationDate: string;
+  nextFireAt: string | null;
+}
+
+function serialize(s: StoredSchedule): SavedSchedule {
+  return {
+    name: s.name,
+    group: s.group,
+    expression: s.expression,
+    timeZone: s.timeZone,
+    state: s.state,
+    ...(s.description !== undefined ? { description: s.description } : {}),
+    ...(s.startDate ? { startDate: s.startDate.toISOString() } : {}),
+    ...(s.endDate ? { endDate: s.endDate.toISOString() } : {}),
+    flexibleTimeWindow: s.flexibleTimeWindow,
+    actionAfterCompletion: s.actionAfterCompletion,
+    ...(s.kmsKeyArn !== undefined ? { kmsKeyArn: s.kmsKeyArn } : {}),
+    target: s.target,
+    creationDate: s.creationDate.toISOString(),
+    lastModificationDate: s.lastModificationDate.toISOString(),
+    nextFireAt: s.nextFireAt?.toISOString() ?? null,
+  };
+}
+
+function deserialize(saved: SavedSchedule, arn: string): StoredSchedule {
+  const creationDate = new Date(saved.creationDate);
+  const startDate = saved.startDate === undefined ? undefined : new Date(saved.startDate);
+  return {
+    name: saved.name,
+    group: saved.group,
+    arn,
+    expression: saved.expression,
+    timeZone: saved.timeZone,
+    state: saved.state,
+    description: saved.description,
+    startDate,
+    endDate: saved.endDate === undefined ? undefined : new Date(saved.endDate),
+    flexibleTimeWindow: saved.flexibleTimeWindow,
+    actionAfterCompletion: saved.actionAfterCompletion,
+    kmsKeyArn: saved.kmsKeyArn,
+    target: saved.target,
+    creationDate,
+    lastModificationDate: new Date(saved.lastModificationDate),
+    parsed: parseScheduleExpression(saved.expression, saved.timeZone, {
+      now: () => creationDate,
+      ...(startDate ? { start: startDate } : {}),
+    }),
+    nextFireAt: saved.nextFireAt === null ? undefined : new Date(saved.nextFireAt),
+  };
+}
 
 function describeGroup(g: StoredGroup) {
   return {

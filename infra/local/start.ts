@@ -7,27 +7,36 @@
  * 2. Starts the local runtime on that assembly, prints the endpoints and writes them to
  *    `.local/endpoints.json`.
  * 3. Plays the built-in scenario with a progress display and a summary (`--no-demo` skips it).
- * 4. Serves until Ctrl-C (SIGINT) or SIGTERM, then stops every child process and server.
+ * 4. Serves until Ctrl-C (SIGINT) or SIGTERM, then stops every child process and server. If a
+ *    dependency fails for good (DynamoDB Local keeps dying), it stops and exits 1 with the reason.
+ *
+ * State: the runtime keeps its state in the state directory (DynamoDB Local's files, the SQS and
+ * Scheduler journals, the local KMS key material) and resumes from it at the next start; the banner
+ * says which. `--fresh` deletes that state first.
  *
  * Options: `--no-demo`, `--policy <file>` (default `policy/demo-policy.json`), `--assembly <dir>`
- * (run an existing cloud assembly, no synth), `--state-dir <dir>` (default `.local`), `--port-base <n>`
+ * (run an existing cloud assembly, no synth), `--state-dir <dir>` (default `.local`), `--fresh`,
+ * `--status` (a status table every 5 s; also at `GET <httpApi>/_local/status`), `--port-base <n>`
  * (fixed ports n…n+5 for HTTP API, EventBridge, Scheduler, SQS, DynamoDB, KMS), `--verbose` (function
  * logs on the console instead of `<state-dir>/logs/functions.log`), `--no-iam` (no IAM checks),
  * `--faults <profile>` (inject faults: `none`, `light`, `default` or a JSON file; see docs/faults.md).
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DateTime } from 'luxon';
 import type { Report } from '../../shared/domain/reporting/report';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { loadFaultProfile } from './fault-profiles';
 import { createFaults } from './faults';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from './jwt';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioStep } from './scenario';
+import { formatStatus } from './status';
 import { resourcesOfType } from './template';
 
 // Every bundle carries its own AWS SDK, and each would print the SDK's notice that Node 22 will be
@@ -54,8 +63,12 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean' },
     'no-iam': { type: 'boolean' },
     faults: { type: 'string' },
+    fresh: { type: 'boolean' },
+    status: { type: 'boolean' },
   },
 });
+/** What the runtime keeps in the state directory (`--fresh` deletes these, nothing else). */
+const RUNTIME_STATE = ['dynamodb', 'sqs', 'scheduler', 'kms-keys.json', 'deliveries.json'];
 const stateDir = resolve(root, args['state-dir'] ?? '.local');
 
 async function synth(): Promise<string> {
@@ -267,6 +280,34 @@ function printTryIt(runtime: LocalRuntime): void {
   console.log(dim('  (a history import into this runtime, then the report of the imported month)'));
 }
 
+/** Complaints stored (one `NUM#<n>` pointer item each), for the banner. */
+async function countComplaints(runtime: LocalRuntime): Promise<number> {
+  const client = new DynamoDBClient({
+    endpoint: runtime.endpoints.dynamodb,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  let count = 0;
+  try {
+    for (const table of Object.values(runtime.endpoints.tables)) {
+      for await (const page of paginateScan(
+        { client },
+        {
+          TableName: table,
+          Select: 'COUNT',
+          FilterExpression: 'sk = :num',
+          ExpressionAttributeValues: { ':num': { S: 'NUM' } },
+        },
+      )) {
+        count += page.Count ?? 0;
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return count;
+}
+
 async function main(): Promise<void> {
   console.log(bold('Complaint service — local runtime\n'));
   const assemblyDir = args.assembly ? resolve(args.assembly) : await synth();
@@ -276,6 +317,9 @@ async function main(): Promise<void> {
   if (base !== undefined && !(Number.isInteger(base) && base > 0 && base < 65_530)) {
     throw new Error('--port-base must be a port number');
   }
+  if (args.fresh) {
+    for (const entry of RUNTIME_STATE) rmSync(join(stateDir, entry), { recursive: true, force: true });
+  }
   console.log(
     bold('Starting the local runtime'),
     dim('(DynamoDB Local, SQS, EventBridge, Scheduler, Lambda, HTTP API)…'),
@@ -283,6 +327,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const runtime = await startLocalRuntime({
     assemblyDir,
+    stateDir,
     enforceIam: !args['no-iam'],
     faults: createFaults(args.faults === undefined ? {} : loadFaultProfile(args.faults)),
     ...(base !== undefined
@@ -311,11 +356,30 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  runtime.onFatal((reason) => {
+    stopping = true;
+    console.error(`\nThe local runtime stopped: ${reason}`);
+    process.exit(1);
+  });
   console.log(
     dim(
       `  ready in ${((Date.now() - started) / 1000).toFixed(1)} s; function logs → ${args.verbose ? 'console' : logFile.replace(`${root}/`, '')}`,
     ),
   );
+  const shownDir = `${stateDir.replace(`${root}/`, '')}/`;
+  if (runtime.status().state.resumed) {
+    const complaints = await countComplaints(runtime);
+    const timers = runtime.status().schedules.pending;
+    console.log(
+      `  ${bold(`resuming from ${shownDir}`)} (${complaints} complaints, ${timers} pending timers, ` +
+        `${runtime.resumed.messages} queued messages)${dim(' — npm start -- --fresh starts empty')}`,
+    );
+  } else {
+    console.log(`  ${bold('fresh state')} ${dim(`(kept in ${shownDir} for the next start)`)}`);
+  }
+  if (args.status) {
+    setInterval(() => console.log(dim(formatStatus(runtime.status()))), 5000).unref();
+  }
 
   const endpointsFile = join(stateDir, 'endpoints.json');
   mkdirSync(stateDir, { recursive: true });

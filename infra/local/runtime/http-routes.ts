@@ -17,8 +17,6 @@ export async function startLocalHttpApi(options: {
   issuer: LocalIssuer;
   port?: number;
   log: (message: string) => void;
-  /** The runtime's own routes (e.g. `/_local/faults`), served next to the template's. */
-  localRoutes?: readonly HttpApiRoute[];
 }): Promise<HttpApi | undefined> {
   const { template, resolver, log } = options;
   const routes: HttpApiRoute[] = [];
@@ -58,7 +56,6 @@ export async function startLocalHttpApi(options: {
     });
   }
   if (routes.length === 0) return undefined;
-  routes.push(...(options.localRoutes ?? []));
   return startHttpApi({
     port: options.port ?? 0,
     routes,

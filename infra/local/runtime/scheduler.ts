@@ -9,7 +9,9 @@
 import {
   CreateScheduleCommand,
   CreateScheduleGroupCommand,
+  GetScheduleGroupCommand,
   SchedulerClient,
+  UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { type DeliveryEngine, EVENTBRIDGE_RETRY_POLICY } from '../delivery/engine';
@@ -63,6 +65,10 @@ export async function startLocalScheduler(options: {
   /** The runtime's delivery engine, for SQS targets. */
   delivery: DeliveryEngine;
   faults: Pick<Faults, 'duplicate'>;
+  /** The journal that keeps schedules and pending timers across restarts; absent: in memory. */
+  stateFile?: string;
+  /** Injected clock skew (`faults.clockSkewMs`). */
+  clockSkewMs?: () => number;
 }): Promise<{ server: SchedulerServer; groups: string[] }> {
   const { resolver, sendToQueue, delivery, log } = options;
   delivery.register(SCHEDULER_TARGET_KIND, {
@@ -118,6 +124,8 @@ export async function startLocalScheduler(options: {
     accountId: LOCAL_ACCOUNT_ID,
     tickMs: options.tickMs,
     log: options.log,
+    ...(options.stateFile !== undefined ? { stateFile: options.stateFile } : {}),
+    ...(options.clockSkewMs !== undefined ? { clockSkewMs: options.clockSkewMs } : {}),
     invoke: async (target, schedule) => {
       if (target.Arn.startsWith('arn:aws:sqs:')) return acceptSqsTarget(schedule, target.Input ?? '{}');
       return options.invokeAsync(target.Arn, target.Input === undefined ? {} : JSON.parse(target.Input));
@@ -140,14 +148,27 @@ export async function startLocalScheduler(options: {
     const groups: string[] = [];
     for (const [id] of resourcesOfType(options.template, 'AWS::Scheduler::ScheduleGroup')) {
       const name = resolver.physicalName(id);
-      await client.send(new CreateScheduleGroupCommand({ Name: name }));
+      // Restored from the state directory: kept.
+      if (!(await groupExists(client, name)))
+        await client.send(new CreateScheduleGroupCommand({ Name: name }));
       groups.push(name);
     }
     for (const [id, resource] of resourcesOfType(options.template, 'AWS::Scheduler::Schedule')) {
       const p = resolver.resolve(resource.Properties) as Props;
+      const name = p.Name ?? resolver.physicalName(id);
+      const existing = server
+        .schedules()
+        .find((s) => s.name === name && s.group === (p.GroupName ?? 'default'));
+      // Restored from the state directory: kept (with its pending firing) unless the template changed it.
+      if (
+        existing !== undefined &&
+        existing.expression === p.ScheduleExpression &&
+        JSON.stringify(existing.target) === JSON.stringify(p.Target)
+      )
+        continue;
       await client.send(
-        new CreateScheduleCommand({
-          Name: p.Name ?? resolver.physicalName(id),
+        new (existing === undefined ? CreateScheduleCommand : UpdateScheduleCommand)({
+          Name: name,
           ...(p.GroupName ? { GroupName: p.GroupName } : {}),
           ScheduleExpression: p.ScheduleExpression,
           ...(p.ScheduleExpressionTimezone
@@ -166,5 +187,15 @@ export async function startLocalScheduler(options: {
     throw error;
   } finally {
     client.destroy();
+  }
+}
+
+async function groupExists(client: SchedulerClient, name: string): Promise<boolean> {
+  try {
+    await client.send(new GetScheduleGroupCommand({ Name: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
+    throw error;
   }
 }

@@ -52,6 +52,7 @@ import { type KmsServer, startKmsServer } from './kms-server';
 import { createAsyncInvoker, errorText } from './runtime/async-invoke';
 import { startLocalEventBus } from './runtime/event-bus';
 import {
+  closeFunctions,
   FUNCTION_TYPE,
   type LocalFunction,
   loadFunctions,
@@ -99,6 +100,11 @@ export interface StartLocalRuntimeOptions {
   issuer?: LocalIssuer;
   /** Variables added to every function's environment (log levels, metrics switches). */
   functionEnv?: Record<string, string>;
+  /**
+   * Instances a function may run at once when its template sets no `ReservedConcurrentExecutions`
+   * (the stand-in for the account's unreserved concurrency). @default 32 (`DEFAULT_LOCAL_CONCURRENCY`)
+   */
+  defaultConcurrency?: number;
   /** Period of the Scheduler's firing engine and of scheduled rules, in ms. @default 250 */
   tickMs?: number;
   /** Delay before each retry of a failed asynchronous invocation (Lambda waits minutes). @default 1000 */
@@ -260,6 +266,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     // --- Asynchronous invocation ------------------------------------------------------------------
     const functions = new Map<string, LocalFunction>();
     const functionByArn = new Map<string, LocalFunction>();
+    // Instances end after everything that invokes them has stopped (closers run in reverse order).
+    closers.push(() => closeFunctions(functions));
     const asyncInvoker = createAsyncInvoker({
       template,
       resolver,
@@ -336,6 +344,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       endpoints: localEndpoints,
       enforceIam,
       ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
+      ...(options.defaultConcurrency !== undefined ? { defaultConcurrency: options.defaultConcurrency } : {}),
+      faults,
       functions,
       byArn: functionByArn,
       log,
@@ -346,6 +356,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       sqs,
       queueByArn: local.byArn,
       functions,
+      faults,
       log,
     });
     closers.push(async () => {

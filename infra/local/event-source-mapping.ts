@@ -353,9 +353,12 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     }
     const toDelete = batch.filter((m) => succeededIds.has(m.MessageId));
     if (toDelete.length > 0) {
-      counters.deleted += await inChunks(toDelete, (Entries) =>
+      // Awaited first: `counters.deleted += await …` would read the counter before the wait and lose
+      // the other pollers' deletes.
+      const deleted = await inChunks(toDelete, (Entries) =>
         sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries })),
       );
+      counters.deleted += deleted;
     }
     if (releaseFailuresImmediately) {
       const kept = batch.filter((m) => !toDelete.includes(m));

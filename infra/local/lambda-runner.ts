@@ -8,6 +8,8 @@
  * **Instances and concurrency.** A function keeps its idle instances warm and reuses them; a new
  * instance (a cold start) is started only when every instance is busy and the function's concurrency
  * (its reserved concurrency, else the local default {@link DEFAULT_LOCAL_CONCURRENCY}) allows one more.
+ * At most {@link MAX_PARALLEL_COLD_STARTS} cold starts run at once on the machine; an invocation waiting
+ * for its turn takes a warm instance instead if one frees up first.
  * Each instance runs one invocation at a time, so up to `concurrency` invocations run at once.
  *
  * **Throttling — the contract for callers.** When `concurrency` invocations are in flight:
@@ -31,6 +33,7 @@
  * the init phase is not retried within the invoke phase, no SnapStart or provisioned concurrency.
  */
 
+import { availableParallelism } from 'node:os';
 import { type FunctionFault, type LambdaInstance, startInstance } from './lambda/instance';
 import { DEFAULT_LAMBDA_RUNTIME, ensureNodeBinary, nodeMajorOf } from './lambda/node-runtime';
 
@@ -117,6 +120,25 @@ export interface LocalLambda {
   close(): Promise<void>;
 }
 
+/**
+ * Cold starts running at once, across all functions: each is a Node.js process booting and importing a
+ * bundle, CPU-bound, so more than the machine has cores would only slow every one of them (and starve
+ * the runtime's own event loop). Lambda has no such limit; locally an invocation waiting for its turn
+ * takes a warm instance instead if one frees up first.
+ */
+export const MAX_PARALLEL_COLD_STARTS = Math.max(2, availableParallelism());
+let coldStartsInProgress = 0;
+/** Callers waiting for a warm instance or a cold-start turn; woken on every change. */
+const pokes = new Set<() => void>();
+function poke(): void {
+  const waiting = [...pokes];
+  pokes.clear();
+  for (const wake of waiting) wake();
+}
+function nextPoke(): Promise<void> {
+  return new Promise((resolve) => pokes.add(resolve));
+}
+
 /** Lambda's answer to an invocation over the function's concurrency. */
 export const THROTTLED: LambdaError = {
   errorType: 'TooManyRequestsException',
@@ -194,14 +216,24 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
     else active--;
   }
 
-  /** A warm instance, or a cold start of a new one (the caller holds a slot). */
+  /**
+   * A warm instance, or a cold start of a new one (the caller holds a slot). While the machine is busy
+   * with {@link MAX_PARALLEL_COLD_STARTS} cold starts, it waits for either a warm instance to come back or
+   * its turn to cold-start, whichever comes first.
+   */
   async function takeInstance(): Promise<LambdaInstance | LambdaError> {
-    for (let warm = idle.pop(); warm !== undefined; warm = idle.pop()) {
-      if (warm.alive) return warm;
-      instances.delete(warm);
+    for (;;) {
+      for (let warm = idle.pop(); warm !== undefined; warm = idle.pop()) {
+        if (warm.alive) return warm;
+        instances.delete(warm);
+      }
+      if (closed) return stopping();
+      if (coldStartsInProgress < MAX_PARALLEL_COLD_STARTS) break;
+      await nextPoke();
     }
     counters.coldStarts++;
     starting++;
+    coldStartsInProgress++;
     try {
       const major = nodeMajorOf(runtime);
       const nodeBinary = await ensureNodeBinary(major);
@@ -226,13 +258,17 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
       };
     } finally {
       starting--;
+      coldStartsInProgress--;
+      poke();
     }
   }
 
   /** Puts an instance back to the warm pool, or forgets it when it is gone. */
   function giveBack(instance: LambdaInstance): void {
-    if (instance.alive && !closed) idle.push(instance);
-    else instances.delete(instance);
+    if (instance.alive && !closed) {
+      idle.push(instance);
+      poke();
+    } else instances.delete(instance);
   }
 
   async function invoke(event: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> {
@@ -291,6 +327,7 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
     }),
     async close() {
       closed = true;
+      poke();
       for (const waiter of waiters.splice(0)) waiter(false);
       idle.length = 0;
       await Promise.all([...instances].map((instance) => instance.kill()));

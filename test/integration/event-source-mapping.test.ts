@@ -16,18 +16,28 @@ import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
 import { type SqsEventSource, startSqsEventSource } from '../../infra/local/event-source-mapping';
-import { type InvokeResult, loadLambda } from '../../infra/local/lambda-runner';
+import { type InvokeResult, type LocalLambda, loadLambda } from '../../infra/local/lambda-runner';
+import { type Gate, startGate } from './support/gate';
 
 /**
  * The local event source mapping against a real SQS-protocol server (local-aws-sqs),
  * whose redrive policy does the dead-lettering, and the local Lambda runner on tiny
- * `.mjs` bundles written to a temp folder. Everything waits with deadlines.
+ * `.mjs` bundles written to a temp folder (its own tests: `lambda-runner.test.ts`).
+ * Everything waits with deadlines; overlap is proven with the gate (`support/gate.ts`).
  */
 
 let server: Server;
 let sqs: SQSClient;
 let workDir: string;
+let gate: Gate;
 const running: SqsEventSource[] = [];
+const lambdas: LocalLambda[] = [];
+
+/** A runner function closed after the test. */
+function track(fn: LocalLambda): LocalLambda {
+  lambdas.push(fn);
+  return fn;
+}
 let queueCounter = 0;
 
 beforeAll(async () => {
@@ -37,15 +47,18 @@ beforeAll(async () => {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
-  workDir = await mkdtemp(join(tmpdir(), 'lambda-runner-'));
+  workDir = await mkdtemp(join(tmpdir(), 'event-source-mapping-'));
+  gate = await startGate();
 });
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((source) => source.stop()));
+  await Promise.all(lambdas.splice(0).map((fn) => fn.close()));
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
+  await gate.close();
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -290,191 +303,89 @@ async function bundle(name: string, source: string): Promise<string> {
   return dir;
 }
 
-const ENV_PROBE = `
-const atColdStart = { greeting: process.env.GREETING, onlyA: process.env.ONLY_A };
-export const handler = async () => {
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  return {
-    atColdStart,
-    now: { greeting: process.env.GREETING, onlyA: process.env.ONLY_A },
-    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-  };
-};
-`;
-
-describe('local Lambda runner', () => {
-  it('gives each function its own environment at cold start and on every invocation', async () => {
-    const a = loadLambda({
-      name: 'fn-a',
-      bundleDir: await bundle('env-a', ENV_PROBE),
-      env: { GREETING: 'from-a', ONLY_A: 'yes' },
-      timeoutSeconds: 5,
-      memoryMb: 128,
-    });
-    const b = loadLambda({
-      name: 'fn-b',
-      bundleDir: await bundle('env-b', ENV_PROBE),
-      env: { GREETING: 'from-b' },
-      timeoutSeconds: 5,
-      memoryMb: 128,
-    });
-    const seenA = { greeting: 'from-a', onlyA: 'yes' };
-    const seenB = { greeting: 'from-b' };
-    expect(await a.invoke({})).toEqual({ result: { atColdStart: seenA, now: seenA, functionName: 'fn-a' } });
-    expect(await b.invoke({})).toEqual({ result: { atColdStart: seenB, now: seenB, functionName: 'fn-b' } });
-    expect(await a.invoke({})).toEqual({ result: { atColdStart: seenA, now: seenA, functionName: 'fn-a' } });
-  });
-
-  it('passes a Lambda context with a remaining time counting down from the timeout', async () => {
-    const fn = loadLambda({
-      name: 'ctx',
-      bundleDir: await bundle(
-        'ctx',
-        `export const handler = async (event, context) => {
-          const before = context.getRemainingTimeInMillis();
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          const { getRemainingTimeInMillis, done, fail, succeed, ...fields } = context;
-          return { event, fields, before, after: context.getRemainingTimeInMillis() };
-        };`,
-      ),
-      env: {},
-      timeoutSeconds: 3,
-      memoryMb: 256,
-    });
-    const { result, error } = await fn.invoke({ hello: 'world' }, { requestId: 'req-123' });
-    expect(error).toBeUndefined();
-    const r = result as { event: unknown; fields: Record<string, unknown>; before: number; after: number };
-    expect(r.event).toEqual({ hello: 'world' });
-    expect(r.fields).toEqual({
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'ctx',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:ctx',
-      memoryLimitInMB: '256',
-      awsRequestId: 'req-123',
-      logGroupName: '/aws/lambda/ctx',
-      logStreamName: expect.any(String),
-    });
-    expect(r.before).toBeLessThanOrEqual(3_000);
-    expect(r.before).toBeGreaterThan(2_500);
-    expect(r.after).toBeLessThan(r.before);
-  });
-
-  it('reports a timeout as Sandbox.Timedout and cold-starts a fresh module afterwards', async () => {
-    const fn = loadLambda({
-      name: 'slow',
-      bundleDir: await bundle(
-        'slow',
-        `let invocations = 0;
-        export const handler = async (event) => {
-          invocations++;
-          if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs).unref());
-          return { invocations };
-        };`,
-      ),
-      env: {},
-      timeoutSeconds: 0.2,
-      memoryMb: 128,
-    });
-    expect(await fn.init()).toBeUndefined();
-    expect(await fn.invoke({})).toEqual({ result: { invocations: 1 } });
-    const began = Date.now();
-    const timedOut = await fn.invoke({ sleepMs: 5_000 }, { requestId: 'slow-1' });
-    expect(Date.now() - began).toBeLessThan(2_000);
-    expect(timedOut.error).toEqual({
-      errorType: 'Sandbox.Timedout',
-      errorMessage: 'slow-1 Task timed out after 0.20 seconds',
-    });
-    expect(await fn.invoke({})).toEqual({ result: { invocations: 1 } });
-  });
-
-  it('returns errors the way Lambda reports them, never throwing', async () => {
-    const throwing = loadLambda({
-      name: 'throws',
-      bundleDir: await bundle(
-        'throws',
-        `export const handler = async () => { throw new TypeError('bad input'); };`,
-      ),
-      env: {},
-      timeoutSeconds: 1,
-      memoryMb: 128,
-    });
-    expect((await throwing.invoke({})).error).toMatchObject({
-      errorType: 'TypeError',
-      errorMessage: 'bad input',
-    });
-
-    const missingExport = loadLambda({
-      name: 'no-export',
-      bundleDir: await bundle('no-export', 'export const other = () => 1;'),
-      env: {},
-      timeoutSeconds: 1,
-      memoryMb: 128,
-    });
-    expect((await missingExport.invoke({})).error?.errorType).toBe('Runtime.HandlerNotFound');
-
-    const broken = loadLambda({
-      name: 'broken',
-      bundleDir: await bundle('broken', `throw new Error('cannot start');`),
-      env: {},
-      timeoutSeconds: 1,
-      memoryMb: 128,
-    });
-    expect(await broken.init()).toMatchObject({ errorType: 'Runtime.ImportModuleError' });
-    expect((await broken.invoke({})).error).toMatchObject({
-      errorType: 'Runtime.ImportModuleError',
-      errorMessage: expect.stringContaining('cannot start'),
-    });
-
-    const absent = loadLambda({
-      name: 'absent',
-      bundleDir: join(workDir, 'nope'),
-      env: {},
-      timeoutSeconds: 1,
-      memoryMb: 128,
-    });
-    expect((await absent.invoke({})).error?.errorType).toBe('Runtime.ImportModuleError');
-  });
-
-  it('serializes invocations of one function', async () => {
-    const fn = loadLambda({
-      name: 'serial',
-      bundleDir: await bundle(
-        'serial',
-        `let active = 0; let peak = 0;
-        export const handler = async () => {
-          active++; peak = Math.max(peak, active);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          active--;
-          return { peak };
-        };`,
-      ),
-      env: {},
-      timeoutSeconds: 1,
-      memoryMb: 128,
-    });
-    const results = await Promise.all([fn.invoke({}), fn.invoke({}), fn.invoke({})]);
-    expect(results.map((r) => r.result)).toEqual([{ peak: 1 }, { peak: 1 }, { peak: 1 }]);
-  });
-
+describe('event source mapping on the local Lambda runner', () => {
   it('runs a bundle behind the event source mapping, partial failures and all', async () => {
     const { url, dlqUrl } = await queueWithDlq();
-    const fn = loadLambda({
-      name: 'consumer',
-      bundleDir: await bundle(
-        'consumer',
-        `export const handler = async (event) => ({
+    const fn = track(
+      loadLambda({
+        name: 'consumer',
+        bundleDir: await bundle(
+          'consumer',
+          `export const handler = async (event) => ({
           batchItemFailures: event.Records.filter((r) => r.body === process.env.POISON).map((r) => ({ itemIdentifier: r.messageId })),
         });`,
-      ),
-      env: { POISON: 'bad' },
-      timeoutSeconds: 2,
-      memoryMb: 128,
-    });
+        ),
+        env: { POISON: 'bad' },
+        timeoutSeconds: 2,
+        memoryMb: 128,
+      }),
+    );
     await sendBodies(url, ['good', 'bad']);
     const source = start({ queueUrl: url, lambda: fn });
     await waitFor(async () => ((await depth(dlqUrl)) === 1 ? true : undefined), 'the bad message in the DLQ');
     await waitFor(async () => ((await depth(url)) === 0 ? true : undefined), 'the source queue to be empty');
     expect(source.stats()).toMatchObject({ deleted: 1, failedInvocations: 0 });
+  });
+
+  it('adds pollers while the backlog lasts, up to the concurrency, and drops them when it is gone', async () => {
+    const { url } = await queueWithDlq(30);
+    const fn = track(
+      loadLambda({
+        name: 'backlog',
+        bundleDir: await bundle(
+          'backlog',
+          `export const handler = async (event) => {
+            await fetch(process.env.GATE + '/hold/backlog');
+            return { batchItemFailures: [] };
+          };`,
+        ),
+        env: { GATE: gate.url },
+        timeoutSeconds: 20,
+        memoryMb: 128,
+        concurrency: 3,
+      }),
+    );
+    await sendBodies(
+      url,
+      Array.from({ length: 40 }, (_, i) => `m${i}`),
+    );
+    const source = start({ queueUrl: url, batchSize: 2, lambda: fn });
+    // Every invocation holds at the gate: batches pile up in flight only if pollers run side by side.
+    await waitFor(() => (gate.arrivals('backlog') === 3 ? true : undefined), 'three invocations at the gate');
+    expect(source.stats().inFlight).toBe(3);
+    expect(source.stats().pollers).toBe(3);
+    expect(fn.stats()).toMatchObject({ busy: 3, instances: 3 });
+    gate.release('backlog');
+    await waitFor(() => (source.stats().deleted === 40 ? true : undefined), 'the backlog to drain');
+    await waitFor(() => (source.stats().pollers === 1 ? true : undefined), 'the pollers to shrink to one');
+    expect(source.stats()).toMatchObject({ received: 40, failedInvocations: 0, inFlight: 0 });
+    expect(await depth(url)).toBe(0);
+    expect(fn.stats().throttles).toBe(0);
+  });
+
+  it('invokes a batch twice when a duplicate delivery is injected, and deletes it once', async () => {
+    const { url, dlqUrl } = await queueWithDlq(30);
+    const fn = track(
+      loadLambda({
+        name: 'duplicates',
+        bundleDir: await bundle(
+          'duplicates',
+          `export const handler = async (event) => {
+            for (const record of event.Records) await fetch(process.env.GATE + '/seen/dup-' + record.body);
+            return { batchItemFailures: [] };
+          };`,
+        ),
+        env: { GATE: gate.url },
+        timeoutSeconds: 5,
+        memoryMb: 128,
+        concurrency: 2,
+      }),
+    );
+    await sendBodies(url, ['once']);
+    const source = start({ queueUrl: url, lambda: fn, duplicate: () => true });
+    await waitFor(async () => ((await depth(url)) === 0 ? true : undefined), 'the queue to be empty');
+    expect(gate.arrivals('dup-once')).toBe(2);
+    expect(source.stats()).toMatchObject({ invocations: 2, duplicated: 1, deleted: 1, failedInvocations: 0 });
+    expect(await depth(dlqUrl)).toBe(0);
   });
 });

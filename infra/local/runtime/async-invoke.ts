@@ -33,7 +33,7 @@ export interface AsyncTarget {
   logicalId: string;
   name: string;
   arn: string;
-  lambda: LocalLambda;
+  lambda: Pick<LocalLambda, 'name' | 'functionArn' | 'init' | 'invoke'>;
 }
 
 export interface AsyncInvoker {
@@ -116,7 +116,10 @@ export function createAsyncInvoker(options: {
           message: `Function not found: ${invocation.functionArn}`,
         };
       }
-      const result = await fn.lambda.invoke(invocation.event, { requestId: invocation.requestId });
+      const result = await fn.lambda.invoke(invocation.event, {
+        requestId: invocation.requestId,
+        wait: true,
+      });
       if (result.error === undefined) return { status: 'delivered' };
       const { errorType, errorMessage } = result.error;
       if (errorType === THROTTLE_ERROR_TYPE) {

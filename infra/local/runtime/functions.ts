@@ -6,7 +6,9 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dynamodb-local';
 import { type SqsEventSource, startSqsEventSource } from '../event-source-mapping';
-import { type LocalLambda, loadLambda } from '../lambda-runner';
+import type { Faults } from '../faults';
+import { DEFAULT_LAMBDA_RUNTIME, ensureNodeBinary, nodeMajorOf } from '../lambda/node-runtime';
+import { DEFAULT_LOCAL_CONCURRENCY, type LocalLambda, loadLambda } from '../lambda-runner';
 import { type LoadedStack, resourcesOfType, type TemplateResolver } from '../template';
 import { unqualified } from './async-invoke';
 import { accessKeyOf, type ServiceEndpoints } from './iam';
@@ -24,18 +26,27 @@ export interface LocalFunction {
   lambda: LocalLambda;
 }
 
-/** Loads every function with a bundle into `functions` (logical id) and `byArn`, and cold-starts it. */
+/**
+ * Loads every function with a bundle into `functions` (logical id) and `byArn`, each with its template's
+ * runtime, timeout, memory size and reserved concurrency (else `defaultConcurrency`), fetches the Node.js
+ * binaries they run on, and cold-starts one instance of each (reporting bundles that fail to load).
+ */
 export async function loadFunctions(options: {
   stack: LoadedStack;
   resolver: TemplateResolver;
   endpoints: ServiceEndpoints;
   enforceIam: boolean;
   functionEnv?: Record<string, string>;
+  /** Concurrency of functions without `ReservedConcurrentExecutions`. @default DEFAULT_LOCAL_CONCURRENCY */
+  defaultConcurrency?: number;
+  /** Asked at each invocation for a crash or timeout to inject. */
+  faults?: Faults;
   functions: Map<string, LocalFunction>;
   byArn: Map<string, LocalFunction>;
   log: (message: string) => void;
 }): Promise<void> {
-  const { stack, resolver, endpoints } = options;
+  const { stack, resolver, endpoints, faults } = options;
+  const runtimes = new Set<string>();
   for (const [id, resource] of resourcesOfType(stack.template, FUNCTION_TYPE)) {
     const bundleDir = stack.assetDir(id);
     const p = resource.Properties ?? {};
@@ -58,6 +69,8 @@ export async function loadFunctions(options: {
       POWERTOOLS_TRACE_ENABLED: 'false',
       ...options.functionEnv,
     };
+    const runtime = String(p.Runtime ?? DEFAULT_LAMBDA_RUNTIME);
+    runtimes.add(runtime);
     const lambda = loadLambda({
       name,
       bundleDir,
@@ -65,29 +78,50 @@ export async function loadFunctions(options: {
       env,
       timeoutSeconds: Number(p.Timeout ?? 3),
       memoryMb: Number(p.MemorySize ?? 128),
-      // One invocation at a time: functions share process.env, and each must sign as itself.
-      exclusive: true,
+      runtime,
+      concurrency:
+        p.ReservedConcurrentExecutions !== undefined
+          ? Number(p.ReservedConcurrentExecutions)
+          : (options.defaultConcurrency ?? DEFAULT_LOCAL_CONCURRENCY),
+      ...(faults !== undefined ? { fault: () => faults.functionFault(id) } : {}),
     });
     const fn: LocalFunction = { logicalId: id, name, arn: resolver.getAtt(id, 'Arn'), lambda };
     options.functions.set(id, fn);
     options.byArn.set(fn.arn, fn);
   }
-  for (const fn of options.functions.values()) {
-    const error = await fn.lambda.init();
-    if (error !== undefined)
-      options.log(`local runtime: ${fn.logicalId} does not start: ${error.errorType}: ${error.errorMessage}`);
-  }
+  // Fetched once here (a clear error if it cannot be), rather than at the first cold start.
+  for (const runtime of runtimes) await ensureNodeBinary(nodeMajorOf(runtime));
+  await Promise.all(
+    [...options.functions.values()].map(async (fn) => {
+      const error = await fn.lambda.init();
+      if (error !== undefined)
+        options.log(
+          `local runtime: ${fn.logicalId} does not start: ${error.errorType}: ${error.errorMessage}`,
+        );
+    }),
+  );
 }
 
-/** Starts the template's enabled SQS → function event source mappings. */
+/** Kills every function's instances. */
+export async function closeFunctions(functions: ReadonlyMap<string, LocalFunction>): Promise<void> {
+  await Promise.all([...functions.values()].map((fn) => fn.lambda.close()));
+}
+
+/**
+ * Starts the template's enabled SQS → function event source mappings, each scaling its pollers up to
+ * the function's concurrency (or the mapping's `ScalingConfig.MaximumConcurrency`, when lower).
+ */
 export function startEventSourceMappings(options: {
   stack: LoadedStack;
   resolver: TemplateResolver;
   sqs: SQSClient;
   queueByArn: ReadonlyMap<string, LocalQueue>;
   functions: ReadonlyMap<string, LocalFunction>;
+  /** Asked per batch whether to deliver it twice. */
+  faults?: Faults;
   log: (message: string) => void;
 }): SqsEventSource[] {
+  const { faults } = options;
   const mappings: SqsEventSource[] = [];
   for (const [id, resource] of resourcesOfType(options.stack.template, 'AWS::Lambda::EventSourceMapping')) {
     const p = options.resolver.resolve(resource.Properties) as Props;
@@ -106,6 +140,8 @@ export function startEventSourceMappings(options: {
         maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
         reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
         lambda: fn.lambda,
+        maxPollers: Math.min(fn.lambda.concurrency, Number(p.ScalingConfig?.MaximumConcurrency ?? Infinity)),
+        ...(faults !== undefined ? { duplicate: () => faults.duplicate('sqs') } : {}),
         log: options.log,
       }),
     );

@@ -53,21 +53,6 @@ import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
-import { asyncConfigsFromTemplate, createAsyncInvoker, errorText } from './runtime/async-invoke';
-import { createRuntimeDeliveries, type DeliveryStats } from './runtime/deliveries';
-import { startLocalDynamoDb } from './runtime/dynamodb';
-import { startLocalEventBus } from './runtime/event-bus';
-import {
-  closeFunctions,
-  FUNCTION_TYPE,
-  type LocalFunction,
-  loadFunctions,
-  startEventSourceMappings,
-} from './runtime/functions';
-import { startLocalHttpApi } from './runtime/http-routes';
-import { type Denial, type ServiceEndpoints, startLocalIam } from './runtime/iam';
-import { type LocalQueue, type SendToQueue, startLocalQueues } from './runtime/queues';
-import { startLocalScheduler } from './runtime/scheduler';
 import type { SchedulerServer } from './scheduler-server';
 import { functionStatus, type RuntimeStatus } from './status';
 import { type DependencyStatus, RestartBudget } from './supervisor';
@@ -79,11 +64,26 @@ import {
   resourcesOfType,
   TemplateResolver,
 } from './template';
+import { asyncConfigsFromTemplate, createAsyncInvoker, errorText } from './wiring/async-invoke';
+import { createRuntimeDeliveries, type DeliveryStats } from './wiring/deliveries';
+import { startLocalDynamoDb } from './wiring/dynamodb';
+import { startLocalEventBus } from './wiring/event-bus';
+import {
+  closeFunctions,
+  FUNCTION_TYPE,
+  type LocalFunction,
+  loadFunctions,
+  startEventSourceMappings,
+} from './wiring/functions';
+import { startLocalHttpApi } from './wiring/http-routes';
+import { type Denial, type ServiceEndpoints, startLocalIam } from './wiring/iam';
+import { type LocalQueue, type SendToQueue, startLocalQueues } from './wiring/queues';
+import { startLocalScheduler } from './wiring/scheduler';
 
-export type { DeliveryStats } from './runtime/deliveries';
-export type { LocalFunction } from './runtime/functions';
-export { accessKeyOf, type Denial } from './runtime/iam';
-export type { LocalQueue } from './runtime/queues';
+export type { DeliveryStats } from './wiring/deliveries';
+export type { LocalFunction } from './wiring/functions';
+export { accessKeyOf, type Denial } from './wiring/iam';
+export type { LocalQueue } from './wiring/queues';
 
 export interface StartLocalRuntimeOptions {
   /** The cloud assembly (`cdk.out`) to run. */

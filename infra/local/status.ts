@@ -7,8 +7,9 @@
  * per queue: visible and in-flight messages and what waits in its DLQ; the Scheduler's pending timers
  * (count, next due, late firings); each dependency's state and restarts; the faults injected so far.
  */
-import type { QueueDepth } from './runtime/queues';
+
 import type { DependencyStatus } from './supervisor';
+import type { QueueDepth } from './wiring/queues';
 
 export interface FunctionStatus {
   instances: number | null;
@@ -18,7 +19,7 @@ export interface FunctionStatus {
   throttles: number | null;
 }
 
-import type { DeliveryStats } from './runtime/deliveries';
+import type { DeliveryStats } from './wiring/deliveries';
 
 export interface RuntimeStatus {
   /** When this status was taken (ISO). */
@@ -46,6 +47,8 @@ interface LambdaStatsLike {
   busy?: number;
   inFlight?: number;
   queued?: number;
+  /** Invocations waiting for an instance (the runner's name for queued). */
+  waiting?: number;
   errors?: number;
   throttles?: number;
 }
@@ -57,7 +60,7 @@ export function functionStatus(lambda: unknown): FunctionStatus {
   return {
     instances: n(stats?.instances),
     inFlight: n(stats?.busy ?? stats?.inFlight),
-    queued: n(stats?.queued),
+    queued: n(stats?.waiting ?? stats?.queued),
     errors: n(stats?.errors),
     throttles: n(stats?.throttles),
   };

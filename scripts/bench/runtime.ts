@@ -118,7 +118,10 @@ async function throughput(runtime: LocalRuntime, count: number, concurrency: num
   const assigned = new Map<string, number>();
   const unsubscribe = runtime.onEvent(({ event }) => {
     if (event['detail-type'] === DETAIL_TYPES.complaintAssigned) {
-      assigned.set(String(event.detail.complaintId), Date.now());
+      assigned.set(
+        String((event.detail.data as { complaintId?: string } | undefined)?.complaintId),
+        Date.now(),
+      );
     }
   });
   const accepted = new Set<string>();
@@ -156,7 +159,7 @@ async function precision(runtime: LocalRuntime, seconds: number, rate: number) {
   let bySweep = 0;
   const unsubscribe = runtime.onEvent(({ event }) => {
     if (event['detail-type'] !== DETAIL_TYPES.slaBreached) return;
-    const detail = event.detail as { dueAt: string; detectedBy: string };
+    const detail = event.detail.data as { dueAt: string; detectedBy: string };
     delays.push(Date.now() - Date.parse(detail.dueAt));
     if (detail.detectedBy === 'sweep') bySweep++;
   });

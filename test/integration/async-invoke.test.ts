@@ -14,14 +14,14 @@ import { memoryJournal } from '../../infra/local/delivery/journal';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
 import { createFaults } from '../../infra/local/faults';
 import type { InvokeResult } from '../../infra/local/lambda-runner';
+import { LOCAL_ACCOUNT_ID } from '../../infra/local/template';
 import {
   type AsyncConfig,
   type AsyncTarget,
   createAsyncInvoker,
   THROTTLE_ERROR_TYPE,
-} from '../../infra/local/runtime/async-invoke';
-import { createRuntimeDeliveries } from '../../infra/local/runtime/deliveries';
-import { LOCAL_ACCOUNT_ID } from '../../infra/local/template';
+} from '../../infra/local/wiring/async-invoke';
+import { createRuntimeDeliveries } from '../../infra/local/wiring/deliveries';
 import { eventually } from '../support/eventually';
 
 /**

@@ -25,8 +25,8 @@ import type { DeliverFn, SendToDeadLetter } from '../../infra/local/delivery/rul
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
 import { type EventBridgeServer, startEventBridgeServer } from '../../infra/local/eventbridge-server';
 import { createFaults } from '../../infra/local/faults';
-import { startLocalEventBus } from '../../infra/local/runtime/event-bus';
 import { LOCAL_ACCOUNT_ID, type StackTemplate, TemplateResolver } from '../../infra/local/template';
+import { startLocalEventBus } from '../../infra/local/wiring/event-bus';
 import { eventually } from '../support/eventually';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 

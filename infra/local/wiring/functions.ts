@@ -67,6 +67,10 @@ export async function loadFunctions(options: {
       AWS_ENDPOINT_URL_KMS: endpoints.kms,
       // No X-Ray daemon here.
       POWERTOOLS_TRACE_ENABLED: 'false',
+      // DynamoDB Local answers in milliseconds when idle, but on a small machine under load (cold
+      // starts, Java sharing the cores) a call can take seconds: the SDK's 3 s default would abort
+      // and retry healthy calls. A frozen dependency still fails well before a function's timeout.
+      AWS_SDK_REQUEST_TIMEOUT_MS: '8000',
       ...options.functionEnv,
     };
     const runtime = String(p.Runtime ?? DEFAULT_LAMBDA_RUNTIME);

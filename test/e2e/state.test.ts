@@ -230,8 +230,19 @@ describe('the runtime on a state directory, stopped and started again', () => {
     expect(response.status).toBe(200);
     const status = (await response.json()) as RuntimeStatus;
     expect(Object.keys(status).sort()).toEqual(
-      ['at', 'dependencies', 'faults', 'functions', 'queues', 'schedules', 'state', 'uptimeSeconds'].sort(),
+      [
+        'at',
+        'deliveries',
+        'dependencies',
+        'faults',
+        'functions',
+        'queues',
+        'schedules',
+        'state',
+        'uptimeSeconds',
+      ].sort(),
     );
+    expect(status.deliveries).toMatchObject({ pending: expect.any(Number), targets: expect.any(Object) });
     expect(Object.keys(status.functions)).toHaveLength(second.functions.size);
     for (const f of Object.values(status.functions)) {
       expect(Object.keys(f).sort()).toEqual(['errors', 'inFlight', 'instances', 'queued', 'throttles']);

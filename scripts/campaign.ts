@@ -21,13 +21,12 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { App } from 'aws-cdk-lib';
-import { ComplaintServiceStack } from '../infra/complaint-service-stack';
 import { runCampaign } from '../infra/local/campaign/campaign';
 import { formatCampaign } from '../infra/local/campaign/table';
+import { DEMO_POLICY_FILE, synthLocalAssembly } from '../infra/local/demo-assembly';
 import { loadFaultProfile } from '../infra/local/fault-profiles';
 import { createFaults } from '../infra/local/faults';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from '../infra/local/jwt';
+import { divertFunctionLogs } from '../infra/local/function-logs';
 import { startLocalRuntime } from '../infra/local/runtime';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -56,43 +55,13 @@ const number = (name: string, value: string | undefined, min: number, max: numbe
   return n;
 };
 
-/** Synthesizes the app as the end-to-end tests do (in process, demo policy, local issuer). */
+/** Synthesizes the app as the end-to-end tests do (in process, demo policy unless --policy). */
 function synth(): string {
   const out = join(workDir, 'cdk.out');
   rmSync(out, { recursive: true, force: true });
-  const policyFile = resolve(args.policy ?? join(root, 'policy', 'demo-policy.json'));
+  const policyFile = resolve(args.policy ?? DEMO_POLICY_FILE);
   console.log(`Synthesizing the app (policy ${policyFile.replace(`${root}/`, '')})…`);
-  const app = new App({
-    outdir: out,
-    context: {
-      'aws:cdk:enable-asset-metadata': true,
-      timerPrecisionSeconds: '1',
-      jwtIssuer: LOCAL_ISSUER_URL,
-      jwtAudience: LOCAL_AUDIENCE,
-      roleClaim: LOCAL_ROLE_CLAIM,
-    },
-  });
-  new ComplaintServiceStack(app, 'ComplaintService', { policyFile });
-  app.synth();
-  return out;
-}
-
-/** Function logs (JSON lines) to a file, as CloudWatch would hold them; the console keeps the campaign. */
-function divertFunctionLogs(file: string): void {
-  writeFileSync(file, '');
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-      if (text.startsWith('{"') || text.startsWith('No application metrics')) {
-        appendFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-        const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-        callback?.();
-        return true;
-      }
-      return write(chunk, ...rest);
-    }) as typeof stream.write;
-  }
+  return synthLocalAssembly(out, policyFile);
 }
 
 async function main(): Promise<number> {

@@ -86,8 +86,8 @@ const OVERLOAD_ERRORS: Record<FaultService, DependencyFault[]> = {
   kms: [{ status: 500, code: 'KMSInternalException', message: 'Internal error (injected fault)' }],
 };
 
-/** mulberry32: a small seeded generator, enough for fault choices. */
-function seeded(seed: number): () => number {
+/** mulberry32: a small seeded generator, enough for fault choices and a replayable campaign mix. */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -22,7 +22,7 @@
  * `--faults <profile>` (inject faults: `none`, `light`, `default` or a JSON file; see docs/faults.md).
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -33,6 +33,7 @@ import type { Report } from '../../shared/domain/reporting/report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { loadFaultProfile } from './fault-profiles';
 import { createFaults } from './faults';
+import { divertFunctionLogs } from './function-logs';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from './jwt';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioStep } from './scenario';
@@ -100,28 +101,6 @@ async function synth(): Promise<string> {
     dim(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s → ${out.replace(`${root}/`, '')}`),
   );
   return out;
-}
-
-/**
- * Function logs (Powertools JSON lines, EMF metrics) go to a file, as CloudWatch Logs would hold
- * them, so the console shows the scenario. Everything the runtime itself prints stays on the console.
- */
-function divertFunctionLogs(file: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, '');
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-      if (text.startsWith('{') || text.startsWith('No application metrics')) {
-        appendFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-        const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-        callback?.();
-        return true;
-      }
-      return write(chunk, ...rest);
-    }) as typeof stream.write;
-  }
 }
 
 /** The business time zone of the policy the assembly was synthesized with (copied into every bundle). */

@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../dynamodb-local';
+import { seeded } from '../faults';
 import type { LocalIssuer } from '../jwt';
 
 export interface DriveOptions {
@@ -106,18 +107,6 @@ const TEXTS: Array<{ language: 'en' | 'zh'; text: string }> = [
   { language: 'zh', text: '收到的商品有质量问题，外包装破损严重' },
 ];
 const CHANNELS = ['app', 'web', 'email', 'hotline'] as const;
-
-/** mulberry32, for a replayable mix. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -64,7 +64,12 @@ import {
   resourcesOfType,
   TemplateResolver,
 } from './template';
-import { asyncConfigsFromTemplate, createAsyncInvoker, errorText } from './wiring/async-invoke';
+import {
+  ASYNC_RETRY_BACKOFF,
+  asyncConfigsFromTemplate,
+  createAsyncInvoker,
+  errorText,
+} from './wiring/async-invoke';
 import { createRuntimeDeliveries, type DeliveryStats } from './wiring/deliveries';
 import { startLocalDynamoDb } from './wiring/dynamodb';
 import { startLocalEventBus } from './wiring/event-bus';
@@ -116,7 +121,10 @@ export interface StartLocalRuntimeOptions {
   defaultConcurrency?: number;
   /** Period of the Scheduler's firing engine and of scheduled rules, in ms. @default 250 */
   tickMs?: number;
-  /** Delay before the first retry of a failed delivery or asynchronous invocation. @default 1000 */
+  /**
+   * Delay before the first retry of a failed delivery or asynchronous invocation (tests make it short).
+   * @default 1000 for deliveries; 10,000 for asynchronous invocations (Lambda waits about a minute)
+   */
   asyncRetryDelayMs?: number;
   /** Retry backoff of deliveries (doubling from `firstDelayMs` up to `maxDelayMs`). @default 1 s to 30 s */
   deliveryBackoff?: Partial<Backoff>;
@@ -322,6 +330,13 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       sendToQueue,
       delivery,
       faults,
+      ...(options.asyncRetryDelayMs !== undefined && {
+        backoff: {
+          ...ASYNC_RETRY_BACKOFF,
+          firstDelayMs: options.asyncRetryDelayMs,
+          maxDelayMs: options.asyncRetryDelayMs * 2,
+        },
+      }),
       log,
     });
 

@@ -99,6 +99,7 @@ function invokerFor(
     },
     delivery: engine,
     faults,
+    backoff: FAST,
     log: () => undefined,
   });
   return { invoker, engine };

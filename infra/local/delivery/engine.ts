@@ -28,6 +28,8 @@ export interface RetryPolicy {
   maximumRetryAttempts: number;
   /** How long after acceptance a delivery may still be attempted (EventBridge default 86,400). */
   maximumEventAgeSeconds: number;
+  /** Backoff of failed attempts for this delivery (e.g. Lambda's slower async retries); the engine's otherwise. */
+  backoff?: Backoff;
 }
 
 /** EventBridge's default retry policy for a rule target. */
@@ -301,7 +303,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions = {}): Deliv
         } else {
           delivery.attempts++;
           const retry = delivery.attempts; // the retry that would come next
-          delivery.nextAt = now + backoffDelay(backoff, retry, random);
+          delivery.nextAt = now + backoffDelay(delivery.policy.backoff ?? backoff, retry, random);
           if (outcome.retriable === false) exhaust(delivery, 'NotRetriable');
           else if (retry > delivery.policy.maximumRetryAttempts)
             exhaust(delivery, 'MaximumRetryAttemptsExhausted');

@@ -14,7 +14,7 @@
  * The fault profile may deliver an invocation twice (`faults.duplicate('async')`).
  */
 import { randomUUID } from 'node:crypto';
-import type { AttemptOutcome, DeliveryEngine, RetryPolicy } from '../delivery/engine';
+import type { AttemptOutcome, Backoff, DeliveryEngine, RetryPolicy } from '../delivery/engine';
 import type { Faults } from '../faults';
 import type { LocalLambda } from '../lambda-runner';
 import { resourcesOfType, type StackTemplate, type TemplateResolver } from '../template';
@@ -91,6 +91,9 @@ interface AsyncInvocation {
   event: unknown;
 }
 
+/** The local stand-in for Lambda's asynchronous retry delays (about 1 and 2 minutes on AWS). */
+export const ASYNC_RETRY_BACKOFF: Backoff = { firstDelayMs: 10_000, maxDelayMs: 20_000, jitter: 0.25 };
+
 export function createAsyncInvoker(options: {
   /** Function name → its asynchronous invocation config (see {@link asyncConfigsFromTemplate}). */
   configs: ReadonlyMap<string, AsyncConfig>;
@@ -99,6 +102,12 @@ export function createAsyncInvoker(options: {
   sendToQueue: SendToQueue;
   delivery: DeliveryEngine;
   faults?: Pick<Faults, 'duplicate'>;
+  /**
+   * Backoff between a failed invocation and its retry. Lambda waits about one minute, then two;
+   * locally 10 s, then 20 s: long enough to ride out a dependency outage of a few seconds (as the
+   * minutes do on AWS), short enough for a demo. @default {@link ASYNC_RETRY_BACKOFF}
+   */
+  backoff?: Backoff;
   log: (message: string) => void;
 }): AsyncInvoker {
   const { log, delivery } = options;
@@ -177,6 +186,7 @@ export function createAsyncInvoker(options: {
     const policy: RetryPolicy = {
       maximumRetryAttempts: config.retries,
       maximumEventAgeSeconds: config.maxAgeSeconds,
+      backoff: options.backoff ?? ASYNC_RETRY_BACKOFF,
     };
     // A duplicate (fault profile) is the same invocation delivered twice: same request id.
     const invocation: AsyncInvocation = { functionArn: fn.arn, requestId: randomUUID(), event };

@@ -203,10 +203,6 @@ export function unqualified(arn: string): string {
   return parts.length > 7 ? parts.slice(0, 7).join(':') : arn;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

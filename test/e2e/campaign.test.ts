@@ -89,7 +89,12 @@ describe('the fault campaign (light profile)', () => {
       duplicated: figures.duplicated,
       doubleEscalations: figures.doubleEscalations,
       examples: figures.examples,
-    }).toEqual({ lost: 0, duplicated: 0, doubleEscalations: 0, examples: { lost: [], duplicated: [] } });
+    }).toEqual({
+      lost: 0,
+      duplicated: 0,
+      doubleEscalations: 0,
+      examples: { lost: [], duplicated: [], notInReport: [] },
+    });
     expect(figures.stored).toBeGreaterThanOrEqual(figures.accepted);
     expect(figures.poison.sent).toBeGreaterThanOrEqual(2);
     expect(figures.poison.inDlqWithReason).toBe(figures.poison.sent);

@@ -75,8 +75,11 @@ export interface CampaignFigures {
     assignedPerSecond: number;
     intakeToAssignedMs: { p50: number | null; p99: number | null };
   };
-  /** Markers of a few lost and duplicated submissions, to look them up. */
-  examples: { lost: string[]; duplicated: string[] };
+  /**
+   * Markers of a few lost and duplicated submissions, and ids of a few stored complaints the report
+   * aggregates do not count as received (with their status), to look them up.
+   */
+  examples: { lost: string[]; duplicated: string[]; notInReport: string[] };
 }
 
 export function percentile(values: readonly number[], p: number): number | null {
@@ -86,23 +89,36 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[index] as number;
 }
 
-async function scanComplaints(db: DynamoDBDocumentClient, table: string): Promise<Json[]> {
+/**
+ * Every complaint record in the table, and the ids of the complaints whose report facts count them as
+ * received (the aggregator's `FACTS#<id>` items): one scan.
+ */
+async function scanComplaints(
+  db: DynamoDBDocumentClient,
+  table: string,
+): Promise<{ complaints: Json[]; inReport: Set<string> }> {
   const complaints: Json[] = [];
+  const inReport = new Set<string>();
   let start: Record<string, unknown> | undefined;
   do {
     const page = await db.send(
       new ScanCommand({
         TableName: table,
         ExclusiveStartKey: start,
-        FilterExpression: 'sk = :meta AND begins_with(pk, :c)',
-        ExpressionAttributeValues: { ':meta': 'META', ':c': 'C#' },
-        ProjectionExpression: 'complaint',
+        FilterExpression: '(sk = :meta AND begins_with(pk, :c)) OR sk = :facts',
+        ExpressionAttributeValues: { ':meta': 'META', ':c': 'C#', ':facts': 'FACTS' },
+        ProjectionExpression: 'sk, complaint, facts',
       }),
     );
-    for (const item of page.Items ?? []) if (item.complaint !== undefined) complaints.push(item.complaint);
+    for (const item of page.Items ?? []) {
+      if (item.sk === 'FACTS') {
+        const facts = JSON.parse(String(item.facts)) as Json;
+        if (facts.received !== undefined) inReport.add(String(facts.complaintId));
+      } else if (item.complaint !== undefined) complaints.push(item.complaint);
+    }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
-  return complaints;
+  return { complaints, inReport };
 }
 
 interface DlqMessage {
@@ -165,7 +181,7 @@ export function doubleEscalationsOf(complaint: Json): number {
 
 export async function audit(input: AuditInput): Promise<CampaignFigures> {
   const { drive } = input;
-  const complaints = await scanComplaints(input.dynamodb, input.tableName);
+  const { complaints, inReport } = await scanComplaints(input.dynamodb, input.tableName);
   const byMarker = new Map<string, Json[]>();
   for (const c of complaints) {
     const marker = MARKER_PATTERN.exec(String(c.submission?.description ?? ''))?.[1];
@@ -177,7 +193,17 @@ export async function audit(input: AuditInput): Promise<CampaignFigures> {
   let stuck = 0;
   let duplicated = 0;
   let storedNotAccepted = 0;
-  const examples = { lost: [] as string[], duplicated: [] as string[] };
+  const examples = {
+    lost: [] as string[],
+    duplicated: [] as string[],
+    notInReport: complaints
+      .filter((c) => !inReport.has(String(c.id)))
+      .slice(0, 5)
+      .map(
+        (c) =>
+          `${c.id} (${c.status}${MARKER_PATTERN.test(String(c.submission?.description)) ? '' : ", not the campaign's"})`,
+      ),
+  };
   for (const s of drive.submissions) {
     const found = byMarker.get(s.marker) ?? [];
     if (found.length > 1 || s.replayMismatch) {

@@ -1,6 +1,6 @@
 /**
  * Letting the system settle after the campaign's drive: wait until nothing is queued or in flight in
- * any work queue (dead-letter queues excepted), no Scheduler schedule is overdue and no dependency is
+ * any work queue (dead-letter queues excepted), no delivery is pending, no Scheduler schedule is overdue and no dependency is
  * in an outage, continuously for a quiet period — or until a cap. Timers due later (deadlines not
  * reached yet, escalation levels to come) are not waited for: the demo policy's unattended
  * complaints keep escalating for minutes, and that is work to come, not work pending.
@@ -16,6 +16,12 @@ import type { LocalRuntime } from '../runtime';
 export interface SettleSnapshot {
   /** Messages visible, in flight or delayed in the work queues (not the DLQs). */
   queued: number;
+  /**
+   * Deliveries the runtime still owes (rule and Scheduler targets, asynchronous invocations), queued
+   * or waiting out a retry backoff: an event whose delivery to a queue failed is in none of the
+   * queues until its retry succeeds.
+   */
+  pendingDeliveries: number;
   /** Enabled schedules whose next firing is more than 2 s in the past. */
   overdueSchedules: number;
   /** Grows with every state change (events the bus accepted): shown, not waited on. */
@@ -31,7 +37,7 @@ export interface SettleProbe {
 export const isDeadLetterQueue = (logicalId: string) => /dead.?letter|dlq/i.test(logicalId);
 
 export function runtimeProbe(
-  runtime: Pick<LocalRuntime, 'queues' | 'sqs' | 'scheduler' | 'events' | 'faults'>,
+  runtime: Pick<LocalRuntime, 'queues' | 'sqs' | 'scheduler' | 'events' | 'faults' | 'deliveryStats'>,
 ): SettleProbe {
   return {
     async snapshot() {
@@ -61,6 +67,7 @@ export function runtimeProbe(
         ).length;
       return {
         queued,
+        pendingDeliveries: runtime.deliveryStats().pending,
         overdueSchedules,
         activity: runtime.events.events().length,
         down: FAULT_SERVICES.filter((service) => runtime.faults.isDown(service)),
@@ -88,7 +95,11 @@ export async function settle(
   while (Date.now() - started < options.capMs) {
     last = await probe.snapshot().catch(() => undefined);
     const quiet =
-      last !== undefined && last.queued === 0 && last.overdueSchedules === 0 && last.down.length === 0;
+      last !== undefined &&
+      last.queued === 0 &&
+      last.pendingDeliveries === 0 &&
+      last.overdueSchedules === 0 &&
+      last.down.length === 0;
     if (!quiet) quietSince = undefined;
     else quietSince ??= Date.now();
     if (quietSince !== undefined && Date.now() - quietSince >= quietMs) {
@@ -97,7 +108,8 @@ export async function settle(
     if (Date.now() - lastLog > 10_000) {
       lastLog = Date.now();
       options.log?.(
-        `campaign: settling — ${last?.queued ?? '?'} queued, ${last?.overdueSchedules ?? '?'} overdue schedules` +
+        `campaign: settling — ${last?.queued ?? '?'} queued, ${last?.pendingDeliveries ?? '?'} deliveries pending, ` +
+          `${last?.overdueSchedules ?? '?'} overdue schedules` +
           `${last?.down.length ? `, down: ${last.down.join(', ')}` : ''}`,
       );
     }

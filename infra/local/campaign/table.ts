@@ -66,5 +66,7 @@ export function formatCampaign(r: CampaignResult, color = false): string {
   const lines = rows.map(([label, value, bad]) => `  ${label.padEnd(width)}  ${bad ? red(value) : value}`);
   if (r.examples.lost.length > 0) lines.push(`  e.g. lost: ${r.examples.lost.join('; ')}`);
   if (r.examples.duplicated.length > 0) lines.push(`  e.g. duplicated: ${r.examples.duplicated.join('; ')}`);
+  if (r.examples.notInReport.length > 0)
+    lines.push(`  e.g. stored, not counted by the report: ${r.examples.notInReport.join('; ')}`);
   return `Fault campaign ${r.runId}\n${lines.join('\n')}\n${JSON.stringify(r)}`;
 }

@@ -13,7 +13,11 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from './jwt';
 export const DEMO_POLICY_FILE = join(PROJECT_ROOT, 'policy', 'demo-policy.json');
 
 /** Writes the cloud assembly into `outdir` (stack `ComplaintService`) and returns `outdir`. */
-export function synthLocalAssembly(outdir: string, policyFile: string = DEMO_POLICY_FILE): string {
+export function synthLocalAssembly(
+  outdir: string,
+  policyFile: string = DEMO_POLICY_FILE,
+  context: Record<string, string> = {},
+): string {
   const app = new App({
     outdir,
     context: {
@@ -22,6 +26,7 @@ export function synthLocalAssembly(outdir: string, policyFile: string = DEMO_POL
       jwtIssuer: LOCAL_ISSUER_URL,
       jwtAudience: LOCAL_AUDIENCE,
       roleClaim: LOCAL_ROLE_CLAIM,
+      ...context,
     },
   });
   new ComplaintServiceStack(app, 'ComplaintService', { policyFile });

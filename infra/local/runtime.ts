@@ -119,6 +119,12 @@ export interface StartLocalRuntimeOptions {
    * (the stand-in for the account's unreserved concurrency). @default 32 (`DEFAULT_LOCAL_CONCURRENCY`)
    */
   defaultConcurrency?: number;
+  /**
+   * Batches one SQS event source mapping keeps in flight at most (within the function's concurrency and
+   * the mapping's `ScalingConfig.MaximumConcurrency`). @default twice the machine's cores
+   * (`DEFAULT_LOCAL_MAX_POLLERS`)
+   */
+  maxPollers?: number;
   /** Period of the Scheduler's firing engine and of scheduled rules, in ms. @default 250 */
   tickMs?: number;
   /**
@@ -448,6 +454,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       queueByArn: local.byArn,
       functions,
       faults,
+      ...(options.maxPollers !== undefined && { maxPollers: options.maxPollers }),
       log,
     });
     closers.push(async () => {

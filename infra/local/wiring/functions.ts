@@ -3,6 +3,7 @@
  * (the `AWS_ENDPOINT_URL_*` variables of the endpoints it may call, its own access key), and the
  * template's SQS event source mappings feeding them.
  */
+import { availableParallelism } from 'node:os';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dynamodb-local';
 import { type SqsEventSource, startSqsEventSource } from '../event-source-mapping';
@@ -112,8 +113,20 @@ export async function closeFunctions(functions: ReadonlyMap<string, LocalFunctio
 }
 
 /**
+ * Batches one event source mapping keeps in flight at most, unless told otherwise: twice the machine's
+ * cores. On AWS an SQS mapping scales to hundreds of concurrent batches against a store that scales
+ * with it; here every batch is a function process and every record's writes go to one DynamoDB Local
+ * on the same cores. Scaling a mapping to the function's whole concurrency (32 by default) under a
+ * burst started a storm of cold starts, starved DynamoDB Local, and batches hit their timeout only to
+ * return a visibility timeout (a minute) later: 1.5 complaints/s instead of 8 through `npm run bench`
+ * on 2 cores (`NOTES.md`).
+ */
+export const DEFAULT_LOCAL_MAX_POLLERS = Math.max(2, 2 * availableParallelism());
+
+/**
  * Starts the template's enabled SQS → function event source mappings, each scaling its pollers up to
- * the function's concurrency (or the mapping's `ScalingConfig.MaximumConcurrency`, when lower).
+ * the function's concurrency, the mapping's `ScalingConfig.MaximumConcurrency` or `maxPollers`
+ * (the local cap, {@link DEFAULT_LOCAL_MAX_POLLERS}), whichever is lowest.
  */
 export function startEventSourceMappings(options: {
   stack: LoadedStack;
@@ -123,6 +136,8 @@ export function startEventSourceMappings(options: {
   functions: ReadonlyMap<string, LocalFunction>;
   /** Asked per batch whether to deliver it twice. */
   faults?: Faults;
+  /** Batches one mapping keeps in flight at most. @default DEFAULT_LOCAL_MAX_POLLERS */
+  maxPollers?: number;
   log: (message: string) => void;
 }): SqsEventSource[] {
   const { faults } = options;
@@ -144,7 +159,11 @@ export function startEventSourceMappings(options: {
         maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
         reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
         lambda: fn.lambda,
-        maxPollers: Math.min(fn.lambda.concurrency, Number(p.ScalingConfig?.MaximumConcurrency ?? Infinity)),
+        maxPollers: Math.min(
+          fn.lambda.concurrency,
+          Number(p.ScalingConfig?.MaximumConcurrency ?? Infinity),
+          options.maxPollers ?? DEFAULT_LOCAL_MAX_POLLERS,
+        ),
         ...(faults !== undefined ? { duplicate: () => faults.duplicate('sqs') } : {}),
         log: options.log,
       }),

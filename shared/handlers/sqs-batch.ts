@@ -46,6 +46,17 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * Time kept back before the function's timeout: a record still running then is reported as failed, so
+ * the handler answers before Lambda ends the instance.
+ */
+export const BATCH_DEADLINE_MARGIN_MS = 1_500;
+
+/** A record not finished when the batch ran out of time; it is retried like any transient failure. */
+export class BatchDeadlineError extends Error {
+  override name = 'BatchDeadlineError';
+}
+
 export interface SqsBatchOptions {
   sqs: SQSClient;
   /** Where poison messages go at once; without it they are retried until the redrive policy moves them. */
@@ -63,6 +74,13 @@ export interface SqsBatchOptions {
  * only that record, which SQS redelivers; a `PoisonMessageError` (bad shape,
  * unknown complaint) is sent straight to the DLQ with the reason in message
  * attributes — retrying it would only delay it — and the record counts as handled.
+ *
+ * **Out of time.** A batch slowed down by a slow dependency does not run into the function's timeout:
+ * {@link BATCH_DEADLINE_MARGIN_MS} before it, every record still running fails with
+ * {@link BatchDeadlineError} and the handler answers. Only those records come back (after the
+ * visibility timeout), the records already done are deleted, and the instance stays warm; a timeout
+ * would have redelivered the whole batch and cost a cold start. The work of a record given up on may
+ * still finish later: every record handler is idempotent, so its redelivery changes nothing twice.
  */
 export function sqsBatchHandler(
   recordHandler: (record: SQSRecord) => Promise<void>,
@@ -96,12 +114,43 @@ export function sqsBatchHandler(
       logger.error('Poison message moved to the DLQ', { messageId: record.messageId, reason: error.message });
     }
   };
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - BATCH_DEADLINE_MARGIN_MS;
+    let outOfTime = 0;
+    const withinDeadline = (record: SQSRecord): Promise<void> => {
+      if (Date.now() >= deadline) {
+        // Records handled one after another: the ones not started yet are not started at all.
+        outOfTime++;
+        return Promise.reject(new BatchDeadlineError('Not started before the function ran out of time'));
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => {
+            outOfTime++;
+            reject(
+              new BatchDeadlineError('Not finished before the function ran out of time; it will be retried'),
+            );
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+      });
+      return Promise.race([handleRecord(record), expired]).finally(() => clearTimeout(timer));
+    };
     // A batch where every record failed still answers with the failed ids (not an
     // exception), so SQS retries exactly those and the redrive count stays per message.
-    processPartialResponse(event, handleRecord, processor, {
+    const response = await processPartialResponse(event, withinDeadline, processor, {
       context,
       throwOnFullBatchFailure: false,
       processInParallel: options.processInParallel ?? true,
     });
+    if (outOfTime > 0) {
+      metrics.addMetric('BatchRecordsOutOfTime', 'Count', outOfTime);
+      logger.warn('The batch ran out of time; its unfinished records will be retried', {
+        unfinished: outOfTime,
+        records: event.Records.length,
+      });
+    }
+    return response;
+  };
 }

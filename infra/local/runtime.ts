@@ -121,7 +121,7 @@ export interface StartLocalRuntimeOptions {
   defaultConcurrency?: number;
   /**
    * Batches one SQS event source mapping keeps in flight at most (within the function's concurrency and
-   * the mapping's `ScalingConfig.MaximumConcurrency`). @default twice the machine's cores
+   * the mapping's `ScalingConfig.MaximumConcurrency`). @default the machine's cores, at least 2
    * (`DEFAULT_LOCAL_MAX_POLLERS`)
    */
   maxPollers?: number;

@@ -64,7 +64,12 @@ describe('an SQS batch running out of time', () => {
   });
 
   it('changes nothing for a batch that finishes in time', async () => {
-    const handler = sqsBatchHandler(async () => sleep(5), { sqs });
+    const handler = sqsBatchHandler(
+      async () => {
+        await sleep(5);
+      },
+      { sqs },
+    );
     const response = await handler(batch('a', 'b'), contextWith(10_000));
     expect(response.batchItemFailures).toEqual([]);
   });

@@ -113,15 +113,16 @@ export async function closeFunctions(functions: ReadonlyMap<string, LocalFunctio
 }
 
 /**
- * Batches one event source mapping keeps in flight at most, unless told otherwise: twice the machine's
- * cores. On AWS an SQS mapping scales to hundreds of concurrent batches against a store that scales
- * with it; here every batch is a function process and every record's writes go to one DynamoDB Local
- * on the same cores. Scaling a mapping to the function's whole concurrency (32 by default) under a
- * burst started a storm of cold starts, starved DynamoDB Local, and batches hit their timeout only to
- * return a visibility timeout (a minute) later: 1.5 complaints/s instead of 8 through `npm run bench`
- * on 2 cores (`NOTES.md`).
+ * Batches one event source mapping keeps in flight at most, unless told otherwise: as many as the
+ * machine has cores (at least 2). On AWS an SQS mapping scales to hundreds of concurrent batches
+ * against a store that scales with it; here every batch is a function process and every record's
+ * writes go to one DynamoDB Local on the same cores. Measured on 2 cores (`npm run bench`, 300
+ * complaints at 16 in flight, default policy): up to the function's concurrency (32), a burst started a
+ * storm of cold starts, starved DynamoDB Local and batches timed out, to come back a visibility timeout
+ * (a minute) later: 1.5 complaints/s; 4 pollers: 3.6–4.4/s with a one-minute tail; 2 pollers: 9.5/s,
+ * no batch out of time.
  */
-export const DEFAULT_LOCAL_MAX_POLLERS = Math.max(2, 2 * availableParallelism());
+export const DEFAULT_LOCAL_MAX_POLLERS = Math.max(2, availableParallelism());
 
 /**
  * Starts the template's enabled SQS → function event source mappings, each scaling its pollers up to

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type SettleSnapshot, settle } from '../../infra/local/campaign/settle';
+import { owedDeliveries, type SettleSnapshot, settle } from '../../infra/local/campaign/settle';
 
 const quiet: SettleSnapshot = { queued: 0, pendingDeliveries: 0, overdueSchedules: 0, activity: 0, down: [] };
 
@@ -25,5 +25,21 @@ describe('settling after a campaign', () => {
     const result = await settle(probe, { capMs: 10_000, quietMs: 500 });
     expect(result.settled).toBe(true);
     expect(probe.calls()).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('deliveries a campaign waits for', () => {
+  const none = { delivered: 0, retried: 0, pending: 0, deadLettered: 0, dropped: 0 };
+  const idle = { queued: 0, retrying: 0, throttled: 0, deadLettered: 0, delivered: 0, dropped: 0 };
+
+  it('counts target deliveries pending and asynchronous invocations retrying, not first attempts', () => {
+    expect(
+      owedDeliveries({
+        targets: { total: { ...none, pending: 2 }, byTarget: {} },
+        schedules: { 'g/s': { ...none, pending: 1 } },
+        async: { Timer: { ...idle, queued: 5, retrying: 3 } },
+        pending: 11,
+      }),
+    ).toBe(6);
   });
 });

@@ -11,15 +11,17 @@
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { FAULT_SERVICES } from '../faults';
-import type { LocalRuntime } from '../runtime';
+import type { DeliveryStats, LocalRuntime } from '../runtime';
 
 export interface SettleSnapshot {
   /** Messages visible, in flight or delayed in the work queues (not the DLQs). */
   queued: number;
   /**
-   * Deliveries the runtime still owes (rule and Scheduler targets, asynchronous invocations), queued
-   * or waiting out a retry backoff: an event whose delivery to a queue failed is in none of the
-   * queues until its retry succeeds.
+   * Deliveries the runtime still owes: rule and Scheduler target deliveries pending (an event whose
+   * delivery to a queue failed is in none of the queues until its retry succeeds), and asynchronous
+   * invocations waiting for a retry. A first attempt of an asynchronous invocation (a timer firing)
+   * is work in flight, as a running batch is: not waited for, or the demo policy's escalations would
+   * never let the system look quiet.
    */
   pendingDeliveries: number;
   /** Enabled schedules whose next firing is more than 2 s in the past. */
@@ -35,6 +37,16 @@ export interface SettleProbe {
 }
 
 export const isDeadLetterQueue = (logicalId: string) => /dead.?letter|dlq/i.test(logicalId);
+
+/** Rule and Scheduler target deliveries pending, and asynchronous invocations waiting for a retry. */
+export function owedDeliveries(stats: DeliveryStats): number {
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  return (
+    stats.targets.total.pending +
+    sum(Object.values(stats.schedules).map((s) => s.pending)) +
+    sum(Object.values(stats.async).map((a) => a.retrying))
+  );
+}
 
 export function runtimeProbe(
   runtime: Pick<LocalRuntime, 'queues' | 'sqs' | 'scheduler' | 'events' | 'faults' | 'deliveryStats'>,
@@ -67,7 +79,7 @@ export function runtimeProbe(
         ).length;
       return {
         queued,
-        pendingDeliveries: runtime.deliveryStats().pending,
+        pendingDeliveries: owedDeliveries(runtime.deliveryStats()),
         overdueSchedules,
         activity: runtime.events.events().length,
         down: FAULT_SERVICES.filter((service) => runtime.faults.isDown(service)),

@@ -26,9 +26,14 @@ export type AssignmentOutcome = 'assigned' | 'republished' | 'skipped';
  */
 export async function assignComplaint(ctx: ServiceContext, complaintId: string): Promise<AssignmentOutcome> {
   // Concurrent assignments race for the same least-loaded agent: the loser's
-  // capacity-guarded write conflicts, and it chooses again from fresh loads.
-  return retryOnConflict(() => assignOnce(ctx, complaintId));
+  // capacity-guarded write conflicts, and it chooses again from fresh loads. A burst of
+  // customer replies rewrites the record for a second or two: enough attempts to ride it out
+  // rather than give the record back for a visibility timeout (a minute).
+  return retryOnConflict(() => assignOnce(ctx, complaintId), ASSIGNMENT_CONFLICT_ATTEMPTS);
 }
+
+/** Attempts of an assignment against concurrent writers (backoff up to 1 s each: ~3 s at most). */
+export const ASSIGNMENT_CONFLICT_ATTEMPTS = 8;
 
 async function assignOnce(ctx: ServiceContext, complaintId: string): Promise<AssignmentOutcome> {
   const { store, policy } = ctx;

@@ -39,6 +39,10 @@ import { DETAIL_TYPES } from '../../shared/events/names';
 const row = (label: string, value: string) => console.log(`${label.padEnd(48)} ${value.padStart(12)}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The `q` quantile of ascending `sorted` values; NaN when there are none. */
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
 /** Transactions a complaint costs from intake to assigned, report aggregation included. */
 export const TRANSACTIONS_PER_COMPLAINT = 6;
 
@@ -169,12 +173,10 @@ async function throughput(runtime: LocalRuntime, count: number, concurrency: num
     .filter((id) => assigned.has(id))
     .map((id) => (assigned.get(id) as number) - (submittedAt.get(id) as number))
     .sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return {
     rate: done / ((last - started) / 1000),
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
     done,
     accepted: accepted.size,
     serverErrors,
@@ -210,11 +212,10 @@ async function precision(runtime: LocalRuntime, seconds: number, rate: number) {
   await sleep(150_000);
   unsubscribe();
   delays.sort((a, b) => a - b);
-  const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? Number.NaN;
   return {
     breaches: delays.length,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: quantile(delays, 0.5),
+    p99: quantile(delays, 0.99),
     max: delays.at(-1) ?? Number.NaN,
     bySweep,
     serverErrors,

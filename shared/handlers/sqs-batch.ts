@@ -117,33 +117,43 @@ export function sqsBatchHandler(
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const deadline = Date.now() + context.getRemainingTimeInMillis() - BATCH_DEADLINE_MARGIN_MS;
     let outOfTime = 0;
-    const withinDeadline = (record: SQSRecord): Promise<void> => {
+    // One timer for the whole batch: every record still running when it fires gives up.
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new BatchDeadlineError('Not finished before the function ran out of time; it will be retried'),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    expired.catch(() => undefined); // a batch with no record left waiting on it
+    const withinDeadline = async (record: SQSRecord): Promise<void> => {
       if (Date.now() >= deadline) {
         // Records handled one after another: the ones not started yet are not started at all.
         outOfTime++;
-        return Promise.reject(new BatchDeadlineError('Not started before the function ran out of time'));
+        throw new BatchDeadlineError('Not started before the function ran out of time');
       }
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => {
-            outOfTime++;
-            reject(
-              new BatchDeadlineError('Not finished before the function ran out of time; it will be retried'),
-            );
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-      });
-      return Promise.race([handleRecord(record), expired]).finally(() => clearTimeout(timer));
+      try {
+        await Promise.race([handleRecord(record), expired]);
+      } catch (error) {
+        if (error instanceof BatchDeadlineError) outOfTime++;
+        throw error;
+      }
     };
     // A batch where every record failed still answers with the failed ids (not an
     // exception), so SQS retries exactly those and the redrive count stays per message.
-    const response = await processPartialResponse(event, withinDeadline, processor, {
-      context,
-      throwOnFullBatchFailure: false,
-      processInParallel: options.processInParallel ?? true,
-    });
+    let response: SQSBatchResponse;
+    try {
+      response = await processPartialResponse(event, withinDeadline, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+        processInParallel: options.processInParallel ?? true,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     if (outOfTime > 0) {
       metrics.addMetric('BatchRecordsOutOfTime', 'Count', outOfTime);
       logger.warn('The batch ran out of time; its unfinished records will be retried', {

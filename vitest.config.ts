@@ -18,6 +18,9 @@ export default defineConfig({
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
+          // The files only synthesize stacks: sharing one module graph loads aws-cdk-lib (and warms
+          // its lazily loaded modules) once instead of once per file.
+          isolate: false,
           testTimeout: 120_000,
         },
       },

@@ -162,7 +162,12 @@ export class ComplaintServiceStack extends Stack {
     });
     const withTimers = { ...shared, timers: this.timers };
     this.survey = new SurveyService(this, 'Survey', withTimers);
-    this.sla = new SlaService(this, 'Sla', withTimers);
+    const sweepInterval = sweepIntervalFromContext(this);
+    this.sla = new SlaService(this, 'Sla', {
+      ...withTimers,
+      serviceKey: this.keys.serviceKey,
+      ...(sweepInterval !== undefined ? { sweepInterval } : {}),
+    });
     this.classification = new ClassificationService(this, 'Classification', withTimers);
     this.assignment = new AssignmentService(this, 'Assignment', shared);
 
@@ -309,6 +314,20 @@ function jwtSettings(
     ...(audiences !== undefined ? { jwtAudience: audiences } : {}),
     ...(roleClaim !== undefined ? { roleClaim } : {}),
   };
+}
+
+/**
+ * The `sweepIntervalMinutes` context (1–60), else the construct's default. The local runtime's
+ * assembly sweeps every minute, so a lost hand-off or timer is repaired while a developer watches.
+ */
+function sweepIntervalFromContext(scope: Construct): Duration | undefined {
+  const raw: unknown = scope.node.tryGetContext('sweepIntervalMinutes');
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 60) {
+    throw new TypeError(`sweepIntervalMinutes must be an integer from 1 to 60, got ${String(raw)}`);
+  }
+  return Duration.minutes(n);
 }
 
 const DEFAULT_INTAKE_RESERVED_CONCURRENCY = 20;

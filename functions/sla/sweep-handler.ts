@@ -12,7 +12,8 @@ const { ctx, config } = createRuntime();
  * The backstop sweep, run by a scheduled rule every few minutes: finds deadlines a
  * lost timer should have handled (one query per shard of the sparse index, never a
  * scan) and applies them. Anything it applies is counted: a non-zero
- * `SweepRecoveredDeadlines` means timers are being lost. Then it measures the open
+ * `SweepRecoveredDeadlines` means timers are being lost. It also repairs lost hand-offs from intake
+ * to classification (`IntakeHandoffsRepaired`, see `shared/domain/handoff.ts`). Then it measures the open
  * backlog and its age for the dashboard (`OpenComplaints`, `OldestOpenComplaintAge`); a
  * failed measurement is logged and does not fail the sweep.
  */
@@ -26,6 +27,12 @@ export async function sweep(_event: unknown, _context: Context): Promise<SweepRe
     ),
   ]);
   metrics.addMetric('SweepRecoveredDeadlines', MetricUnit.Count, result.applied);
+  metrics.addMetric('IntakeHandoffsRepaired', MetricUnit.Count, result.handoffsRepaired);
+  if (result.handoffsRepaired > 0) {
+    logger.warn('Complaints not classified in time: their intake events were published again', {
+      handoffsRepaired: result.handoffsRepaired,
+    });
+  }
   let open: number | undefined;
   if ('groups' in backlog) {
     open = backlog.groups.reduce((n, g) => n + g.count, 0);

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../shared/events/names';
@@ -19,6 +20,8 @@ export interface SlaServiceProps {
   readonly timers: Timers;
   /** Where EventBridge puts a sweep trigger it could not deliver. */
   readonly deliveryDeadLetterQueue: sqs.IQueue;
+  /** The service's HMAC key: the sweep derives tracking links when it repairs a hand-off. */
+  readonly serviceKey: kms.IKey;
   /** @default {@link SWEEP_INTERVAL} */
   readonly sweepInterval?: Duration;
 }
@@ -67,8 +70,11 @@ export class SlaService extends Construct {
       timeout: Duration.minutes(2),
     })
       .useTable(props.table, TABLE_ACCESS.slaSweep)
-      // The sweep applies every due decision: clock alerts and survey sends/closes.
-      .useEventBus(props.bus, { sources: [SOURCES.sla, SOURCES.survey] })
+      // The sweep applies every due decision: clock alerts and survey sends/closes. It also repairs a
+      // lost hand-off from intake (shared/domain/handoff.ts): intake's events again, with the
+      // customer's tracking link, derived from the service key.
+      .useEventBus(props.bus, { sources: [SOURCES.sla, SOURCES.survey, SOURCES.intake] })
+      .useServiceKey(props.serviceKey)
       .useTimers(props.timers);
     this.sweepFunction.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: interval });
 

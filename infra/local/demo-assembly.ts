@@ -23,6 +23,7 @@ export function synthLocalAssembly(
     context: {
       'aws:cdk:enable-asset-metadata': true,
       timerPrecisionSeconds: '1',
+      sweepIntervalMinutes: '1',
       jwtIssuer: LOCAL_ISSUER_URL,
       jwtAudience: LOCAL_AUDIENCE,
       roleClaim: LOCAL_ROLE_CLAIM,

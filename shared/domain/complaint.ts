@@ -278,6 +278,11 @@ export const ComplaintSchema = z.object({
   reopenCount: z.number().int().min(0).default(0),
   /** What callers made it accumulate (policy.limits); absent = nothing counted yet. */
   usage: UsageSchema.optional(),
+  /**
+   * Hand-off repairs (`shared/domain/handoff.ts`): how often the sweep published the intake events
+   * again because classification had not started, and when it last did.
+   */
+  handoff: z.object({ repairs: z.number().int().min(1), lastAt: IsoTimestamp }).optional(),
   /** Hash of the customer's tracking token (also the survey link). */
   trackingTokenHash: z.string().optional(),
   /**

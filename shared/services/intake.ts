@@ -190,6 +190,15 @@ function intakeResult(policy: Policy, complaint: Complaint, token: string, repla
   };
 }
 
+/**
+ * The intake events of a stored complaint again, as intake published them (same event ids, so every
+ * consumer absorbs them as a duplicate): the hand-off repair of the sweep (`shared/domain/handoff.ts`).
+ */
+export async function republishIntakeEvents(ctx: ServiceContext, complaint: Complaint): Promise<void> {
+  const { token } = await trackingTokenOf(ctx.keys, complaint.id);
+  await ctx.publisher.publish(intakeEvents(ctx.policy, complaint, token));
+}
+
 function intakeEvents(policy: Policy, complaint: Complaint, token: string): OutboundEvent[] {
   const metadata = (what: string) => ({
     version: 1 as const,

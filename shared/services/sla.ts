@@ -7,11 +7,13 @@ import {
   type TimerDecision,
 } from '../domain/clocks';
 import type { Complaint } from '../domain/complaint';
+import { HANDOFF_KIND, handoffRepairDue, MAX_HANDOFF_REPAIRS, recordHandoffRepair } from '../domain/handoff';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
 import type { TimerPayload } from '../scheduling/timers';
 import type { BacklogGroup } from '../storage/ports';
 import type { ServiceContext } from './context';
+import { republishIntakeEvents } from './intake';
 import { retryOnConflict } from './retry';
 import { handleSurveyDecision } from './survey';
 import { syncTimers, withTimers } from './timers';
@@ -123,13 +125,17 @@ async function dropFiredTimers(ctx: ServiceContext, complaint: Complaint): Promi
 export interface SweepResult {
   shards: number;
   examined: number;
+  /** Complaints whose due deadlines the sweep applied (their timers were lost). */
   applied: number;
+  /** Complaints whose intake events the sweep published again (`shared/domain/handoff.ts`). */
+  handoffsRepaired: number;
 }
 
 /**
  * The backstop sweep (a scheduled rule every few minutes): reads the sparse index
- * of open deadlines shard by shard for entries due more than `grace` ago — the
- * exact timer gets the first chance — and applies whatever is still due. Never a
+ * of open deadlines shard by shard and applies whatever is still due. A deadline is
+ * taken once it is more than `grace` old — the exact timer gets the first chance —;
+ * a hand-off entry (no timer stands behind it) as soon as it is due. Never a
  * table scan: one query per shard, bounded by `limit`.
  */
 export async function sweepDueDeadlines(
@@ -137,21 +143,56 @@ export async function sweepDueDeadlines(
   options: { shards: number; graceSeconds?: number; limit?: number },
 ): Promise<SweepResult> {
   const now = ctx.now();
-  const until = new Date(now.getTime() - (options.graceSeconds ?? 60) * 1000).toISOString();
-  const result: SweepResult = { shards: options.shards, examined: 0, applied: 0 };
+  const timersBefore = new Date(now.getTime() - (options.graceSeconds ?? 60) * 1000).toISOString();
+  const result: SweepResult = { shards: options.shards, examined: 0, applied: 0, handoffsRepaired: 0 };
   for (let shard = 0; shard < options.shards; shard++) {
-    const due = await ctx.store.dueDeadlines(shard, until, options.limit ?? 100);
+    const due = await ctx.store.dueDeadlines(shard, now.toISOString(), options.limit ?? 100);
     for (const entry of due) {
+      if (entry.kind !== HANDOFF_KIND && entry.dueAt > timersBefore) continue;
       result.examined++;
       const outcome = await retryOnConflict(async () => {
         const complaint = await ctx.store.get(entry.complaintId);
-        if (complaint === undefined) return { applied: [] };
-        return applyDecisions(ctx, complaint, dueDecisions(complaint, now, chainOf(ctx)), 'sweep');
+        if (complaint === undefined) return { applied: [], handoff: false };
+        const handoff = handoffRepairDue(complaint, now)
+          ? await repairHandoff(ctx, complaint, now)
+          : undefined;
+        // A received complaint has no timers yet (classification schedules them): whatever is due
+        // for it, only the sweep can find.
+        const current = handoff ?? complaint;
+        const decisions = dueDecisions(current, now, chainOf(ctx));
+        const { applied } = await applyDecisions(ctx, current, decisions, 'sweep');
+        return { applied, handoff: handoff !== undefined };
       });
       if (outcome.applied.length > 0) result.applied++;
+      if (outcome.handoff) result.handoffsRepaired++;
     }
   }
   return result;
+}
+
+/**
+ * A complaint still `received` past its hand-off grace: records the repair (conditional on the
+ * version read, so two sweeps repair once) and publishes its intake events again.
+ */
+async function repairHandoff(ctx: ServiceContext, complaint: Complaint, now: Date): Promise<Complaint> {
+  const next = recordHandoffRepair(complaint, now);
+  const repairs = next.handoff?.repairs ?? 1;
+  const waited = Math.round((now.getTime() - Date.parse(complaint.receivedAt)) / 1000);
+  await ctx.store.update({
+    next,
+    expectedVersion: complaint.version,
+    timeline: [
+      {
+        at: now.toISOString(),
+        type: 'handoff_repaired',
+        actor: 'system:sla-sweep',
+        summary: `Not classified ${waited} s after receipt: intake events published again (repair ${repairs} of ${MAX_HANDOFF_REPAIRS})`,
+        data: { repairs },
+      },
+    ],
+  });
+  await republishIntakeEvents(ctx, next);
+  return next;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { type Complaint, ComplaintSchema } from '../domain/complaint';
+import { HANDOFF_KIND, handoffDueAt } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
 import { type ComplaintStatus, isOpen, OPEN_STATUSES } from '../domain/lifecycle';
 import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
@@ -55,7 +56,7 @@ const CONFLICT_RETRIES = 4;
 /** Idempotency records outlive any redelivery, retry or archive replay window we document (30 days). */
 const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
 /** Department-queue key of a complaint without a lead department yet. */
-const UNROUTED = '_unrouted';
+export const UNROUTED = '_unrouted';
 
 export const complaintPk = (id: string) => `C#${id}`;
 
@@ -548,18 +549,32 @@ export function complaintItem(c: Complaint, deadlineShards: number): Record<stri
     item[INDEXES.byAssignee.sortKey] = `${c.status}#${queuePosition({ id: c.id, nextDueAt })}`;
   }
   const shard = deadlineShard(c.id, deadlineShards);
-  if (next !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
-    // Sparse: only complaints with something pending (a clock, or the survey of a
-    // resolved one) are in the sweep index.
+  const sweepAt = sweepEntry(c, next);
+  if (sweepAt !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
+    // Sparse: only complaints with something pending (a clock, the survey of a resolved one, or
+    // the hand-off to classification of a received one) are in the sweep index.
     item[INDEXES.openDeadlines.partitionKey] = `DUE#${shard}`;
-    item[INDEXES.openDeadlines.sortKey] = `${next.dueAt}#${c.id}`;
-    item.nextDeadlineKind = next.kind;
+    item[INDEXES.openDeadlines.sortKey] = `${sweepAt.dueAt}#${c.id}`;
+    item.nextDeadlineKind = sweepAt.kind;
   } else if ((c.status === 'closed' || c.status === 'rejected') && c.erasure === undefined) {
     // Sparse: closed or rejected complaints that still hold personal data, oldest change first.
     item[INDEXES.openDeadlines.partitionKey] = `${RETENTION_PARTITION_PREFIX}${shard}`;
     item[INDEXES.openDeadlines.sortKey] = `${c.updatedAt}#${c.id}`;
   }
   return item;
+}
+
+/**
+ * What the sweep index orders a complaint by: its next deadline, or the hand-off repair
+ * (`shared/domain/handoff.ts`) when that comes first. Queues keep ordering by the deadline alone.
+ */
+function sweepEntry(
+  c: Complaint,
+  next: { dueAt: string; kind: string } | undefined,
+): { dueAt: string; kind: string } | undefined {
+  const handoff = handoffDueAt(c);
+  if (handoff === undefined || (next !== undefined && next.dueAt <= handoff)) return next;
+  return { dueAt: handoff, kind: HANDOFF_KIND };
 }
 
 /**

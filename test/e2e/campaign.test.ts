@@ -76,7 +76,7 @@ describe('the fault campaign (light profile)', () => {
       profile: FAULT_PROFILES.light ?? {},
       profileName: 'light',
       poisonRate: 0.02,
-      settleCapMs: 150_000,
+      settleCapMs: 200_000,
     });
     const printed = formatCampaign(result).trim().split('\n');
     console.log(printed.join('\n'));

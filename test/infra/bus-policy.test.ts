@@ -41,7 +41,8 @@ const EXPECTED_SOURCES: Record<string, string[]> = {
   ClassificationFunction: [SOURCES.classification],
   AssignmentFunction: [SOURCES.assignment],
   SlaTimerFunction: [SOURCES.sla],
-  SlaSweepFunction: [SOURCES.sla, SOURCES.survey],
+  // The sweep also repairs lost hand-offs from intake with intake's own events (shared/domain/handoff.ts).
+  SlaSweepFunction: [SOURCES.sla, SOURCES.survey, SOURCES.intake],
   SurveyFunction: [SOURCES.survey],
   AgentApiFunction: [SOURCES.agent, SOURCES.intake],
   CustomerApiFunction: [SOURCES.customer],

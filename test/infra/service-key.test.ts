@@ -42,9 +42,13 @@ const envOf = (fn: CfnResource) =>
 /** The functions the stack gives the service key (by construct path, as logical ids are hashed). */
 function keyHolders(): string[] {
   const { stack } = synthesized;
-  return [stack.intake.apiFunction, stack.intake.inboundFunction, stack.agentApi.function].map((f) =>
-    stack.getLogicalId(f.function.node.defaultChild as never),
-  );
+  // The SLA sweep derives tracking links when it repairs a lost hand-off (shared/domain/handoff.ts).
+  return [
+    stack.intake.apiFunction,
+    stack.intake.inboundFunction,
+    stack.agentApi.function,
+    stack.sla.sweepFunction,
+  ].map((f) => stack.getLogicalId(f.function.node.defaultChild as never));
 }
 
 describe('service key (KMS HMAC)', () => {
@@ -59,7 +63,7 @@ describe('service key (KMS HMAC)', () => {
     expect(Object.values(outputs).map((o) => o.Value)).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
   });
 
-  it('lets exactly intake (API and inbound) and the agent API call kms:GenerateMac on it, and nothing else', () => {
+  it('lets exactly intake (API and inbound), the agent API and the SLA sweep call kms:GenerateMac on it, and nothing else', () => {
     // Statements on this key (the data key's grants are encryption.test.ts's).
     const kmsStatements = iamStatements(synthesized.template).filter(
       (s) =>

@@ -12,7 +12,7 @@ import { receiveComplaint } from '../../shared/services/intake';
 import { handleSlaTimer, sweepDueDeadlines } from '../../shared/services/sla';
 import { handleSurveyTimer } from '../../shared/services/survey';
 import { withTimers } from '../../shared/services/timers';
-import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
+import { DynamoDbComplaintStore, UNROUTED } from '../../shared/storage/dynamodb-store';
 import { defaultPolicy, RecordingPublisher, RecordingScheduler, submission } from '../support/fixtures';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 
@@ -226,5 +226,72 @@ describe('SLA timers against DynamoDB Local', () => {
     expect(escalations.map((e) => [e.detail.data.reason, e.detail.data.role, e.detail.data.contact])).toEqual(
       [['major_at_intake', 'executive_on_duty', 'exec.on_duty']],
     );
+  });
+});
+
+describe('the hand-off from intake to classification (shared/domain/handoff.ts)', () => {
+  const received = (id: string) =>
+    publisher.events.filter(
+      (e) => e.detailType === DETAIL_TYPES.complaintReceived && e.detail.data.complaintId === id,
+    );
+  const sweepAt = (base: string, seconds: number) => {
+    now = new Date(Date.parse(base) + seconds * 1000);
+    return sweepDueDeadlines(ctx, { shards: 2, graceSeconds: 60 });
+  };
+
+  it('publishes again the intake events of a complaint whose publish failed, backing off, once under racing sweeps, and no more once it is classified', async () => {
+    const t0 = '2026-11-24T02:00:00.000Z';
+    now = new Date(t0);
+    const before = new Set(
+      (await ctx.store.listByDepartment(UNROUTED, 'received', { limit: 100 })).items.map((i) => i.id),
+    );
+    publisher.failNext = 1; // the write commits, the publish fails: the caller is told 5xx and has no key to retry with
+    const customer = `handoff-${++seq}`;
+    await expect(
+      receiveComplaint(ctx, {
+        submission: ComplaintSubmissionSchema.parse(
+          submission({ customer: { id: customer }, description: '快递丢了，没人管' }),
+        ),
+        sourceSystem: 'test',
+        messageId: customer,
+        submitter: { kind: 'producer', source: 'test' },
+        idempotency: { kind: 'event', source: 'test', messageId: customer },
+      }),
+    ).rejects.toThrow(/outage/);
+    const waiting = (await ctx.store.listByDepartment(UNROUTED, 'received', { limit: 100 })).items.filter(
+      (i) => !before.has(i.id),
+    );
+    expect(waiting).toHaveLength(1);
+    const id = waiting[0]?.id as string;
+    expect(received(id)).toHaveLength(0);
+
+    // Within the grace: classification may still be on its way.
+    expect((await sweepAt(t0, 30)).handoffsRepaired).toBe(0);
+    // Past it: two sweeps racing repair once, with intake's own event ids and the tracking link.
+    const [a, b] = await Promise.all([sweepAt(t0, 61), sweepAt(t0, 61)]);
+    expect(a.handoffsRepaired + b.handoffsRepaired).toBe(1);
+    expect(received(id).map((e) => e.detail.metadata.eventId)).toEqual([`${id}:received`]);
+    const ack = publisher.events.filter(
+      (e) => e.detailType === DETAIL_TYPES.customerNotificationRequested && e.detail.data.complaintId === id,
+    );
+    expect(ack.map((e) => e.detail.data.template)).toEqual(['acknowledgement']);
+    expect(String(ack[0]?.detail.data.trackingPath)).toMatch(/^\/track\//);
+    const repaired = await ctx.store.get(id);
+    expect(repaired?.handoff).toEqual({
+      repairs: 1,
+      lastAt: new Date(Date.parse(t0) + 61_000).toISOString(),
+    });
+    expect((await ctx.store.timeline(id)).filter((e) => e.type === 'handoff_repaired')).toHaveLength(1);
+
+    // Backing off: the next repair waits twice the grace after the last one.
+    expect((await sweepAt(t0, 61 + 119)).handoffsRepaired).toBe(0);
+    expect((await sweepAt(t0, 61 + 121)).handoffsRepaired).toBe(1);
+    expect(received(id)).toHaveLength(2);
+
+    // Classified: nothing more to repair, whatever the time.
+    now = new Date(Date.parse(t0) + 200_000);
+    await classifyComplaint(ctx, id);
+    expect((await sweepAt(t0, 3600)).handoffsRepaired).toBe(0);
+    expect(received(id)).toHaveLength(2);
   });
 });

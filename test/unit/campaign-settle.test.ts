@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { owedDeliveries, type SettleSnapshot, settle } from '../../infra/local/campaign/settle';
 
-const quiet: SettleSnapshot = { queued: 0, pendingDeliveries: 0, overdueSchedules: 0, activity: 0, down: [] };
+const quiet: SettleSnapshot = {
+  queued: 0,
+  pendingDeliveries: 0,
+  overdueSchedules: 0,
+  activity: 0,
+  down: [],
+  awaitingClassification: 0,
+};
 
 /** A probe that answers the given snapshots in turn, then the last one for ever. */
 function probeOf(snapshots: SettleSnapshot[]) {
@@ -18,6 +25,13 @@ describe('settling after a campaign', () => {
     const result = await settle(probe, { capMs: 2500, quietMs: 500 });
     expect(result.settled).toBe(false);
     expect(result.last?.pendingDeliveries).toBe(1);
+  });
+
+  it('is not settled while a stored complaint still waits for classification', async () => {
+    const probe = probeOf([{ ...quiet, awaitingClassification: 1 }]);
+    const result = await settle(probe, { capMs: 2500, quietMs: 500 });
+    expect(result.settled).toBe(false);
+    expect(result.last?.awaitingClassification).toBe(1);
   });
 
   it('settles once the pending delivery is done and the quiet period has passed', async () => {

@@ -13,7 +13,13 @@ import type { FaultProfile } from '../faults';
 import type { LocalRuntime } from '../runtime';
 import { audit, type CampaignFigures } from './audit';
 import { type DriveResult, drive, newRunId } from './drive';
-import { runtimeProbe, type SettleResult, settle } from './settle';
+import {
+  awaitingClassification,
+  runtimeProbe,
+  type SettleResult,
+  type SettleSnapshot,
+  settle,
+} from './settle';
 
 export interface CampaignOptions {
   complaints: number;
@@ -35,6 +41,8 @@ export interface CampaignResult extends CampaignFigures {
   runId: string;
   settled: boolean;
   settleSeconds: number;
+  /** What the last look before the audit saw: why the system did not settle, when it did not. */
+  settleLast?: SettleSnapshot;
   journeys: DriveResult['journeys'];
   faultsInjected: Record<string, number>;
   /** True when nothing was lost, duplicated or escalated twice. */
@@ -94,10 +102,13 @@ export async function runCampaign(runtime: LocalRuntime, options: CampaignOption
     const faultsInjected = runtime.faults.counts();
     runtime.faults.clear();
     log('campaign: drive done; letting the system settle');
-    const settled: SettleResult = await settle(runtimeProbe(runtime), {
-      capMs: options.settleCapMs ?? 180_000,
-      log,
-    });
+    const settled: SettleResult = await settle(
+      runtimeProbe(runtime, awaitingClassification(dynamodb, tableName)),
+      {
+        capMs: options.settleCapMs ?? 180_000,
+        log,
+      },
+    );
     log(
       `campaign: ${settled.settled ? 'settled' : 'NOT settled'} after ${settled.seconds.toFixed(0)} s; auditing`,
     );
@@ -126,6 +137,7 @@ export async function runCampaign(runtime: LocalRuntime, options: CampaignOption
       ...figures,
       settled: settled.settled,
       settleSeconds: Math.round(settled.seconds),
+      ...(settled.last !== undefined && { settleLast: settled.last }),
       journeys: driven.journeys,
       faultsInjected,
       ok: figures.lost === 0 && figures.duplicated === 0 && figures.doubleEscalations === 0,

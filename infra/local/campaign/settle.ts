@@ -1,7 +1,7 @@
 /**
  * Letting the system settle after the campaign's drive: wait until nothing is queued or in flight in
- * any work queue (dead-letter queues excepted), no delivery is pending, no Scheduler schedule is overdue and no dependency is
- * in an outage, continuously for a quiet period — or until a cap. Timers due later (deadlines not
+ * any work queue (dead-letter queues excepted), no delivery is pending, no Scheduler schedule is
+ * overdue, no dependency is in an outage and no stored complaint still waits for classification, continuously for a quiet period — or until a cap. Timers due later (deadlines not
  * reached yet, escalation levels to come) are not waited for: the demo policy's unattended
  * complaints keep escalating for minutes, and that is work to come, not work pending.
  *
@@ -10,6 +10,9 @@
  * take this one's place ({@link SettleProbe}).
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { UNROUTED } from '../../../shared/storage/dynamodb-store';
+import { INDEXES } from '../../../shared/storage/table-schema';
 import { FAULT_SERVICES } from '../faults';
 import type { DeliveryStats, LocalRuntime } from '../runtime';
 
@@ -30,6 +33,11 @@ export interface SettleSnapshot {
   activity: number;
   /** Dependencies in an outage now. */
   down: string[];
+  /**
+   * Complaints stored but not classified yet (`received`, in no department). One whose hand-off
+   * was lost waits here until the sweep repairs it (`shared/domain/handoff.ts`).
+   */
+  awaitingClassification: number;
 }
 
 export interface SettleProbe {
@@ -48,8 +56,33 @@ export function owedDeliveries(stats: DeliveryStats): number {
   );
 }
 
+/** Complaints in `received` (no lead department yet): one query of the department index, counting. */
+export function awaitingClassification(dynamodb: DynamoDBDocumentClient, tableName: string) {
+  return async (): Promise<number> => {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamodb.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: INDEXES.byDepartment.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': INDEXES.byDepartment.partitionKey },
+          ExpressionAttributeValues: { ':pk': `DEPT#${UNROUTED}#received` },
+          Select: 'COUNT',
+          ...(start !== undefined && { ExclusiveStartKey: start }),
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return count;
+  };
+}
+
 export function runtimeProbe(
   runtime: Pick<LocalRuntime, 'queues' | 'sqs' | 'scheduler' | 'events' | 'faults' | 'deliveryStats'>,
+  countAwaitingClassification: () => Promise<number>,
 ): SettleProbe {
   return {
     async snapshot() {
@@ -83,6 +116,7 @@ export function runtimeProbe(
         overdueSchedules,
         activity: runtime.events.events().length,
         down: FAULT_SERVICES.filter((service) => runtime.faults.isDown(service)),
+        awaitingClassification: await countAwaitingClassification(),
       };
     },
   };
@@ -111,7 +145,8 @@ export async function settle(
       last.queued === 0 &&
       last.pendingDeliveries === 0 &&
       last.overdueSchedules === 0 &&
-      last.down.length === 0;
+      last.down.length === 0 &&
+      last.awaitingClassification === 0;
     if (!quiet) quietSince = undefined;
     else quietSince ??= Date.now();
     if (quietSince !== undefined && Date.now() - quietSince >= quietMs) {
@@ -121,7 +156,8 @@ export async function settle(
       lastLog = Date.now();
       options.log?.(
         `campaign: settling — ${last?.queued ?? '?'} queued, ${last?.pendingDeliveries ?? '?'} deliveries pending, ` +
-          `${last?.overdueSchedules ?? '?'} overdue schedules` +
+          `${last?.overdueSchedules ?? '?'} overdue schedules, ` +
+          `${last?.awaitingClassification ?? '?'} awaiting classification` +
           `${last?.down.length ? `, down: ${last.down.join(', ')}` : ''}`,
       );
     }

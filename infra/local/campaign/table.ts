@@ -3,6 +3,7 @@
  * object with every figure for machines (CI, comparisons between runs).
  */
 import type { CampaignResult } from './campaign';
+import type { SettleSnapshot } from './settle';
 
 const ms = (v: number | null) => (v === null ? '—' : `${(v / 1000).toFixed(2)} s`);
 
@@ -55,7 +56,11 @@ export function campaignRows(r: CampaignResult): Array<[string, string, boolean]
       `${r.journeys.started} started, ${r.journeys.resolved} resolved, ${r.journeys.surveysAnswered} surveys, ${r.journeys.abandoned} abandoned`,
       false,
     ],
-    ['settled', `${r.settled ? 'yes' : 'NO (cap reached)'} after ${r.settleSeconds} s`, !r.settled],
+    [
+      'settled',
+      `${r.settled ? 'yes' : `NO (cap reached${notSettledBecause(r.settleLast)})`} after ${r.settleSeconds} s`,
+      !r.settled,
+    ],
   ];
 }
 
@@ -69,4 +74,17 @@ export function formatCampaign(r: CampaignResult, color = false): string {
   if (r.examples.notInReport.length > 0)
     lines.push(`  e.g. stored, not counted by the report: ${r.examples.notInReport.join('; ')}`);
   return `Fault campaign ${r.runId}\n${lines.join('\n')}\n${JSON.stringify(r)}`;
+}
+
+/** What still held the system busy at the cap, e.g. `: 3 queued, 1 awaiting classification`. */
+function notSettledBecause(last: SettleSnapshot | undefined): string {
+  if (last === undefined) return ': the runtime did not answer';
+  const busy = [
+    last.queued > 0 && `${last.queued} queued`,
+    last.pendingDeliveries > 0 && `${last.pendingDeliveries} deliveries pending`,
+    last.overdueSchedules > 0 && `${last.overdueSchedules} overdue schedules`,
+    last.awaitingClassification > 0 && `${last.awaitingClassification} awaiting classification`,
+    last.down.length > 0 && `down: ${last.down.join(', ')}`,
+  ].filter((part): part is string => typeof part === 'string');
+  return busy.length > 0 ? `: ${busy.join(', ')}` : '';
 }

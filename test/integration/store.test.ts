@@ -194,13 +194,17 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
   it('keeps the open-deadline index sparse: only open complaints with a deadline are in it', async () => {
     const due = '2026-11-24T03:00:00.000Z';
     const open = await createStored({
+      status: 'classified',
       deadlines: { acknowledge: runningClock(due) },
     });
     const closed = await createStored({
       status: 'closed',
       deadlines: { acknowledge: runningClock(due) },
     });
-    const noDeadline = await createStored();
+    // Classified without a running deadline: nothing pending.
+    const noDeadline = await createStored({ status: 'classified' });
+    // Received without one: in only for the hand-off repair (shared/domain/handoff.ts).
+    const unclassified = await createStored({ receivedAt: '2026-11-24T02:00:00.000Z' });
     const all = [];
     for (let shard = 0; shard < 4; shard++) all.push(...(await store.dueDeadlines(shard, due, 100)));
     const ids = all.map((d) => d.complaintId);
@@ -208,6 +212,10 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect(ids).not.toContain(closed.id);
     expect(ids).not.toContain(noDeadline.id);
     expect(all.find((d) => d.complaintId === open.id)).toMatchObject({ dueAt: due, kind: 'acknowledge' });
+    expect(all.find((d) => d.complaintId === unclassified.id)).toMatchObject({
+      dueAt: '2026-11-24T02:01:00.000Z',
+      kind: 'handoff',
+    });
     // Not yet due one millisecond earlier.
     const earlier = [];
     for (let shard = 0; shard < 4; shard++)

@@ -50,6 +50,7 @@ import { generateReport, type ReportingContext, recordLifecycleEvent } from '../
 import type { ComplaintStore } from '../shared/storage/ports';
 import { DynamoDbReportingStore, type ReportingStore } from '../shared/storage/reporting-store';
 import { generateExport } from '../test/fixtures/import/generate-export';
+import { benchBundles } from './bench/bundles';
 import { benchRuntime } from './bench/runtime';
 
 /**
@@ -497,7 +498,7 @@ async function historyImport(goodRows: number): Promise<void> {
   }
 }
 
-/** `BENCH_ONLY=runtime` (or `domain`, `pipeline`, `reporting`, `import`, comma-separated) runs only those parts. */
+/** `BENCH_ONLY=runtime` (or `domain`, `pipeline`, `reporting`, `import`, `bundles`, comma-separated) runs only those parts. */
 const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
 const part = (name: string) => only.size === 0 || only.has(name);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -509,6 +510,7 @@ if (part('pipeline')) await pipeline(Number(process.env.BENCH_COMPLAINTS ?? 300)
 if (part('reporting'))
   await reportingOnDynamoDb(Number(process.env.BENCH_REPORT_COMPLAINTS ?? 800), concurrency);
 if (part('import')) await historyImport(Number(process.env.BENCH_IMPORT_ROWS ?? 1000));
+if (part('bundles')) await benchBundles({ runs: Number(process.env.BENCH_INIT_RUNS ?? 7) });
 if (part('runtime')) {
   await benchRuntime({
     concurrency,

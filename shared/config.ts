@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Shards of the open-deadline index (docs/access-patterns.md); writers and the sweep must agree. */
 export const DEFAULT_DEADLINE_SHARDS = 8;
@@ -18,6 +18,8 @@ export const RuntimeConfigSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1),
   /** Path of the validated policy document copied into the bundle at synth time. */
   POLICY_FILE: z.string().min(1),
+  /** SHA-256 of that file as synth wrote it (`shared/policy/bundled.ts`): checked at cold start. */
+  POLICY_SHA256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex'),
   /** Number of shards of the open-deadline index (see docs/access-patterns.md). */
   DEADLINE_SHARDS: z.coerce.number().int().min(1).max(64).default(DEFAULT_DEADLINE_SHARDS),
   /** SQS consumers only: where a poison message goes at once, with the reason as attributes. */
@@ -50,6 +52,7 @@ export const ENV = {
   tableName: 'TABLE_NAME',
   eventBusName: 'EVENT_BUS_NAME',
   policyFile: 'POLICY_FILE',
+  policySha256: 'POLICY_SHA256',
   deadlineShards: 'DEADLINE_SHARDS',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   scheduleGroupName: 'SCHEDULE_GROUP_NAME',

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   ActionRequestSchema,
   type ActionResult,
@@ -13,6 +13,8 @@ import {
 } from '../../shared/api/schemas';
 import { authorizeCustomerDirectory } from '../../shared/auth/authorization';
 import { jwtClaims, type Principal, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
+import { kmsServiceKeys } from '../../shared/clients/kms';
+import { eventBridgeTimers } from '../../shared/clients/scheduler';
 import { COMPLAINT_ID_PATTERN, paramProblem } from '../../shared/domain/bounds';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
@@ -38,7 +40,7 @@ import { UnknownTierError, updateCustomerTier } from '../../shared/services/cust
 import { receiveComplaint } from '../../shared/services/intake';
 import { listQueue } from '../../shared/services/queue-listing';
 
-const { ctx, config } = createRuntime();
+const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServiceKeys });
 /** The one claim roles are read from (fails the cold start when the stack did not name it). */
 const roleClaim = roleClaimOf(config);
 

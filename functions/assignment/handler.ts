@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { sqsClient } from '../../shared/clients/aws';
+import { sqsClient } from '../../shared/clients/sqs';
 import { ComplaintClassifiedV1 } from '../../shared/events/schemas';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';

@@ -1,12 +1,13 @@
 import type { SQSRecord } from 'aws-lambda';
-import { sqsClient } from '../../shared/clients/aws';
+import { eventBridgeTimers } from '../../shared/clients/scheduler';
+import { sqsClient } from '../../shared/clients/sqs';
 import { ComplaintReceivedV1 } from '../../shared/events/schemas';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
 import { classifyComplaint } from '../../shared/services/classification';
 
-const { ctx, config } = createRuntime();
+const { ctx, config } = createRuntime({ timers: eventBridgeTimers });
 
 /** `Complaint Received` → classify, store, publish `Complaint Classified` or `Complaint Rejected`. */
 export async function handleReceived(record: SQSRecord): Promise<void> {

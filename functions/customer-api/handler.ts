@@ -1,12 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   CustomerReplySchema,
   type CustomerRouteKey,
   SurveyAnswerSchema,
   TimelineQuerySchema,
 } from '../../shared/api/schemas';
+import { eventBridgeTimers } from '../../shared/clients/scheduler';
 import { paramProblem, TOKEN_PARAM_PATTERN } from '../../shared/domain/bounds';
 import { boundsErrorResponse } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
@@ -22,7 +23,7 @@ import {
   trackComplaint,
 } from '../../shared/services/customer';
 
-const { ctx } = createRuntime();
+const { ctx } = createRuntime({ timers: eventBridgeTimers });
 
 type Result = APIGatewayProxyStructuredResultV2;
 

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { kmsServiceKeys } from '../../shared/clients/kms';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { newComplaintId } from '../../shared/domain/identifiers';
@@ -14,7 +15,7 @@ import { tooLateToCreate } from '../../shared/handlers/request-age';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { receiveComplaint } from '../../shared/services/intake';
 
-const { ctx } = createRuntime();
+const { ctx } = createRuntime({ keys: kmsServiceKeys });
 
 /**
  * `POST /complaints`: a customer or a service submits a complaint over HTTP, anonymously: the

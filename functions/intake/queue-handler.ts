@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import { sqsClient } from '../../shared/clients/aws';
+import { kmsServiceKeys } from '../../shared/clients/kms';
+import { sqsClient } from '../../shared/clients/sqs';
 import { moneyDecimalsProblem } from '../../shared/domain/bounds';
 import { IdempotencyKeyReusedError } from '../../shared/domain/idempotency';
 import { DETAIL_TYPES } from '../../shared/events/names';
@@ -19,7 +20,7 @@ import {
 } from '../../shared/services/customer-directory';
 import { receiveComplaint } from '../../shared/services/intake';
 
-const { ctx, config } = createRuntime();
+const { ctx, config } = createRuntime({ keys: kmsServiceKeys });
 
 /**
  * Inbound `Complaint Reported` events from other services (rule → queue → here).

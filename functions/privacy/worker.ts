@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
-import { sqsClient } from '../../shared/clients/aws';
+import * as z from 'zod';
+import { sqsClient } from '../../shared/clients/sqs';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createPrivacyContext } from '../../shared/handlers/privacy-runtime';
 import { createRuntime } from '../../shared/handlers/runtime';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lastCompletedPeriod, PERIOD_KINDS } from '../../shared/domain/reporting/report';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';

@@ -1,10 +1,11 @@
 import type { Context } from 'aws-lambda';
+import { eventBridgeTimers } from '../../shared/clients/scheduler';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { parseTimerEvent, registerSelf } from '../../shared/handlers/timer-event';
 import { handleSlaTimer } from '../../shared/services/sla';
 
-const { ctx } = createRuntime();
+const { ctx } = createRuntime({ timers: eventBridgeTimers });
 
 /**
  * EventBridge Scheduler target for SLA timers (warning, deadline, escalation). The

@@ -1,12 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { kmsServiceKeys } from '../../shared/clients/kms';
+import { eventBridgeTimers } from '../../shared/clients/scheduler';
 import { errorSummary } from '../../shared/handlers/errors';
 import { businessMetrics, logger, metrics, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { backlogMetrics } from '../../shared/metrics/lifecycle-metrics';
 import { measureBacklog, type SweepResult, sweepDueDeadlines } from '../../shared/services/sla';
 
-const { ctx, config } = createRuntime();
+const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServiceKeys });
 
 /**
  * The backstop sweep, run by a scheduled rule every few minutes: finds deadlines a

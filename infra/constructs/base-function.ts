@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -18,6 +17,8 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_DEADLINE_SHARDS, ENV } from '../../shared/config';
+import { writeBundledPolicy } from '../../shared/policy/bundled';
+import { loadPolicyFile } from '../../shared/policy/load';
 import { DataKey } from './data-key';
 import { registerBusPublisher } from './messaging';
 import { leadingKeysOf, type TableAccess, WRITE_ACTIONS } from './table-access';
@@ -40,6 +41,9 @@ export const METRICS_NAMESPACE = 'ComplaintService';
 
 /** Name of the validated policy document inside every bundle; handlers resolve it against their own directory. */
 export const POLICY_FILE_IN_BUNDLE = 'policy.json';
+
+/** Where synth writes the normalised policies the bundles carry (one file per distinct policy). */
+const BUNDLED_POLICY_DIR = join(PROJECT_ROOT, '.cache', 'policy');
 
 /**
  * Banner that gives ESM bundles a CommonJS `require`, needed by bundled CJS dependencies that
@@ -123,6 +127,7 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
     this.logGroup.grantWrite(this.role);
     this.grantPrincipal = this.role;
 
+    const policy = new CopyPolicyIntoBundle(props.policyFile);
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(PROJECT_ROOT, props.entry),
       handler: 'handler',
@@ -138,6 +143,7 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
       logGroup: this.logGroup,
       environment: {
         [ENV.policyFile]: POLICY_FILE_IN_BUNDLE,
+        [ENV.policySha256]: policy.policySha256,
         [ENV.deadlineShards]: String(props.deadlineShards ?? DEFAULT_DEADLINE_SHARDS),
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -155,7 +161,7 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
         sourcesContent: false,
         bundleAwsSDK: true,
         logLevel: EsbuildLogLevel.ERROR,
-        commandHooks: new CopyPolicyIntoBundle(props.policyFile),
+        commandHooks: policy,
       },
     });
 
@@ -274,16 +280,22 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
 }
 
 /**
- * Copies the validated policy document into the bundle as `policy.json` after esbuild ran.
+ * Puts the policy into the bundle as `policy.json` after esbuild ran: validated and normalised here,
+ * at synth (defaults filled in), and written under `.cache/policy/` named by its SHA-256, which the
+ * function gets as `POLICY_SHA256` and checks at its cold start instead of validating again
+ * (`shared/policy/bundled.ts`).
  *
  * Its fields are part of the asset staging cache key (CDK hashes the bundling options as JSON, which
  * drops functions), so two stacks with different policies in one process never share a bundle.
  */
 class CopyPolicyIntoBundle implements ICommandHooks {
   readonly policySha256: string;
+  private readonly bundledFile: string;
 
-  constructor(readonly policyFile: string) {
-    this.policySha256 = createHash('sha256').update(readFileSync(policyFile)).digest('hex');
+  constructor(policyFile: string) {
+    const { file, sha256 } = bundledPolicyOf(policyFile);
+    this.bundledFile = file;
+    this.policySha256 = sha256;
   }
 
   beforeBundling(): string[] {
@@ -295,13 +307,27 @@ class CopyPolicyIntoBundle implements ICommandHooks {
   }
 
   afterBundling(inputDir: string, outputDir: string): string[] {
-    // Inside the project the path is taken relative to inputDir, so Docker bundling (which mounts
-    // the project root) would find it as well; outside it only local bundling can reach the file.
-    const fromRoot = relative(PROJECT_ROOT, this.policyFile);
+    // Inside the project (always, under .cache/) the path is taken relative to inputDir, so Docker
+    // bundling (which mounts the project root) would find it as well.
+    const fromRoot = relative(PROJECT_ROOT, this.bundledFile);
     const source =
-      fromRoot.startsWith('..') || isAbsolute(fromRoot) ? this.policyFile : `${inputDir}/${fromRoot}`;
+      fromRoot.startsWith('..') || isAbsolute(fromRoot) ? this.bundledFile : `${inputDir}/${fromRoot}`;
     return [`cp ${shellQuote(source)} ${shellQuote(`${outputDir}/${POLICY_FILE_IN_BUNDLE}`)}`];
   }
+}
+
+/** One validation per policy file and content in a synth, however many functions carry it. */
+const bundledPolicies = new Map<string, { file: string; sha256: string }>();
+
+function bundledPolicyOf(policyFile: string): { file: string; sha256: string } {
+  const raw = readFileSync(policyFile, 'utf8');
+  const key = `${policyFile}\0${raw}`;
+  let bundled = bundledPolicies.get(key);
+  if (bundled === undefined || !existsSync(bundled.file)) {
+    bundled = writeBundledPolicy(loadPolicyFile(policyFile), BUNDLED_POLICY_DIR);
+    bundledPolicies.set(key, bundled);
+  }
+  return bundled;
 }
 
 function shellQuote(value: string): string {

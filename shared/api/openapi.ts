@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ComplaintSubmissionSchema } from '../domain/complaint';
 import { ErasureRequestSchema } from '../domain/privacy';
 import { ReportSchema } from '../domain/reporting/report';

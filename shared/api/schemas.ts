@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AGENT_ACTIONS } from '../auth/authorization';
 import { MoneyAmountSchema, moneyDecimalsProblem } from '../domain/bounds';
 import { ClockLogEntrySchema, ComplaintSchema, DeadlineSchema, MoneySchema } from '../domain/complaint';
 import { COMPLAINT_STATUSES, ComplaintStatusSchema } from '../domain/lifecycle';
 import { ErasureCountsSchema, ErasureReasonSchema } from '../domain/privacy';
 import { RoutingSuggestionSchema } from '../domain/routing';
-import { LanguageSchema, SeveritySchema } from '../policy/schema';
+import { LanguageSchema, SeveritySchema } from '../policy/vocabulary';
 
 /**
  * The HTTP contract of the agent and customer API: request bodies, query parameters,

@@ -2,7 +2,8 @@ import type { AgentAction } from '../auth/authorization';
 import { rejectionMessage } from '../domain/classification';
 import type { Complaint, Deadline } from '../domain/complaint';
 import type { ComplaintStatus } from '../domain/lifecycle';
-import type { Language, Policy } from '../policy/schema';
+import type { Policy } from '../policy/schema';
+import type { Language } from '../policy/vocabulary';
 import type { QueueItem, TimelineEntry } from '../storage/ports';
 import {
   type AgentComplaintView,

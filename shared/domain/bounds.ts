@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What the service accepts from outside, bounded once: numbers the store can hold, money with no

@@ -1,5 +1,6 @@
-import type { Language, Policy, Severity, SeverityRule } from '../policy/schema';
-import { SEVERITIES } from '../policy/schema';
+import type { Policy, SeverityRule } from '../policy/schema';
+import type { Language, Severity } from '../policy/vocabulary';
+import { SEVERITIES } from '../policy/vocabulary';
 import type { Classification, ComplaintSubmission, ValidityVerdict } from './complaint';
 import type { ComplaintStatus } from './lifecycle';
 import { isOpen } from './lifecycle';

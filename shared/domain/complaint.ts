@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
+import * as z from 'zod';
+import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/vocabulary';
 import { EvidenceRefSchema, MoneyAmountSchema } from './bounds';
 import { CUSTOMER_NAMESPACES } from './identifiers';
 import { ComplaintStatusSchema } from './lifecycle';

@@ -1,14 +1,14 @@
 import { DateTime, IANAZone } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
+import type { Policy } from '../policy/schema';
 import {
   CHANNELS,
   type Channel,
   LANGUAGES,
   type Language,
-  type Policy,
   SEVERITIES,
   type Severity,
-} from '../policy/schema';
+} from '../policy/vocabulary';
 import type { BusinessCalendar } from './business-calendar';
 import {
   classify,

@@ -1,6 +1,7 @@
-import { z } from 'zod';
-import type { Agent, Department, Language, Policy, Severity } from '../policy/schema';
-import { SEVERITIES } from '../policy/schema';
+import * as z from 'zod';
+import type { Agent, Department, Policy } from '../policy/schema';
+import type { Language, Severity } from '../policy/vocabulary';
+import { SEVERITIES } from '../policy/vocabulary';
 
 /**
  * Routing: which department leads a complaint, which ones collaborate, and which

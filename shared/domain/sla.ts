@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
-import type { Language, Policy, Severity, SlaRow } from '../policy/schema';
+import type { Policy, SlaRow } from '../policy/schema';
+import type { Language, Severity } from '../policy/vocabulary';
 import type { BusinessCalendar } from './business-calendar';
 import type { ClockName, Deadline } from './complaint';
 

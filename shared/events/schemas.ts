@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AssignmentSchema,
   ComplaintSubmissionSchema,
@@ -7,7 +7,7 @@ import {
 } from '../domain/complaint';
 import { ErasureCountsSchema, ErasureReasonSchema } from '../domain/privacy';
 import { RoutingSuggestionSchema } from '../domain/routing';
-import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/schema';
+import { ChannelSchema, LanguageSchema, SeveritySchema } from '../policy/vocabulary';
 import { DETAIL_TYPES, type DetailType, SOURCES } from './names';
 
 /**

@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { documentClient, sqsClient } from '../clients/aws';
+import { documentClient } from '../clients/dynamodb';
+import { sqsClient } from '../clients/sqs';
 import { ConfigurationError, type RuntimeConfig } from '../config';
 import type { ServiceContext } from '../services/context';
 import type { ErasureMessage, ErasureQueue, PrivacyContext } from '../services/privacy';

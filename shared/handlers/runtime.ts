@@ -1,15 +1,15 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { documentClient, eventBridgeClient, kmsClient, schedulerClient } from '../clients/aws';
+import { documentClient } from '../clients/dynamodb';
+import { eventBridgeClient } from '../clients/eventbridge';
 import { ConfigurationError, type RuntimeConfig, readRuntimeConfig } from '../config';
 import { BusinessCalendar } from '../domain/business-calendar';
 import { vocabularyOf } from '../domain/reporting/plausibility';
 import { EventBridgePublisher } from '../events/publisher';
 import { MeteredPublisher } from '../metrics/metered-publisher';
-import { loadPolicyFile } from '../policy/load';
-import { EventBridgeTimerScheduler } from '../scheduling/eventbridge-scheduler';
+import { loadBundledPolicy } from '../policy/bundled';
 import type { Timer, TimerScheduler } from '../scheduling/timers';
-import { KmsServiceKeys, UnconfiguredServiceKeys } from '../security/service-keys';
+import { type ServiceKeys, UnconfiguredServiceKeys } from '../security/service-keys';
 import type { ServiceContext } from '../services/context';
 import type { ReportingContext } from '../services/reporting';
 import { DynamoDbComplaintStore } from '../storage/dynamodb-store';
@@ -18,12 +18,26 @@ import { errorSummary } from './errors';
 import { businessMetrics, logger } from './observability';
 
 /**
+ * The adapters only some functions need, each built from the configuration by a factory its
+ * handler passes (so a bundle holds only the AWS clients its function uses):
+ * `eventBridgeTimers` (`shared/clients/scheduler.ts`) and `kmsServiceKeys` (`shared/clients/kms.ts`).
+ */
+export interface RuntimeAdapters {
+  /** Functions that schedule timers (the stack's `useTimers`). */
+  timers?: (config: RuntimeConfig) => TimerScheduler | undefined;
+  /** Functions that derive the service's keys (the stack's `useServiceKey`). */
+  keys?: (config: RuntimeConfig) => ServiceKeys | undefined;
+}
+
+/**
  * Builds the service context once per cold start: configuration from the
- * environment (failing fast on a bad one), the policy validated again, and the
+ * environment (failing fast on a bad one), the policy synth validated (its digest checked), and the
  * adapters (the publisher measures the business metrics of what it publishes). A relative
- * POLICY_FILE is resolved against the bundle directory.
+ * POLICY_FILE is resolved against the bundle directory. A function the stack configured for
+ * timers or keys whose handler did not pass the adapter fails here, at its cold start.
  */
 export function createRuntime(
+  adapters: RuntimeAdapters = {},
   env: NodeJS.ProcessEnv = process.env,
   bundleDir = defaultBundleDir(),
 ): { ctx: ServiceContext; config: RuntimeConfig } {
@@ -31,7 +45,7 @@ export function createRuntime(
   const policyPath = isAbsolute(config.POLICY_FILE)
     ? config.POLICY_FILE
     : resolve(bundleDir, config.POLICY_FILE);
-  const policy = loadPolicyFile(policyPath);
+  const policy = loadBundledPolicy(policyPath, config.POLICY_SHA256);
   const calendar = new BusinessCalendar(policy.calendar);
   const year = new Date().getUTCFullYear();
   if (policy.calendar.holidays === 'cn-official' && calendar.coverage(year) !== 'official') {
@@ -57,11 +71,8 @@ export function createRuntime(
       businessMetrics,
       { onError: (error) => logger.warn('Business metrics not emitted', { error: errorSummary(error) }) },
     ),
-    scheduler: createScheduler(config),
-    keys:
-      config.SERVICE_KEY_ARN === undefined
-        ? new UnconfiguredServiceKeys()
-        : new KmsServiceKeys(kmsClient, config.SERVICE_KEY_ARN),
+    scheduler: createScheduler(config, adapters.timers),
+    keys: createServiceKeys(config, adapters.keys),
     now: () => new Date(),
   };
   return { ctx, config };
@@ -89,19 +100,24 @@ export function createReportingContext(runtime: {
  * and a function that should schedule but was deployed without it fails loudly on its
  * first timer instead of silently losing deadlines.
  */
-export function createScheduler(config: RuntimeConfig): TimerScheduler {
-  const groupName = config.SCHEDULE_GROUP_NAME;
-  const roleArn = config.SCHEDULER_ROLE_ARN;
-  if (groupName === undefined || roleArn === undefined) return new UnconfiguredScheduler();
-  return new EventBridgeTimerScheduler(schedulerClient, {
-    groupName,
-    roleArn,
-    deadLetterArn: config.TIMER_DLQ_ARN,
-    targets: { sla: config.SLA_FUNCTION_ARN, survey: config.SURVEY_FUNCTION_ARN },
-    ...(config.TIMER_PRECISION_SECONDS !== undefined
-      ? { precisionSeconds: config.TIMER_PRECISION_SECONDS }
-      : {}),
-  });
+export function createScheduler(config: RuntimeConfig, timers?: RuntimeAdapters['timers']): TimerScheduler {
+  const configured = config.SCHEDULE_GROUP_NAME !== undefined && config.SCHEDULER_ROLE_ARN !== undefined;
+  if (configured && timers === undefined) {
+    throw new ConfigurationError(
+      'SCHEDULE_GROUP_NAME is set but this handler was built without a timer scheduler: pass eventBridgeTimers to createRuntime',
+    );
+  }
+  return timers?.(config) ?? new UnconfiguredScheduler();
+}
+
+/** The service keys: from KMS when the stack named the key, else keys that refuse every use. */
+function createServiceKeys(config: RuntimeConfig, keys?: RuntimeAdapters['keys']): ServiceKeys {
+  if (config.SERVICE_KEY_ARN !== undefined && keys === undefined) {
+    throw new ConfigurationError(
+      'SERVICE_KEY_ARN is set but this handler was built without service keys: pass kmsServiceKeys to createRuntime',
+    );
+  }
+  return keys?.(config) ?? new UnconfiguredServiceKeys();
 }
 
 /** Stands in when SCHEDULE_GROUP_NAME / SCHEDULER_ROLE_ARN are not set: an empty change is fine, any other is a configuration error. */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { OPEN_STATUSES } from '../domain/lifecycle';
 import { DETAIL_TYPES, SOURCES } from '../events/names';
 import {

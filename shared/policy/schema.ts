@@ -1,34 +1,28 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The policy document: everything a deployer may change without touching code.
  *
- * It is validated at synth time (a bad file fails `cdk synth`) and again at every
- * cold start. Cross-references (a routing rule naming an unknown department, an SLA
+ * It is validated at synth time (a bad file fails `cdk synth`); the functions carry the validated,
+ * normalised document and check only its digest at a cold start (`bundled.ts`). Cross-references (a routing rule naming an unknown department, an SLA
  * row naming an unknown category, …) are checked here too, so a typo is a synth
  * error rather than a 3 a.m. incident. The default document is
  * `policy/default-policy.json`; the format is documented in docs/policy.md.
  */
 
-export const SEVERITIES = ['general', 'important', 'urgent', 'major'] as const;
-export const SeveritySchema = z.enum(SEVERITIES);
-export type Severity = z.infer<typeof SeveritySchema>;
+import { LanguageSchema, SeveritySchema } from './vocabulary';
 
-export const LANGUAGES = ['zh', 'en'] as const;
-export const LanguageSchema = z.enum(LANGUAGES);
-export type Language = z.infer<typeof LanguageSchema>;
-
-export const CHANNELS = [
-  'app',
-  'web',
-  'hotline',
-  'social_media',
-  'email',
-  'app_store',
-  'partner_service',
-] as const;
-export const ChannelSchema = z.enum(CHANNELS);
-export type Channel = z.infer<typeof ChannelSchema>;
+export {
+  CHANNELS,
+  type Channel,
+  ChannelSchema,
+  LANGUAGES,
+  type Language,
+  LanguageSchema,
+  SEVERITIES,
+  type Severity,
+  SeveritySchema,
+} from './vocabulary';
 
 const Slug = z
   .string()

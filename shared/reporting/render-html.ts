@@ -9,7 +9,7 @@
 import { DateTime } from 'luxon';
 import { DURATION_BINS } from '../domain/reporting/contributions';
 import type { Report, ReportFigures } from '../domain/reporting/report';
-import { SEVERITIES } from '../policy/schema';
+import { SEVERITIES } from '../policy/vocabulary';
 
 export type ReportLanguage = 'zh' | 'en';
 

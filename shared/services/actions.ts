@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionRequest } from '../api/schemas';
 import { TIMELINE_OUTBOX_KEY, TIMELINE_REQUEST_KEY } from '../api/views';
 import {
@@ -24,7 +24,8 @@ import { chooseAgent, type RoutingSuggestion, routeToDepartments } from '../doma
 import { CLOCK_NAMES } from '../domain/sla';
 import { DETAIL_TYPES, SOURCES } from '../events/names';
 import { type Actor, buildEvent, type EVENT_CATALOG, type OutboundEvent } from '../events/schemas';
-import type { Language, Policy, Severity } from '../policy/schema';
+import type { Policy } from '../policy/schema';
+import type { Language, Severity } from '../policy/vocabulary';
 import { type ComplaintUpdate, ConcurrencyConflictError, type TimelineEntry } from '../storage/ports';
 import type { ServiceContext } from './context';
 import { readLatestEntries } from './timeline-page';

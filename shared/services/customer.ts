@@ -9,7 +9,7 @@ import { admitCustomerReply, ComplaintBusyError, checkTextFields, checkTimelineR
 import { formatDueForCustomer } from '../domain/sla';
 import { SOURCES } from '../events/names';
 import { type Actor, buildEvent, type OutboundEvent } from '../events/schemas';
-import type { Language } from '../policy/schema';
+import type { Language } from '../policy/vocabulary';
 import { type ComplaintUpdate, ConcurrencyConflictError, type TimelineEntry } from '../storage/ports';
 import { actionEvent, notificationEvent, replayData, replayOwnWrite } from './actions';
 import type { ServiceContext } from './context';

@@ -6,7 +6,8 @@ import { computeDeadlines, formatDueForCustomer } from '../domain/sla';
 import { applyTrust, consultsDirectory, type Submitter, type TrustedSubmission } from '../domain/trust';
 import { SOURCES } from '../events/names';
 import { buildEvent, type OutboundEvent } from '../events/schemas';
-import type { Language, Policy } from '../policy/schema';
+import type { Policy } from '../policy/schema';
+import type { Language } from '../policy/vocabulary';
 import type { ServiceContext } from './context';
 import { idempotencyClaim, sameRequest, trackingTokenOf } from './idempotency';
 

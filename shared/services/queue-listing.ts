@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { QueueItemView } from '../api/schemas';
 import { toQueueItemView } from '../api/views';
 import { authorizeList } from '../auth/authorization';

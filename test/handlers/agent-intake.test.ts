@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-s
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_POLICY_PATH } from '../support/fixtures';
+import { bundledPolicyEnv } from '../support/fixtures';
 import { apiRequest, lambdaContext } from '../support/lambda';
 
 /**
@@ -50,7 +50,7 @@ function agentRequest(ageMs: number): APIGatewayProxyEventV2 {
 beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
   vi.stubEnv('EVENT_BUS_NAME', 'complaints-bus');
-  vi.stubEnv('POLICY_FILE', DEFAULT_POLICY_PATH);
+  for (const [name, value] of Object.entries(bundledPolicyEnv())) vi.stubEnv(name, value);
   vi.stubEnv(
     'SERVICE_KEY_ARN',
     'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-4a61-b728-394a5b6c7d8e',

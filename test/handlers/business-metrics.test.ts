@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_STATUSES } from '../../shared/domain/lifecycle';
 import { captureEmf } from '../support/emf';
-import { DEFAULT_POLICY_PATH, defaultPolicy } from '../support/fixtures';
+import { bundledPolicyEnv, defaultPolicy } from '../support/fixtures';
 import { apiRequest, lambdaContext } from '../support/lambda';
 
 /**
@@ -36,7 +36,7 @@ const named = (name: string) =>
 beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
   vi.stubEnv('EVENT_BUS_NAME', 'complaints-bus');
-  vi.stubEnv('POLICY_FILE', DEFAULT_POLICY_PATH);
+  for (const [name, value] of Object.entries(bundledPolicyEnv())) vi.stubEnv(name, value);
   vi.stubEnv(
     'SERVICE_KEY_ARN',
     'arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-4a61-b728-394a5b6c7d8e',

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_POLICY_PATH } from '../support/fixtures';
+import { bundledPolicyEnv } from '../support/fixtures';
 import { apiRequest, lambdaContext } from '../support/lambda';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -25,7 +25,7 @@ const valid = {
 beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
   vi.stubEnv('EVENT_BUS_NAME', 'complaints-bus');
-  vi.stubEnv('POLICY_FILE', DEFAULT_POLICY_PATH);
+  for (const [name, value] of Object.entries(bundledPolicyEnv())) vi.stubEnv(name, value);
   vi.stubEnv('SERVICE_KEY_ARN', SERVICE_KEY_ARN);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');

@@ -9,6 +9,8 @@ import { ESM_REQUIRE_BANNER } from '../../infra/constructs/base-function';
 import { MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from '../../infra/constructs/queue-consumer';
 import { REPORTED_DETAIL_TYPES } from '../../shared/domain/reporting/facts';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
+import { policyDigest } from '../../shared/policy/bundled';
+import { loadPolicyFile } from '../../shared/policy/load';
 import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/storage/table-schema';
 import {
   asArray,
@@ -109,6 +111,7 @@ describe('functions', () => {
         TABLE_NAME: { Ref: tableId },
         EVENT_BUS_NAME: { Ref: busId },
         POLICY_FILE: 'policy.json',
+        POLICY_SHA256: expect.stringMatching(/^[0-9a-f]{64}$/),
         DEADLINE_SHARDS: '8',
         POWERTOOLS_METRICS_NAMESPACE: 'ComplaintService',
         LOG_LEVEL: 'INFO',
@@ -144,8 +147,8 @@ describe('functions', () => {
     }
   });
 
-  it('ships ESM bundles with the require banner, source maps and the validated policy', () => {
-    const policy = JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
+  it('ships ESM bundles with the require banner, source maps and the validated policy, normalised, with its digest', () => {
+    const policy = JSON.parse(JSON.stringify(loadPolicyFile(DEFAULT_POLICY_FILE)));
     for (const [id, fn] of functions) {
       const key = (fn.Properties.Code as { S3Key: string }).S3Key;
       const dir = join(synthesized.assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
@@ -153,6 +156,8 @@ describe('functions', () => {
       expect(existsSync(join(dir, 'index.mjs.map')), id).toBe(true);
       expect(readFileSync(join(dir, 'index.mjs'), 'utf8').startsWith(ESM_REQUIRE_BANNER), id).toBe(true);
       expect(JSON.parse(readFileSync(join(dir, 'policy.json'), 'utf8')), id).toEqual(policy);
+      const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      expect(variables.POLICY_SHA256, id).toBe(policyDigest(readFileSync(join(dir, 'policy.json'))));
     }
   });
 });

@@ -101,7 +101,7 @@ beforeAll(async () => {
   resetMocks();
   agentApi = (await import('../../functions/agent-api/handler')).handler as never;
   intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
-  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  ctx = (await import('../support/handler-runtime')).handlerRuntime().ctx;
   services = {
     receive: (await import('../../shared/services/intake')).receiveComplaint,
     classify: (await import('../../shared/services/classification')).classifyComplaint,

@@ -98,7 +98,7 @@ beforeAll(async () => {
   setNow(T0);
   resetMocks();
   customerApi = (await import('../../functions/customer-api/handler')).handler as never;
-  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  ctx = (await import('../support/handler-runtime')).handlerRuntime().ctx;
   services = {
     receive: (await import('../../shared/services/intake')).receiveComplaint,
     classify: (await import('../../shared/services/classification')).classifyComplaint,

@@ -52,7 +52,7 @@ beforeAll(async () => {
   });
   intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
   intakeQueue = (await import('../../functions/intake/queue-handler')).handler as never;
-  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  ctx = (await import('../support/handler-runtime')).handlerRuntime().ctx;
 });
 
 afterAll(async () => {

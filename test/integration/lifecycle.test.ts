@@ -150,7 +150,7 @@ beforeAll(async () => {
   handlers.survey = (await import('../../functions/survey/handler')).handler as never;
   handlers.agent = (await import('../../functions/agent-api/handler')).handler as never;
   handlers.customer = (await import('../../functions/customer-api/handler')).handler as never;
-  store = (await import('../../shared/handlers/runtime')).createRuntime().ctx.store;
+  store = (await import('../support/handler-runtime')).handlerRuntime().ctx.store;
 });
 
 afterAll(() => {

@@ -60,7 +60,7 @@ beforeAll(async () => {
   intakeQueue = (await import('../../functions/intake/queue-handler')).handler as never;
   classification = (await import('../../functions/classification/handler')).handler as never;
   assignment = (await import('../../functions/assignment/handler')).handler as never;
-  store = (await import('../../shared/handlers/runtime')).createRuntime().ctx.store;
+  store = (await import('../support/handler-runtime')).handlerRuntime().ctx.store;
 });
 
 afterEach(() => {

@@ -50,7 +50,7 @@ beforeAll(async () => {
   scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:::schedule/x' });
   scheduler.on(DeleteScheduleCommand).resolves({});
   agentApi = (await import('../../functions/agent-api/handler')).handler as never;
-  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  ctx = (await import('../support/handler-runtime')).handlerRuntime().ctx;
   store = (await import('../../shared/storage/dynamodb-store')).DynamoDbComplaintStore;
   // Five customer-service complaints, due one after another.
   for (let i = 0; i < 5; i++) {

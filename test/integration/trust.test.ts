@@ -16,7 +16,7 @@ import type { ComplaintSubmissionInput } from '../../shared/domain/complaint';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import type { ServiceContext } from '../../shared/services/context';
-import { DEFAULT_POLICY_PATH } from '../support/fixtures';
+import { bundledPolicyEnv, DEFAULT_POLICY_PATH } from '../support/fixtures';
 import { apiRequest, lambdaContext, sqsRecordForEvent, toEvents } from '../support/lambda';
 import { CLAIMS, type Who } from './support/callers';
 import { createTestTable } from './support/dynamodb';
@@ -57,11 +57,11 @@ beforeAll(async () => {
   policy.trust = { producers: [TRUSTED], customerDirectorySources: [CRM] };
   writeFileSync(policyFile, JSON.stringify(policy));
   const tableName = await createTestTable('trust');
-  setHandlerEnvironment(tableName, { POLICY_FILE: policyFile, DEAD_LETTER_QUEUE_URL: DLQ_URL });
+  setHandlerEnvironment(tableName, { ...bundledPolicyEnv(policyFile), DEAD_LETTER_QUEUE_URL: DLQ_URL });
   intakeApi = (await import('../../functions/intake/api-handler')).handler as never;
   agentApi = (await import('../../functions/agent-api/handler')).handler as never;
   intakeQueue = (await import('../../functions/intake/queue-handler')).handler as never;
-  ctx = (await import('../../shared/handlers/runtime')).createRuntime().ctx;
+  ctx = (await import('../support/handler-runtime')).handlerRuntime().ctx;
   services = {
     receive: (await import('../../shared/services/intake')).receiveComplaint,
     classify: (await import('../../shared/services/classification')).classifyComplaint,

@@ -1,9 +1,12 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Complaint, ComplaintSubmissionInput, Deadline } from '../../shared/domain/complaint';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
 import { newComplaintId } from '../../shared/domain/identifiers';
 import type { EventPublisher } from '../../shared/events/publisher';
 import type { OutboundEvent } from '../../shared/events/schemas';
+import { writeBundledPolicy } from '../../shared/policy/bundled';
 import { loadPolicyFile } from '../../shared/policy/load';
 import type { Timer, TimerPayload, TimerScheduler } from '../../shared/scheduling/timers';
 
@@ -11,6 +14,21 @@ export const DEFAULT_POLICY_PATH = fileURLToPath(
   new URL('../../policy/default-policy.json', import.meta.url),
 );
 export const defaultPolicy = loadPolicyFile(DEFAULT_POLICY_PATH);
+
+/**
+ * The policy variables the stack gives a function: `POLICY_FILE` (the default policy as synth
+ * normalises it, in a temporary directory) and its digest `POLICY_SHA256`.
+ */
+export function bundledPolicyEnv(policyFile = DEFAULT_POLICY_PATH): {
+  POLICY_FILE: string;
+  POLICY_SHA256: string;
+} {
+  const { file, sha256 } = writeBundledPolicy(
+    loadPolicyFile(policyFile),
+    join(tmpdir(), 'complaints-test-policy'),
+  );
+  return { POLICY_FILE: file, POLICY_SHA256: sha256 };
+}
 
 /** A publisher that keeps what it was given, for asserting on events without a bus. */
 export class RecordingPublisher implements EventPublisher {

@@ -6,7 +6,7 @@ import { ListSchedulesCommand } from '@aws-sdk/client-scheduler';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { clientConfig } from '../../shared/clients/aws';
+import { clientConfig } from '../../shared/clients/config';
 
 /**
  * A dependency that accepts connections and never answers (a frozen DynamoDB Local, a stuck
@@ -40,7 +40,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-/** The module's clients, built with this environment (they are created at import). */
+/** The clients of `shared/clients/`, built with this environment (at import, or by their factory). */
 async function clientsWith(env: Record<string, string>) {
   vi.resetModules();
   for (const [name, value] of Object.entries({
@@ -52,7 +52,20 @@ async function clientsWith(env: Record<string, string>) {
   })) {
     vi.stubEnv(name, value);
   }
-  return import('../../shared/clients/aws');
+  const [dynamodb, eventbridge, sqs, scheduler, kms] = await Promise.all([
+    import('../../shared/clients/dynamodb'),
+    import('../../shared/clients/eventbridge'),
+    import('../../shared/clients/sqs'),
+    import('../../shared/clients/scheduler'),
+    import('../../shared/clients/kms'),
+  ]);
+  return {
+    ...dynamodb,
+    ...eventbridge,
+    ...sqs,
+    schedulerClient: scheduler.newSchedulerClient(),
+    kmsClient: kms.newKmsClient(),
+  };
 }
 
 /** Settles with the error and the time it took, or fails after `bound` ms. */
@@ -91,7 +104,7 @@ describe('AWS clients against a dependency that never answers', () => {
     dynamoDbClient.destroy();
   }, 30_000);
 
-  it('give up on it for every client the module builds', async () => {
+  it('give up on it for every client shared/clients builds', async () => {
     const clients = await clientsWith({
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,

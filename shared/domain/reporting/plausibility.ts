@@ -12,7 +12,8 @@
  * - times are plausible: not before the complaint's receipt, not after now, each with
  *   {@link CLOCK_SKEW_MS} of tolerance; a `Complaint Received` carries the stored receipt time.
  */
-import { CHANNELS, type Policy, SEVERITIES } from '../../policy/schema';
+import type { Policy } from '../../policy/schema';
+import { CHANNELS, SEVERITIES } from '../../policy/vocabulary';
 import { CLOCKS, type LifecycleEvent } from './facts';
 
 /** Tolerance for clocks of different machines (publisher vs aggregator). */

@@ -4,7 +4,7 @@
  * the same at any volume and regenerating it gives the same numbers.
  */
 import { DateTime } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
 import { addCounters, type Counters, DURATION_BINS } from './contributions';
 import { CLOCKS } from './facts';
 

@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/dynamodb-local';
-import { DEFAULT_POLICY_PATH } from '../../support/fixtures';
+import { bundledPolicyEnv } from '../../support/fixtures';
 
 /** The timer configuration the stack gives a scheduling function, with test ARNs. */
 export const TEST_TIMERS = {
@@ -20,7 +20,7 @@ export function setHandlerEnvironment(tableName: string, overrides: Record<strin
   Object.assign(process.env, {
     TABLE_NAME: tableName,
     EVENT_BUS_NAME: 'complaints-test',
-    POLICY_FILE: DEFAULT_POLICY_PATH,
+    ...bundledPolicyEnv(),
     DEADLINE_SHARDS: '4',
     SCHEDULE_GROUP_NAME: TEST_TIMERS.group,
     SCHEDULER_ROLE_ARN: TEST_TIMERS.roleArn,

@@ -1,10 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-
 /** Local sockets and AWS endpoints in the same region connect in milliseconds. */
 const DEFAULT_CONNECTION_TIMEOUT_MS = 1_000;
 /** Per attempt; three attempts still fit in the functions' default 10 s timeout. */
@@ -42,26 +35,3 @@ function positiveInteger(value: string | undefined): number | undefined {
   const n = Number(value);
   return n > 0 && Number.isSafeInteger(n) ? n : undefined;
 }
-
-/**
- * AWS clients, created once per execution environment and reused across
- * invocations. Endpoints come from the SDK's standard configuration
- * (`AWS_ENDPOINT_URL_<SERVICE>`), which is how the local runtime points them at
- * local services without the code knowing.
- */
-export const dynamoDbClient = new DynamoDBClient(clientConfig());
-
-export const documentClient = DynamoDBDocumentClient.from(dynamoDbClient, {
-  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-});
-
-export const eventBridgeClient = new EventBridgeClient(clientConfig());
-
-/** EventBridge Scheduler: the per-complaint SLA and survey timers. */
-export const schedulerClient = new SchedulerClient(clientConfig());
-
-/** `useQueueUrlAsEndpoint: false` keeps the configured endpoint even when queue URLs name another host. */
-export const sqsClient = new SQSClient({ ...clientConfig(), useQueueUrlAsEndpoint: false });
-
-/** KMS: derives the service's own keys from the stack's HMAC key, once per cold start. */
-export const kmsClient = new KMSClient(clientConfig());

@@ -160,6 +160,8 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
         bundleAwsSDK: true,
+        // Powertools' tracer and the X-Ray SDK only when asked for (shared/handlers/observability.ts).
+        define: { 'process.env.COMPLAINTS_SDK_TRACING': JSON.stringify(String(sdkTracing(this))) },
         logLevel: EsbuildLogLevel.ERROR,
         commandHooks: policy,
       },
@@ -314,6 +316,19 @@ class CopyPolicyIntoBundle implements ICommandHooks {
       fromRoot.startsWith('..') || isAbsolute(fromRoot) ? this.bundledFile : `${inputDir}/${fromRoot}`;
     return [`cp ${shellQuote(source)} ${shellQuote(`${outputDir}/${POLICY_FILE_IN_BUNDLE}`)}`];
   }
+}
+
+/**
+ * The `sdkTracing` context: `true` bundles Powertools' tracer (a handler subsegment and cold start
+ * annotation per invocation, the X-Ray SDK in every bundle). Off by default: Lambda's active tracing
+ * records the invocations without it.
+ */
+function sdkTracing(scope: Construct): boolean {
+  const value: unknown = scope.node.tryGetContext('sdkTracing');
+  if (value === undefined || value === null || value === '' || value === false || value === 'false')
+    return false;
+  if (value === true || value === 'true') return true;
+  throw new FunctionConfigurationError(`sdkTracing must be true or false, got ${String(value)}`);
 }
 
 /** One validation per policy file and content in a synth, however many functions carry it. */

@@ -3,8 +3,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { EmfMetricSink } from '../metrics/emf-sink';
@@ -41,14 +39,20 @@ export const metrics = new Metrics({ logger: metricsLogger });
  */
 export const businessMetrics = new EmfMetricSink({ logger: metricsLogger });
 
-export const tracer = new Tracer({ captureHTTPsRequests: false });
+/**
+ * Powertools' tracer, when the bundle was synthesized with `-c sdkTracing=true` (the stack defines
+ * `process.env.COMPLAINTS_SDK_TRACING` at bundling, so esbuild drops this import otherwise and the
+ * X-Ray SDK stays out of the bundle). Lambda's active tracing records every invocation either way.
+ */
+const tracing = process.env.COMPLAINTS_SDK_TRACING === 'true' ? await import('./tracing') : undefined;
 
-/** The middleware chain every handler uses: tracer → logger with context → metrics. */
+/** The middleware chain every handler uses: tracer (when bundled) → logger with context → metrics. */
 export function withObservability<TEvent, TResult>(
   handler: (event: TEvent, context: Context) => Promise<TResult>,
 ) {
-  return middy<TEvent, TResult>()
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  const chain = middy<TEvent, TResult>();
+  if (tracing !== undefined) chain.use(tracing.captureHandler());
+  return chain
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .handler(handler);

@@ -33,8 +33,7 @@ export interface RuntimeAdapters {
  * Builds the service context once per cold start: configuration from the
  * environment (failing fast on a bad one), the policy synth validated (its digest checked), and the
  * adapters (the publisher measures the business metrics of what it publishes). A relative
- * POLICY_FILE is resolved against the bundle directory. A function the stack configured for
- * timers or keys whose handler did not pass the adapter fails here, at its cold start.
+ * POLICY_FILE is resolved against the bundle directory.
  */
 export function createRuntime(
   adapters: RuntimeAdapters = {},
@@ -95,28 +94,20 @@ export function createReportingContext(runtime: {
 
 /**
  * The timer scheduler of this function: EventBridge Scheduler when the stack gave the
- * function a schedule group and the role Scheduler assumes; otherwise a scheduler that
- * refuses every change. Functions that never schedule (intake) need no configuration,
+ * function a schedule group and the role Scheduler assumes and its handler brought the
+ * Scheduler adapter; otherwise a scheduler that refuses every change. Functions that never schedule (intake) need no configuration,
  * and a function that should schedule but was deployed without it fails loudly on its
  * first timer instead of silently losing deadlines.
  */
 export function createScheduler(config: RuntimeConfig, timers?: RuntimeAdapters['timers']): TimerScheduler {
-  const configured = config.SCHEDULE_GROUP_NAME !== undefined && config.SCHEDULER_ROLE_ARN !== undefined;
-  if (configured && timers === undefined) {
-    throw new ConfigurationError(
-      'SCHEDULE_GROUP_NAME is set but this handler was built without a timer scheduler: pass eventBridgeTimers to createRuntime',
-    );
-  }
   return timers?.(config) ?? new UnconfiguredScheduler();
 }
 
-/** The service keys: from KMS when the stack named the key, else keys that refuse every use. */
+/**
+ * The service keys: from KMS when the stack named the key and the handler brought the KMS adapter,
+ * else keys that refuse every use (a function that needs them fails loudly on the first one).
+ */
 function createServiceKeys(config: RuntimeConfig, keys?: RuntimeAdapters['keys']): ServiceKeys {
-  if (config.SERVICE_KEY_ARN !== undefined && keys === undefined) {
-    throw new ConfigurationError(
-      'SERVICE_KEY_ARN is set but this handler was built without service keys: pass kmsServiceKeys to createRuntime',
-    );
-  }
   return keys?.(config) ?? new UnconfiguredServiceKeys();
 }
 
@@ -126,7 +117,7 @@ class UnconfiguredScheduler implements TimerScheduler {
     if (changes.upsert.length === 0 && changes.remove.length === 0) return;
     throw new ConfigurationError(
       `This function cannot schedule timers (${changes.upsert.length} to set, ${changes.remove.length} to delete): ` +
-        'set SCHEDULE_GROUP_NAME and SCHEDULER_ROLE_ARN',
+        'set SCHEDULE_GROUP_NAME and SCHEDULER_ROLE_ARN, and pass eventBridgeTimers to createRuntime',
     );
   }
 }

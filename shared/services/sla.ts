@@ -150,21 +150,23 @@ export async function sweepDueDeadlines(
     for (const entry of due) {
       if (entry.kind !== HANDOFF_KIND && entry.dueAt > timersBefore) continue;
       result.examined++;
+      // Counted outside the retried attempt: an attempt that repaired and then lost a race on its
+      // next write is retried from a fresh read, which finds the repair done.
+      let repaired = false;
       const outcome = await retryOnConflict(async () => {
         const complaint = await ctx.store.get(entry.complaintId);
-        if (complaint === undefined) return { applied: [], handoff: false };
+        if (complaint === undefined) return { applied: [] };
         const handoff = handoffRepairDue(complaint, now)
           ? await repairHandoff(ctx, complaint, now)
           : undefined;
+        if (handoff !== undefined) repaired = true;
         // A received complaint has no timers yet (classification schedules them): whatever is due
         // for it, only the sweep can find.
         const current = handoff ?? complaint;
-        const decisions = dueDecisions(current, now, chainOf(ctx));
-        const { applied } = await applyDecisions(ctx, current, decisions, 'sweep');
-        return { applied, handoff: handoff !== undefined };
+        return applyDecisions(ctx, current, dueDecisions(current, now, chainOf(ctx)), 'sweep');
       });
       if (outcome.applied.length > 0) result.applied++;
-      if (outcome.handoff) result.handoffsRepaired++;
+      if (repaired) result.handoffsRepaired++;
     }
   }
   return result;

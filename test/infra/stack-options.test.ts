@@ -151,3 +151,22 @@ describe('external JWT issuer', () => {
     );
   });
 });
+
+describe('deployment context of the functions and the sweep', () => {
+  const stackWith = (context: Record<string, unknown>) =>
+    new ComplaintServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }), 'Context');
+
+  it('sweeps every sweepIntervalMinutes, and refuses an interval that is not 1–60 whole minutes', () => {
+    const rule = (stack: ComplaintServiceStack) =>
+      (stack.sla.sweepRule.node.defaultChild as { scheduleExpression?: string }).scheduleExpression;
+    expect(rule(stackWith({}))).toBe('rate(5 minutes)');
+    expect(rule(stackWith({ sweepIntervalMinutes: '1' }))).toBe('rate(1 minute)');
+    expect(() => stackWith({ sweepIntervalMinutes: '0' })).toThrow(/sweepIntervalMinutes/);
+    expect(() => stackWith({ sweepIntervalMinutes: '1.5' })).toThrow(/sweepIntervalMinutes/);
+  });
+
+  it('takes sdkTracing as true or false only', () => {
+    expect(() => stackWith({ sdkTracing: 'true' })).not.toThrow();
+    expect(() => stackWith({ sdkTracing: 'yes' })).toThrow(/sdkTracing/);
+  });
+});

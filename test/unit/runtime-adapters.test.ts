@@ -17,14 +17,23 @@ const timers = {
 const key = { SERVICE_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234' };
 
 describe('the adapters a handler passes to createRuntime (one AWS client per use, shared/clients/)', () => {
-  it('fails the cold start of a function the stack let schedule timers when its handler brought no scheduler', () => {
-    expect(() => createRuntime({}, { ...base, ...timers })).toThrow(/eventBridgeTimers/);
-    expect(() => createRuntime({ timers: eventBridgeTimers }, { ...base, ...timers })).not.toThrow();
+  it('schedules through EventBridge Scheduler only when the stack configured timers and the handler brought the adapter', async () => {
+    const change = { upsert: [], remove: ['complaint-ack-due'] };
+    const { ctx } = createRuntime({}, { ...base, ...timers });
+    await expect(ctx.scheduler.apply(change)).rejects.toThrow(/eventBridgeTimers/);
+    expect(
+      createRuntime({ timers: eventBridgeTimers }, { ...base, ...timers }).ctx.scheduler.constructor.name,
+    ).toBe('EventBridgeTimerScheduler');
+    expect(createRuntime({ timers: eventBridgeTimers }, base).ctx.scheduler.constructor.name).toBe(
+      'UnconfiguredScheduler',
+    );
   });
 
-  it('fails the cold start of a function the stack let derive keys when its handler brought no KMS keys', () => {
-    expect(() => createRuntime({}, { ...base, ...key })).toThrow(/kmsServiceKeys/);
-    expect(() => createRuntime({ keys: kmsServiceKeys }, { ...base, ...key })).not.toThrow();
+  it('derives keys through KMS only when the stack named the key and the handler brought the adapter', () => {
+    expect(createRuntime({}, { ...base, ...key }).ctx.keys.constructor.name).toBe('UnconfiguredServiceKeys');
+    expect(createRuntime({ keys: kmsServiceKeys }, { ...base, ...key }).ctx.keys.constructor.name).toBe(
+      'KmsServiceKeys',
+    );
   });
 
   it('refuses to schedule or derive in a function configured for neither', async () => {

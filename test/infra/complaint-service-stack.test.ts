@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -10,7 +11,7 @@ import { MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from '../../infra/constr
 import { REPORTED_DETAIL_TYPES } from '../../shared/domain/reporting/facts';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { policyDigest } from '../../shared/policy/bundled';
-import { loadPolicyFile } from '../../shared/policy/load';
+import { loadPolicyFile, parsePolicy } from '../../shared/policy/load';
 import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/storage/table-schema';
 import {
   asArray,
@@ -514,6 +515,51 @@ describe('alarms and dashboard', () => {
     for (const functionId of functions.keys()) expect(body, functionId).toContain(`{"Ref":"${functionId}"}`);
     for (const queueId of queues.keys()) {
       expect(body, queueId).toContain(`{"Fn::GetAtt":["${queueId}","QueueName"]}`);
+    }
+  });
+});
+
+/** Function description → S3 key of its bundle. */
+function bundleKeys(stack: SynthesizedStack): Map<string, string> {
+  return new Map(
+    [...resourcesOfType(stack.template, 'AWS::Lambda::Function').values()].map((fn) => [
+      fn.Properties.Description as string,
+      (fn.Properties.Code as { S3Key: string }).S3Key,
+    ]),
+  );
+}
+
+function writeCustomPolicy(document: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'complaint-policy-')), 'custom.json');
+  writeFileSync(file, JSON.stringify(document, null, 2));
+  return file;
+}
+
+describe('policy in the bundles', () => {
+  // The default deployment is this file's `synthesized`: one bundled synth fewer.
+  let custom: SynthesizedStack;
+  let customPolicy: unknown;
+
+  beforeAll(() => {
+    const policy = JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
+    customPolicy = { ...policy, name: 'custom-deployer-policy' };
+    custom = synthesizeStack({ policyFile: writeCustomPolicy(customPolicy) }, { id: 'Custom' });
+  }, 240_000);
+
+  it('changes every function asset when the policy changes', () => {
+    const before = bundleKeys(synthesized);
+    const after = bundleKeys(custom);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [description, key] of after) expect(key, description).not.toBe(before.get(description));
+  });
+
+  it('bundles the deployer policy as policy.json', () => {
+    for (const key of bundleKeys(custom).values()) {
+      const dir = join(custom.assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
+      // Validated and normalised at synth: the deployer's document with the schema's defaults filled in.
+      expect(JSON.parse(readFileSync(join(dir, 'policy.json'), 'utf8'))).toEqual(
+        JSON.parse(JSON.stringify(parsePolicy(customPolicy))),
+      );
     }
   });
 });

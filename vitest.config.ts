@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
  */
 const IN_PROCESS = { sequence: { groupOrder: 0 }, maxWorkers: 2 } as const;
 
+/** Unit files that need a module graph of their own (see the `handlers` project). */
+const ISOLATED_UNIT_FILES = ['test/unit/aws-clients.test.ts'];
+
 export default defineConfig({
   test: {
     // Every bundle carries its own AWS SDK, and each prints the notice that Node 22 is needed from
@@ -20,6 +23,7 @@ export default defineConfig({
           name: 'unit',
           ...IN_PROCESS,
           include: ['test/unit/**/*.test.ts'],
+          exclude: [...ISOLATED_UNIT_FILES],
           // Pure modules: one module graph for all files (about half the time on 2 cores).
           isolate: false,
         },
@@ -28,10 +32,11 @@ export default defineConfig({
         extends: true,
         test: {
           // Handlers read their configuration at import and their tests mock clients and the
-          // environment: each file gets its own module graph.
+          // environment: each file gets its own module graph. So do unit files that make real SDK
+          // calls (a client class another file stubbed with aws-sdk-client-mock would answer them).
           name: 'handlers',
           ...IN_PROCESS,
-          include: ['test/handlers/**/*.test.ts'],
+          include: ['test/handlers/**/*.test.ts', ...ISOLATED_UNIT_FILES],
         },
       },
       {

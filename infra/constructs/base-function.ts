@@ -28,13 +28,14 @@ import type { Timers } from './timers';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * The newest Node.js runtime aws-cdk-lib 2.276 knows (cdk-nag AwsSolutions-L1 checks the same).
- * Bundles are still compiled for {@link BUNDLE_TARGET} so the local runtime can execute them on Node 20.
+ * The newest Node.js runtime aws-cdk-lib 2.276 knows (cdk-nag AwsSolutions-L1 checks the same). The
+ * project builds, tests and runs locally on the same major (`node-<platform>` packages in
+ * package.json's optionalDependencies put Node 24 first on every npm script's PATH).
  */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** esbuild target: the oldest Node the bundles must run on (this machine's Node 20 for the local runtime). */
-export const BUNDLE_TARGET = 'node20';
+/** esbuild target: the Lambda runtime's major, which the local runtime also runs the bundles on. */
+export const BUNDLE_TARGET = 'node24';
 
 /** CloudWatch namespace of every Powertools metric the service emits. */
 export const METRICS_NAMESPACE = 'ComplaintService';

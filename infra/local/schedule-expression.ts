@@ -1,4 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
+import { isIanaTimeZone } from '../../shared/domain/time-zone';
 
 /**
  * EventBridge Scheduler schedule expressions for the local runtime: validation with AWS's
@@ -166,7 +167,7 @@ export function parseScheduleExpression(
 // Time zones
 
 function checkTimeZone(timeZone: string): IANAZone {
-  if (timeZone.length === 0 || !IANAZone.isValidZone(timeZone)) {
+  if (!isIanaTimeZone(timeZone)) {
     throw new ScheduleExpressionError(
       'ScheduleExpressionTimezone',
       timeZone,

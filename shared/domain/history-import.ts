@@ -1,4 +1,4 @@
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import * as z from 'zod';
 import type { Policy } from '../policy/schema';
 import {
@@ -36,6 +36,7 @@ import { COMPLAINT_STATUSES, type ComplaintStatus, isOpen } from './lifecycle';
 import type { LifecycleEvent } from './reporting/facts';
 import { routeToDepartments } from './routing';
 import { computeDeadlines } from './sla';
+import { isIanaTimeZone } from './time-zone';
 
 /**
  * History import, the pure part: the column mapping (validated against the policy), one exported row
@@ -171,10 +172,7 @@ const MappingDocumentSchema = z
       .strict()
       .default({ delimiter: ',' }),
     /** IANA zone of times written without an offset; default: the policy calendar's. */
-    timeZone: z
-      .string()
-      .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as Asia/Shanghai')
-      .optional(),
+    timeZone: z.string().refine(isIanaTimeZone, 'must be an IANA time zone such as Asia/Shanghai').optional(),
     /** `iso` (default: ISO 8601, `yyyy-MM-dd HH:mm[:ss]`, `yyyy/M/d H:mm[:ss]`, `yyyy年M月d日 H:mm`), `epoch-seconds`, `epoch-millis`, or a Luxon format such as `dd.MM.yyyy HH:mm`. */
     timeFormat: z.string().min(1).default('iso'),
     /** Field → column name (CSV header) or key (JSON lines; `a.b` reads a nested key). */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isIanaTimeZone } from '../domain/time-zone';
 
 /**
  * The policy document: everything a deployer may change without touching code.
@@ -61,7 +62,7 @@ const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 export const CalendarSchema = z
   .object({
     /** IANA time zone of the business, e.g. Asia/Shanghai. */
-    timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
+    timeZone: z.string().refine(isIanaTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
     /** ISO weekdays (1 = Monday … 7 = Sunday) that are working days in an ordinary week. */
     workingDays: z.array(z.number().int().min(1).max(7)).min(1),
     /** Working windows within a working day, e.g. a morning and an afternoon shift. */
@@ -355,15 +356,6 @@ export const PolicySchema = z
 
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;
-
-function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Cross-reference checks: every id a rule names must exist, and some rules must be total. */
 function checkReferences(p: z.output<z.ZodObject>, ctx: z.RefinementCtx): void {

@@ -1,14 +1,12 @@
 /**
- * The report page as a browser draws it: headless Chromium (Debian's `chromium`, installed by `.ci/run`)
- * takes a screenshot of the rendered fixture and dumps its DOM. The PNG is decoded here (zlib only) to
- * check that the charts were painted.
+ * The report page as a browser draws it: headless Chromium (the project's own, from the npm registry:
+ * `test/support/chromium.ts`) takes a screenshot of the rendered fixture and hands back the DOM it built.
+ * The PNG is decoded here (zlib only) to check that the charts were painted.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,39 +15,11 @@ import {
   REPORT_CHARTS,
   renderReportHtml,
 } from '../../shared/reporting/render-html';
+import { launchChromium } from '../support/chromium';
 import { reportFixture } from '../support/report-fixture';
 
-const run = promisify(execFile);
 const WIDTH = 1280;
 const HEIGHT = 2400;
-
-/** The first of `chromium`, `chromium-browser` on PATH (what `which` would find), or undefined. */
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-      if (!dir) continue;
-      const candidate = join(dir, name);
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Headless flags, with a private profile per run (no writes to ~/.config; runs side by side). */
-function chromiumFlags(dir: string): string[] {
-  return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    `--user-data-dir=${join(dir, 'profile')}`,
-  ];
-}
 
 interface Png {
   width: number;
@@ -178,57 +148,33 @@ function rowsWith(png: Png, hex: string): number[] {
   return rows;
 }
 
-const CHROMIUM = findChromium();
-
-/** Chromium's path; fails the calling test with what to do when it is not installed (never skips). */
-function requireChromium(): string {
-  if (CHROMIUM) return CHROMIUM;
-  throw new Error(
-    'Headless Chromium is required for this test but neither `chromium` nor `chromium-browser` is on PATH. ' +
-      'Install Debian’s package: apt-get update && apt-get install -y --no-install-recommends chromium ' +
-      '(.ci/run does this on CI).',
-  );
-}
-
 describe('report HTML in headless Chromium', () => {
   let dir = '';
-  let htmlUrl = '';
   let png = Buffer.alloc(0);
-  let stderr = '';
+  let dom = '';
 
   beforeAll(async () => {
-    if (!CHROMIUM) return; // each test then fails with requireChromium()'s message
     dir = mkdtempSync(join(tmpdir(), 'report-html-'));
     const htmlPath = join(dir, 'report.html');
     writeFileSync(htmlPath, renderReportHtml(reportFixture, { lang: 'en' }));
-    htmlUrl = pathToFileURL(htmlPath).href;
-    const pngPath = join(dir, 'report.png');
-    const result = await run(
-      CHROMIUM,
-      [
-        ...chromiumFlags(dir),
-        `--screenshot=${pngPath}`,
-        `--window-size=${WIDTH},${HEIGHT}`,
-        '--force-device-scale-factor=1',
-        '--hide-scrollbars',
-        htmlUrl,
-      ],
-      { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
-    ).catch((error: Error & { stderr?: string }) => {
-      throw new Error(`chromium --screenshot failed: ${error.message}\n${error.stderr ?? ''}`);
-    });
-    // Chromium logs harmless errors (D-Bus, GPU) on stderr; kept for the failure message only.
-    stderr = result.stderr;
-    png = readFileSync(pngPath);
-  }, 120_000);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.setViewport({ width: WIDTH, height: HEIGHT, deviceScaleFactor: 1 });
+      await page.goto(pathToFileURL(htmlPath).href, { waitUntil: 'load' });
+      png = Buffer.from(await page.screenshot({ type: 'png' }));
+      dom = await page.content();
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes a PNG of the window size', () => {
-    requireChromium();
-    expect(png.length, `screenshot is empty; chromium said:\n${stderr}`).toBeGreaterThan(1000);
+    expect(png.length, 'screenshot is empty').toBeGreaterThan(1000);
     expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     // IHDR is the first chunk: length (4), type (4), width (4), height (4).
     expect(png.toString('latin1', 12, 16)).toBe('IHDR');
@@ -237,7 +183,6 @@ describe('report HTML in headless Chromium', () => {
   });
 
   it('paints the charts: bar pixels in the bar colour, highlighted hours, a page that is not blank', () => {
-    requireChromium();
     const image = decodePng(png);
     expect([image.width, image.height]).toEqual([WIDTH, HEIGHT]);
     // Bars of six charts: tens of thousands of pixels of exactly the bar colour.
@@ -254,15 +199,11 @@ describe('report HTML in headless Chromium', () => {
     expect(distinctColours(image, { x: 0, y: 1200, width: WIDTH, height: 600 })).toBeGreaterThan(20);
   });
 
-  it('has every chart as an accessible SVG in the DOM Chromium built', async () => {
-    const { stdout } = await run(requireChromium(), [...chromiumFlags(dir), '--dump-dom', htmlUrl], {
-      timeout: 90_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    expect(stdout).toContain('<h1>Weekly report 2026-W47</h1>');
+  it('has every chart as an accessible SVG in the DOM Chromium built', () => {
+    expect(dom).toContain('<h1>Weekly report 2026-W47</h1>');
     for (const chart of REPORT_CHARTS) {
-      expect(stdout).toMatch(new RegExp(`<svg role="img" aria-label="[^"]+" data-chart="${chart}"`));
+      expect(dom).toMatch(new RegExp(`<svg role="img" aria-label="[^"]+" data-chart="${chart}"`));
     }
-    expect(stdout.match(/<rect class="bar/g)?.length ?? 0).toBeGreaterThan(40);
+    expect(dom.match(/<rect class="bar/g)?.length ?? 0).toBeGreaterThan(40);
   });
 });

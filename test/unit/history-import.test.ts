@@ -136,7 +136,9 @@ describe('the mapping file', () => {
 
   it('refuses a bad time zone, encoding, time format or unknown key', () => {
     const attempt = (extra: Record<string, unknown>) => () => mapping(extra);
-    expect(attempt({ timeZone: 'Mars/Olympus' })).toThrow(/timeZone: must be an IANA time zone/);
+    for (const zone of ['Mars/Olympus', '+08:00', 'UTC+8', '']) {
+      expect(attempt({ timeZone: zone })).toThrow(/timeZone: must be an IANA time zone/);
+    }
     expect(attempt({ encoding: 'klingon' })).toThrow(/encoding: is not a text encoding/);
     expect(attempt({ timeFormat: 'qqq' })).toThrow(/timeFormat: "qqq" is not iso/);
     expect(attempt({ colums: {} })).toThrow(/Unrecognized key: "colums"/);

@@ -67,6 +67,19 @@ describe('policy document', () => {
     expect(problems).toContain('calendar.timeZone');
   });
 
+  it('takes IANA names only: a UTC offset (which Node 22+ Intl accepts) has no daylight-saving rules', () => {
+    for (const zone of ['+08:00', '+0800', '-05:00']) {
+      const p = clone();
+      p.calendar.timeZone = zone;
+      expect(problemsOf(p).join('\n'), zone).toContain('calendar.timeZone');
+    }
+    for (const zone of ['Etc/GMT-8', 'UTC', 'America/Argentina/Buenos_Aires']) {
+      const p = clone();
+      p.calendar.timeZone = zone;
+      expect(problemsOf(p).join('\n'), zone).not.toContain('calendar.timeZone');
+    }
+  });
+
   it('refuses unknown fields (a typo must not be silently ignored)', () => {
     const p = clone();
     p.survey.sendAfterr = p.survey.sendAfter;

@@ -4,7 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
-import { QueueConsumer } from './queue-consumer';
+import { LATENCY_PATH_BATCHING_WINDOW, QueueConsumer } from './queue-consumer';
 import { TABLE_ACCESS } from './table-access';
 
 export interface AssignmentServiceProps {
@@ -30,6 +30,7 @@ export class AssignmentService extends Construct {
       .useTable(props.table, TABLE_ACCESS.assignment)
       .useEventBus(props.bus, { sources: [SOURCES.assignment] });
     this.consumer = new QueueConsumer(this, 'Classified', {
+      maxBatchingWindow: LATENCY_PATH_BATCHING_WINDOW,
       consumer: this.function,
       bus: props.bus,
       deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,

@@ -4,7 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
-import { QueueConsumer } from './queue-consumer';
+import { LATENCY_PATH_BATCHING_WINDOW, QueueConsumer } from './queue-consumer';
 import { TABLE_ACCESS } from './table-access';
 import type { Timers } from './timers';
 
@@ -37,6 +37,7 @@ export class ClassificationService extends Construct {
       .useEventBus(props.bus, { sources: [SOURCES.classification] })
       .useTimers(props.timers);
     this.consumer = new QueueConsumer(this, 'Received', {
+      maxBatchingWindow: LATENCY_PATH_BATCHING_WINDOW,
       consumer: this.function,
       bus: props.bus,
       deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,

@@ -9,7 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { ComplaintFunction } from './base-function';
-import { QueueConsumer } from './queue-consumer';
+import { LATENCY_PATH_BATCHING_WINDOW, QueueConsumer } from './queue-consumer';
 import { TABLE_ACCESS } from './table-access';
 
 /** The public route customers submit complaints to. */
@@ -90,6 +90,7 @@ export class IntakeService extends Construct {
       .useServiceKey(props.serviceKey);
 
     this.inbound = new QueueConsumer(this, 'Inbound', {
+      maxBatchingWindow: LATENCY_PATH_BATCHING_WINDOW,
       consumer: this.inboundFunction,
       bus: props.bus,
       deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,

@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { App, CfnResource } from 'aws-cdk-lib';
+import { CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
 import { registrySchemas } from '../../shared/events/registry-schema';
-import { resourcesOfType, single } from './template-helpers';
+import { NO_BUNDLING, resourcesOfType, single, testApp } from './template-helpers';
 
 /** The opt-in Schema Registry (`-c eventSchemaRegistry=true`): the documents of docs/events/registry. */
 
 const stackWith = (context: Record<string, unknown>, id = 'Schemas') =>
-  new ComplaintServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }), id);
+  new ComplaintServiceStack(testApp({ ...NO_BUNDLING, ...context }), id);
 
 describe('event schema registry (-c eventSchemaRegistry=true)', () => {
   it('is off by default', () => {

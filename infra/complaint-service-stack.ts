@@ -3,6 +3,7 @@ import { Aspects, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-li
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
+import { registrySchemas } from '../shared/events/registry-schema';
 import { loadPolicyFile } from '../shared/policy/load';
 import type { Policy } from '../shared/policy/schema';
 import { AgentApi } from './constructs/agent-api';
@@ -12,6 +13,7 @@ import { PROJECT_ROOT } from './constructs/base-function';
 import { ClassificationService } from './constructs/classification-service';
 import { CustomerApi } from './constructs/customer-api';
 import { DataKey, ENCRYPTION_MODES, type EncryptionMode } from './constructs/data-key';
+import { EventSchemaRegistry } from './constructs/event-schema-registry';
 import { type RouteGroup, ServiceApi } from './constructs/http-api';
 import { IntakeService } from './constructs/intake-service';
 import { Keys } from './constructs/keys';
@@ -83,6 +85,13 @@ export interface ComplaintServiceStackProps extends StackProps {
    * @default 'customer-managed'
    */
   readonly encryption?: EncryptionMode;
+  /**
+   * Publish the event schemas (the OpenAPI 3.0 documents of `docs/events/registry/`) in an EventBridge
+   * Schema Registry created by the stack. Falls back to the `eventSchemaRegistry` context value
+   * (`true` or `false`).
+   * @default false
+   */
+  readonly eventSchemaRegistry?: boolean;
 }
 
 /**
@@ -114,6 +123,8 @@ export class ComplaintServiceStack extends Stack {
   readonly reporting: ReportingService;
   readonly privacy: PrivacyService;
   readonly observability: Observability;
+  /** The event schemas in a Schema Registry; undefined unless `eventSchemaRegistry` is on. */
+  readonly eventSchemas: EventSchemaRegistry | undefined;
 
   constructor(scope: Construct, id: string, props: ComplaintServiceStackProps = {}) {
     super(scope, id, {
@@ -248,6 +259,13 @@ export class ComplaintServiceStack extends Stack {
       this.formatArn({ service: 'events', resource: 'rule', resourceName: `${this.stackName}-*` }),
     ]);
 
+    this.eventSchemas = eventSchemaRegistryEnabled(this, props)
+      ? new EventSchemaRegistry(this, 'EventSchemas', {
+          schemas: registrySchemas(),
+          busName: this.messaging.bus.eventBusName,
+        })
+      : undefined;
+
     new CfnOutput(this, 'ApiUrl', { description: 'HTTP API base URL', value: this.httpApi.stage.url });
     new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.messaging.bus.eventBusName });
@@ -261,6 +279,12 @@ export class ComplaintServiceStack extends Stack {
       description: 'Issuer of the agent API tokens',
       value: this.auth.issuer,
     });
+    if (this.eventSchemas) {
+      new CfnOutput(this, 'EventSchemaRegistryName', {
+        description: 'EventBridge Schema Registry holding the event schemas (OpenAPI 3.0)',
+        value: this.eventSchemas.registry.attrRegistryName,
+      });
+    }
     if (this.auth.userPool && this.auth.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', {
@@ -280,6 +304,15 @@ function encryptionMode(scope: Construct, props: ComplaintServiceStackProps): En
     );
   }
   return value as EncryptionMode;
+}
+
+/** The prop, else the `eventSchemaRegistry` context value (`true` or `false`), else off. */
+function eventSchemaRegistryEnabled(scope: Construct, props: ComplaintServiceStackProps): boolean {
+  const value: unknown = props.eventSchemaRegistry ?? scope.node.tryGetContext('eventSchemaRegistry');
+  if (value === undefined || value === null || value === '' || value === false || value === 'false')
+    return false;
+  if (value === true || value === 'true') return true;
+  throw new TypeError(`eventSchemaRegistry must be true or false, got ${String(value)}`);
 }
 
 /**

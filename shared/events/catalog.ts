@@ -1,8 +1,10 @@
 import * as z from 'zod';
+import { REGISTRY_DIR, registrySchemas } from './registry-schema';
 import { EVENT_CATALOG, type EventDefinition } from './schemas';
 
 /**
- * The event catalog as documents: one JSON Schema per event (draft 2020-12) and a
+ * The event catalog as documents: one JSON Schema per event (draft 2020-12), the same
+ * schemas as EventBridge Schema Registry documents (OpenAPI 3.0, `registry-schema.ts`) and a
  * Markdown index. Generated from the same zod schemas the code validates with, so
  * the documentation cannot drift (a test compares the committed files).
  */
@@ -29,10 +31,16 @@ export function fileName(definition: EventDefinition): string {
 export function catalogFiles(): Map<string, string> {
   const files = new Map<string, string>();
   const rows: string[] = [];
+  const registry = registrySchemas();
+  for (const schema of registry) files.set(schema.file, `${JSON.stringify(schema.document, null, 2)}\n`);
   for (const definition of Object.values(EVENT_CATALOG) as EventDefinition[]) {
     files.set(`events/${fileName(definition)}`, `${JSON.stringify(eventJsonSchema(definition), null, 2)}\n`);
+    const registryLinks = registry
+      .filter((schema) => schema.definition === definition)
+      .map((schema) => `[${schema.name}](${schema.file})`)
+      .join('<br>');
     rows.push(
-      `| ${definition.direction} | \`${definition.source}\` | ${definition.detailType} | [${fileName(definition)}](events/${fileName(definition)}) | ${definition.description} |`,
+      `| ${definition.direction} | \`${definition.source.replaceAll('|', '\\|')}\` | ${definition.detailType} | [${fileName(definition)}](events/${fileName(definition)}) | ${registryLinks} | ${definition.description} |`,
     );
   }
   const index = [
@@ -45,8 +53,14 @@ export function catalogFiles(): Map<string, string> {
     '(a republished event keeps its id: dedupe on it); `metadata.correlationId` is the complaint id.',
     "Inbound events carry the producer's `metadata.messageId` instead: the same id from the same source is one complaint.",
     '',
-    '| direction | source | detail-type | JSON Schema | meaning |',
-    '| --- | --- | --- | --- | --- |',
+    'The JSON Schemas (draft 2020-12) describe `detail` only. The same schemas in the form the EventBridge Schema Registry',
+    `takes are in [${REGISTRY_DIR}](${REGISTRY_DIR}): OpenAPI 3.0, the whole event (\`AWSEvent\`) with \`detail\` as a component, one`,
+    'document per source (the document of an inbound event names no source: producers publish under their own).',
+    'Upload one with `aws schemas create-schema --registry-name <registry> --schema-name <name> --type OpenApi3 --content file://docs/events/registry/<name>.json`',
+    '(the name is the file name without `.json`), or deploy the stack with `-c eventSchemaRegistry=true` to get a registry holding all of them.',
+    '',
+    '| direction | source | detail-type | JSON Schema | Schema Registry (OpenAPI 3.0) | meaning |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../infra/constructs/base-function';
@@ -11,6 +11,7 @@ import {
   type SynthesizedStack,
   single,
   synthesizeStack,
+  testApp,
 } from './template-helpers';
 
 const topicArn = 'arn:aws:sns:eu-west-1:123456789012:complaint-alarms';
@@ -211,7 +212,7 @@ describe('alarms', () => {
 
 describe('the construct on its own', () => {
   const alone = (props: Partial<ConstructorParameters<typeof Observability>[2]> = {}) => {
-    const stack = new Stack(new App(), 'Alone');
+    const stack = new Stack(testApp(), 'Alone');
     const observability = new Observability(stack, 'Observability', {
       functions: [],
       consumers: [],

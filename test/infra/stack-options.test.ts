@@ -1,9 +1,16 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
 import { Auth, AuthConfigurationError } from '../../infra/constructs/auth';
-import { resourcesOfType, type SynthesizedStack, single, synthesizeStack } from './template-helpers';
+import {
+  NO_BUNDLING,
+  resourcesOfType,
+  type SynthesizedStack,
+  single,
+  synthesizeStack,
+  testApp,
+} from './template-helpers';
 
 const topicArn = 'arn:aws:sns:eu-west-1:123456789012:complaint-alarms';
 const issuer = 'https://login.example.com/realms/complaints';
@@ -90,12 +97,10 @@ describe('external JWT issuer', () => {
   });
 
   it('reads the issuer and the comma-separated audiences from the context', () => {
-    const app = new App({
-      context: {
-        'aws:cdk:bundling-stacks': [],
-        jwtIssuer: issuer,
-        jwtAudience: 'complaint-console, complaint-cli',
-      },
+    const app = testApp({
+      ...NO_BUNDLING,
+      jwtIssuer: issuer,
+      jwtAudience: 'complaint-console, complaint-cli',
     });
     const stack = new ComplaintServiceStack(app, 'FromContext');
     expect(stack.auth.userPool).toBeUndefined();
@@ -114,13 +119,11 @@ describe('external JWT issuer', () => {
           ?.ROLE_CLAIM,
       ).toBe('role');
     }
-    const app = new App({
-      context: {
-        'aws:cdk:bundling-stacks': [],
-        jwtIssuer: issuer,
-        jwtAudience: 'complaint-console',
-        roleClaim: 'https://example.com/roles',
-      },
+    const app = testApp({
+      ...NO_BUNDLING,
+      jwtIssuer: issuer,
+      jwtAudience: 'complaint-console',
+      roleClaim: 'https://example.com/roles',
     });
     expect(new ComplaintServiceStack(app, 'RoleClaimFromContext').auth.roleClaim).toBe(
       'https://example.com/roles',
@@ -128,7 +131,7 @@ describe('external JWT issuer', () => {
   });
 
   it('refuses a role claim other than cognito:groups with the stack’s user pool, and a claim that is no name', () => {
-    const stack = new Stack(new App(), 'RoleClaims');
+    const stack = new Stack(testApp(), 'RoleClaims');
     expect(new Auth(stack, 'Pool', { roleClaim: 'cognito:groups' }).roleClaim).toBe('cognito:groups');
     expect(() => new Auth(stack, 'PoolCustom', { roleClaim: 'custom:role' })).toThrow(AuthConfigurationError);
     expect(
@@ -140,7 +143,7 @@ describe('external JWT issuer', () => {
   });
 
   it('refuses an issuer without an audience (or the reverse) and a non-https issuer', () => {
-    const stack = new Stack(new App(), 'AuthOnly');
+    const stack = new Stack(testApp(), 'AuthOnly');
     expect(() => new Auth(stack, 'A', { jwtIssuer: issuer })).toThrow(AuthConfigurationError);
     expect(() => new Auth(stack, 'B', { jwtAudience: ['x'] })).toThrow(AuthConfigurationError);
     expect(() => new Auth(stack, 'C', { jwtIssuer: issuer, jwtAudience: [] })).toThrow(
@@ -154,7 +157,7 @@ describe('external JWT issuer', () => {
 
 describe('deployment context of the functions and the sweep', () => {
   const stackWith = (context: Record<string, unknown>) =>
-    new ComplaintServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }), 'Context');
+    new ComplaintServiceStack(testApp({ ...NO_BUNDLING, ...context }), 'Context');
 
   it('sweeps every sweepIntervalMinutes, and refuses an interval that is not 1–60 whole minutes', () => {
     const rule = (stack: ComplaintServiceStack) =>

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { cdkJsonContext } from '../../infra/cdk-json-context';
 import { ComplaintServiceStack, type ComplaintServiceStackProps } from '../../infra/complaint-service-stack';
 
 /** A CloudFormation resource as the assertions library returns it. */
@@ -21,14 +22,26 @@ export interface SynthesizedStack {
 }
 
 /**
- * Builds and synthesizes one stack. `bundle: false` skips esbuild (via the CDK's own
- * `aws:cdk:bundling-stacks` context) for tests that look at the construct tree only.
+ * An app as the CDK CLI builds it from this project: with `cdk.json`'s context (the feature flags;
+ * `new App()` alone does not read `cdk.json`), then `context` on top. Every test app starts here, so
+ * the tests synthesize what `cdk deploy` deploys.
+ */
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...cdkJsonContext(), ...context } });
+}
+
+/** The context that skips esbuild (the CDK's own `aws:cdk:bundling-stacks`), for construct-tree tests. */
+export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] } as const;
+
+/**
+ * Builds and synthesizes one stack in a {@link testApp}. `bundle: false` skips esbuild
+ * ({@link NO_BUNDLING}) for tests that look at the construct tree only.
  */
 export function synthesizeStack(
   props: ComplaintServiceStackProps = {},
   options: { bundle?: boolean; id?: string } = {},
 ): SynthesizedStack {
-  const app = new App(options.bundle === false ? { context: { 'aws:cdk:bundling-stacks': [] } } : {});
+  const app = testApp(options.bundle === false ? NO_BUNDLING : {});
   const stack = new ComplaintServiceStack(app, options.id ?? 'Test', props);
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);

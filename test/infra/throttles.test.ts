@@ -1,4 +1,3 @@
-import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
 import { DEFAULT_ROUTE_THROTTLES } from '../../infra/constructs/http-api';
@@ -6,10 +5,12 @@ import { throttlesFromTemplate } from '../../infra/local/throttle';
 import { API_ROUTES } from '../../shared/api/schemas';
 import {
   type CfnResource,
+  NO_BUNDLING,
   resourcesOfType,
   type SynthesizedStack,
   single,
   synthesizeStack,
+  testApp,
 } from './template-helpers';
 
 /**
@@ -97,12 +98,10 @@ describe('throttle options', () => {
   }, 120_000);
 
   it('takes them from context too (JSON), and "none" leaves the intake function unreserved', () => {
-    const app = new App({
-      context: {
-        'aws:cdk:bundling-stacks': [],
-        routeThrottles: '{"intake":{"rateLimit":1,"burstLimit":3},"agent":{"burstLimit":500}}',
-        intakeReservedConcurrency: 'none',
-      },
+    const app = testApp({
+      ...NO_BUNDLING,
+      routeThrottles: '{"intake":{"rateLimit":1,"burstLimit":3},"agent":{"burstLimit":500}}',
+      intakeReservedConcurrency: 'none',
     });
     const stack = new ComplaintServiceStack(app, 'Context');
     const template = app.synth().getStackArtifact(stack.artifactId).template as {
@@ -124,7 +123,7 @@ describe('throttle options', () => {
 
   it('refuses an unknown group or a non-number', () => {
     const build = (context: Record<string, unknown>) => () =>
-      new ComplaintServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }), 'Bad');
+      new ComplaintServiceStack(testApp({ ...NO_BUNDLING, ...context }), 'Bad');
     expect(build({ routeThrottles: '{"public":{"rateLimit":1}}' })).toThrow(/unknown group "public"/);
     expect(build({ routeThrottles: '{"intake":{"rateLimit":"fast"}}' })).toThrow(/non-negative number/);
     expect(build({ intakeReservedConcurrency: '0' })).toThrow(/positive integer or "none"/);

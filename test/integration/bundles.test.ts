@@ -10,7 +10,6 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createSqsServer } from 'local-aws-sqs';
@@ -20,7 +19,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-loca
 import { type EventBridgeServer, startEventBridgeServer } from '../../infra/local/eventbridge-server';
 import { type SchedulerServer, startSchedulerServer } from '../../infra/local/scheduler-server';
 import { DETAIL_TYPES } from '../../shared/events/names';
-import { type CfnResource, resourcesOfType } from '../infra/template-helpers';
+import { type CfnResource, resourcesOfType, testApp } from '../infra/template-helpers';
 import { apiRequest, lambdaContext, sqsRecord } from '../support/lambda';
 import { createTestTable } from './support/dynamodb';
 
@@ -92,8 +91,8 @@ beforeAll(async () => {
   });
   await schedulerClient.send(new CreateScheduleGroupCommand({ Name: 'BundleTest-timers' }));
 
-  // As `cdk synth` does: asset metadata names each function's bundle directory.
-  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  // As `cdk synth` does: cdk.json's context, and asset metadata naming each function's bundle directory.
+  const app = testApp({ 'aws:cdk:enable-asset-metadata': true });
   const stack = new ComplaintServiceStack(app, 'BundleTest');
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { catalogFiles } from '../../shared/events/catalog';
+import { REGISTRY_DIR } from '../../shared/events/registry-schema';
 import { ComplaintReportedV1, EVENT_CATALOG } from '../../shared/events/schemas';
 
 describe('event catalog', () => {
@@ -8,6 +9,18 @@ describe('event catalog', () => {
     for (const [path, content] of catalogFiles()) {
       const committed = readFileSync(new URL(`../../docs/${path}`, import.meta.url), 'utf8');
       expect(committed, `docs/${path} is stale`).toBe(content);
+    }
+  });
+
+  it('has no committed schema the generator no longer writes (a renamed or removed event)', () => {
+    const generated = [...catalogFiles().keys()];
+    for (const dir of ['events', REGISTRY_DIR]) {
+      const committed = readdirSync(new URL(`../../docs/${dir}/`, import.meta.url))
+        .filter((name) => name.endsWith('.json'))
+        .map((name) => `${dir}/${name}`);
+      expect(committed.sort(), `docs/${dir}`).toEqual(
+        generated.filter((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/')).sort(),
+      );
     }
   });
 

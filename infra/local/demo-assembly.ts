@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { cdkJsonContext } from '../cdk-json-context';
 import { ComplaintServiceStack } from '../complaint-service-stack';
 import { PROJECT_ROOT } from '../constructs/base-function';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL, LOCAL_ROLE_CLAIM } from './jwt';
@@ -21,6 +22,7 @@ export function synthLocalAssembly(
   const app = new App({
     outdir,
     context: {
+      ...cdkJsonContext(), // the feature flags `cdk deploy` applies
       'aws:cdk:enable-asset-metadata': true,
       timerPrecisionSeconds: '1',
       sweepIntervalMinutes: '1',

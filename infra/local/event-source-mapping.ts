@@ -80,6 +80,13 @@ export interface SqsEventSourceOptions {
   releaseFailuresImmediately?: boolean;
   /** Pause between short polls of an empty queue, in milliseconds (see `gatherBatch`). */
   pollIntervalMs?: number;
+  /**
+   * Subscribes to "messages may be waiting" signals from the SQS server (a send to this queue, a
+   * visibility change); returns the unsubscribe. A poller waiting between short polls then receives at
+   * once, as SQS's long polling returns as soon as a message arrives, and `pollIntervalMs` only bounds
+   * how late a message that became visible by itself (a visibility timeout ending) is seen.
+   */
+  arrivals?: (listener: () => void) => () => void;
   /** Where poll and delete errors are reported; silent by default. */
   log?: (message: string) => void;
 }
@@ -179,6 +186,13 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   const abort = new AbortController();
   let stopped = false;
   let invocationCounter = 0;
+  /** Arrival signals seen so far; a poller compares it before and after a receive. */
+  let arrivalCount = 0;
+  const arrivalWaiters = new Set<() => void>();
+  const unsubscribeArrivals = options.arrivals?.(() => {
+    arrivalCount++;
+    for (const wake of [...arrivalWaiters]) wake();
+  });
 
   async function queueArnAndRegion(): Promise<{ arn: string; region: string }> {
     const region = await sqs.config.region();
@@ -193,14 +207,20 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     }
   }
 
-  /** Waits `ms`, or less if the mapping stops meanwhile. */
-  function pause(ms: number): Promise<void> {
+  /**
+   * Waits `ms`, or less if the mapping stops meanwhile; with `arrivalsSeen` (the arrival count when the
+   * last receive started), also ends when a message arrives — at once if one arrived since then.
+   */
+  function pause(ms: number, arrivalsSeen?: number): Promise<void> {
+    if (arrivalsSeen !== undefined && arrivalsSeen !== arrivalCount) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       abort.signal.addEventListener('abort', done, { once: true });
+      if (arrivalsSeen !== undefined) arrivalWaiters.add(done);
       function done() {
         clearTimeout(timer);
         abort.signal.removeEventListener('abort', done);
+        arrivalWaiters.delete(done);
         resolve();
       }
     });
@@ -230,6 +250,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     let windowEndsAt: number | undefined;
     while (!stopped && batch.length < batchSize) {
       counters.polls++;
+      const arrivalsSeen = arrivalCount;
       const asked = Math.min(SQS_MAX_MESSAGES, batchSize - batch.length);
       let Messages: Message[];
       try {
@@ -265,7 +286,8 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       const remainingMs = windowEndsAt === undefined ? pollIntervalMs : windowEndsAt - Date.now();
       if (remainingMs <= 0 || batch.length >= batchSize) break;
       // A full receive suggests more is waiting: ask again at once.
-      if (Messages.length < SQS_MAX_MESSAGES) await pause(Math.min(pollIntervalMs, remainingMs));
+      if (Messages.length < SQS_MAX_MESSAGES)
+        await pause(Math.min(pollIntervalMs, remainingMs), arrivalsSeen);
     }
     return { batch, retired: false };
   }
@@ -450,6 +472,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   return {
     async stop() {
       stopped = true;
+      unsubscribeArrivals?.();
       abort.abort();
       await started;
       while (pollers.size > 0) await Promise.all([...pollers]);

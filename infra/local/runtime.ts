@@ -452,6 +452,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       resolver,
       sqs,
       queueByArn: local.byArn,
+      onArrival: local.onArrival,
       functions,
       faults,
       ...(options.maxPollers !== undefined && { maxPollers: options.maxPollers }),

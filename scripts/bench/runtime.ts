@@ -7,7 +7,8 @@
  *   aggregation included) = the complaints/s the store would allow;
  * - **throughput**: `POST /complaints` at that concurrency until every complaint is assigned or
  *   rejected (`Complaint Assigned` / `Complaint Rejected` seen on the bus), as complaints/s and as a
- *   share of the ceiling, with the intake → assigned latency; 5xx and 429 answers counted. It runs on
+ *   share of the ceiling, with the intake → assigned latency; 5xx and 429 answers counted. Then the
+ *   latency at one complaint in flight (what a customer waits for on a quiet system). It runs on
  *   the default policy (deadlines hours away), so intake → assigned is all it measures. A warm-up round (twice the concurrency) runs
  *   first, so the figure is the steady state, not the first cold starts. The intake route's throttle
  *   (10 requests/s by default, a deployment setting) is raised for the bench: it measures what the
@@ -42,6 +43,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The `q` quantile of ascending `sorted` values; NaN when there are none. */
 const quantile = (sorted: readonly number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+/** Complaints sent one after another for the one-in-flight latency. */
+const LATENCY_SAMPLES = 30;
 
 /** Transactions a complaint costs from intake to assigned, report aggregation included. */
 export const TRANSACTIONS_PER_COMPLAINT = 6;
@@ -184,6 +188,44 @@ async function throughput(runtime: LocalRuntime, count: number, concurrency: num
   };
 }
 
+/**
+ * Intake → assigned (or rejected) for `count` complaints sent one after another, each only once the
+ * one before was assigned: the pipeline holds one complaint at a time.
+ */
+async function oneAtATime(runtime: LocalRuntime, count: number) {
+  const done = new Map<string, number>();
+  const waiting = new Map<string, () => void>();
+  const unsubscribe = runtime.onEvent(({ event }) => {
+    const type = event['detail-type'];
+    if (type !== DETAIL_TYPES.complaintAssigned && type !== DETAIL_TYPES.complaintRejected) return;
+    const id = String((event.detail.data as { complaintId?: string } | undefined)?.complaintId);
+    done.set(id, Date.now());
+    waiting.get(id)?.();
+  });
+  const latencies: number[] = [];
+  const tag = `one${Date.now()}`;
+  try {
+    for (let i = 0; i < count; i++) {
+      const sent = Date.now();
+      const { complaintId } = await submit(runtime, i, tag);
+      if (complaintId === undefined) continue;
+      if (!done.has(complaintId)) {
+        await Promise.race([
+          new Promise<void>((resolve) => waiting.set(complaintId, resolve)),
+          sleep(30_000),
+        ]);
+        waiting.delete(complaintId);
+      }
+      const at = done.get(complaintId);
+      if (at !== undefined) latencies.push(at - sent);
+    }
+  } finally {
+    unsubscribe();
+  }
+  latencies.sort((a, b) => a - b);
+  return { done: latencies.length, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+}
+
 /** Breach detection delay at a sustained arrival rate, deadlines left to pass. */
 async function precision(runtime: LocalRuntime, seconds: number, rate: number) {
   const delays: number[] = [];
@@ -252,6 +294,13 @@ export async function benchRuntime(options: {
     `\nThrough the local runtime (the synthesized app, default policy), ${options.concurrency} in flight`,
   );
   await withRuntime(DEFAULT_POLICY_FILE, async (runtime) => {
+    // One complaint at a time on a quiet system (what a customer waits for), after a few to warm up.
+    await oneAtATime(runtime, 5);
+    const one = await oneAtATime(runtime, LATENCY_SAMPLES);
+    row(
+      `intake → assigned latency, 1 in flight, p50 / p99 (${one.done})`,
+      `${(one.p50 / 1000).toFixed(2)} / ${(one.p99 / 1000).toFixed(2)} s`,
+    );
     const ceiling = await transactionCeiling(runtime.endpoints.dynamodb, options.concurrency, 8);
     row('DynamoDB Local: 3-item transactions', `${ceiling.toFixed(0)}/s`);
     const allowed = ceiling / TRANSACTIONS_PER_COMPLAINT;

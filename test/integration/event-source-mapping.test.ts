@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +12,12 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createSqsServer } from 'local-aws-sqs';
+import { createRequestHandler, createSqsServer } from 'local-aws-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/dynamodb-local';
 import { type SqsEventSource, startSqsEventSource } from '../../infra/local/event-source-mapping';
 import { type InvokeResult, type LocalLambda, loadLambda } from '../../infra/local/lambda-runner';
+import { createSqsArrivals, type SqsArrivals } from '../../infra/local/sqs-arrivals';
 import { type Gate, startGate } from './support/gate';
 
 /**
@@ -387,5 +388,75 @@ describe('event source mapping on the local Lambda runner', () => {
     expect(gate.arrivals('dup-once')).toBe(2);
     expect(source.stats()).toMatchObject({ invocations: 2, duplicated: 1, deleted: 1, failedInvocations: 0 });
     expect(await depth(dlqUrl)).toBe(0);
+  });
+});
+
+describe('event source mapping woken by the SQS server (long-poll behaviour)', () => {
+  let signalling: Server;
+  let signallingSqs: SQSClient;
+  let arrivals: SqsArrivals;
+
+  beforeAll(async () => {
+    const { requestHandler, service } = createRequestHandler({
+      port: 0,
+      hostname: '127.0.0.1',
+      emulateQueueCreationLifecycle: false,
+    });
+    arrivals = createSqsArrivals();
+    const handler = arrivals.wrap(requestHandler);
+    signalling = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => signalling.listen(0, '127.0.0.1', resolve));
+    service.PORT = (signalling.address() as AddressInfo).port;
+    signallingSqs = new SQSClient({
+      endpoint: `http://127.0.0.1:${service.PORT}`,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+  });
+
+  afterAll(async () => {
+    signallingSqs?.destroy();
+    await new Promise((resolve) => signalling?.close(resolve));
+  });
+
+  it('receives a message as soon as it is sent, although the poll interval is a minute', async () => {
+    const queue = async (name: string) =>
+      String((await signallingSqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl);
+    const url = await queue(`woken-${Date.now()}`);
+    const other = await queue(`other-${Date.now()}`);
+    const lambda = recordingLambda();
+    const source = startSqsEventSource({
+      sqs: signallingSqs,
+      queueUrl: url,
+      lambda,
+      pollIntervalMs: 60_000,
+      arrivals: (listener) => arrivals.subscribe(url.split('/').at(-1) as string, listener),
+    });
+    running.push(source);
+    // The first receive found nothing: the poller now waits out its interval.
+    await waitFor(() => (source.stats().polls >= 1 ? true : undefined), 'the first, empty receive');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(source.stats().polls).toBe(1);
+
+    // A message on another queue wakes nobody here.
+    await signallingSqs.send(new SendMessageCommand({ QueueUrl: other, MessageBody: 'not mine' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(source.stats().polls).toBe(1);
+
+    // Its own queue: received and invoked well inside the minute (waitFor gives up after 15 s).
+    await signallingSqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'hello' }));
+    await waitFor(() => (lambda.bodies().length > 0 ? true : undefined), 'the invocation', 15_000);
+    expect(lambda.bodies()).toEqual(['hello']);
+    await signallingSqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'a', MessageBody: 'batch-a' },
+          { Id: 'b', MessageBody: 'batch-b' },
+        ],
+      }),
+    );
+    await waitFor(() => (lambda.bodies().length >= 3 ? true : undefined), 'the batch', 15_000);
+    expect(lambda.bodies().sort()).toEqual(['batch-a', 'batch-b', 'hello']);
   });
 });

@@ -129,11 +129,19 @@ export const DEFAULT_LOCAL_MAX_POLLERS = Math.max(2, availableParallelism());
  * the function's concurrency, the mapping's `ScalingConfig.MaximumConcurrency` or `maxPollers`
  * (the local cap, {@link DEFAULT_LOCAL_MAX_POLLERS}), whichever is lowest.
  */
+/**
+ * Short-poll interval of a mapping whose pollers are woken by arrivals: a message that became visible
+ * again after its visibility timeout is seen this late at most (Lambda's long polls see it at once).
+ */
+export const SIGNALLED_POLL_INTERVAL_MS = 250;
+
 export function startEventSourceMappings(options: {
   stack: LoadedStack;
   resolver: TemplateResolver;
   sqs: SQSClient;
   queueByArn: ReadonlyMap<string, LocalQueue>;
+  /** The SQS server's arrival signals (`LocalQueues.onArrival`): pollers wake at once, as long polls do. */
+  onArrival?: (queueName: string, listener: () => void) => () => void;
   functions: ReadonlyMap<string, LocalFunction>;
   /** Asked per batch whether to deliver it twice. */
   faults?: Faults;
@@ -141,7 +149,7 @@ export function startEventSourceMappings(options: {
   maxPollers?: number;
   log: (message: string) => void;
 }): SqsEventSource[] {
-  const { faults } = options;
+  const { faults, onArrival } = options;
   const mappings: SqsEventSource[] = [];
   for (const [id, resource] of resourcesOfType(options.stack.template, 'AWS::Lambda::EventSourceMapping')) {
     const p = options.resolver.resolve(resource.Properties) as Props;
@@ -166,6 +174,13 @@ export function startEventSourceMappings(options: {
           options.maxPollers ?? DEFAULT_LOCAL_MAX_POLLERS,
         ),
         ...(faults !== undefined ? { duplicate: () => faults.duplicate('sqs') } : {}),
+        ...(onArrival !== undefined
+          ? {
+              arrivals: (listener: () => void) => onArrival(queue.name, listener),
+              // Arrivals wake the pollers; the interval only bounds messages that become visible by themselves.
+              pollIntervalMs: SIGNALLED_POLL_INTERVAL_MS,
+            }
+          : {}),
         log: options.log,
       }),
     );

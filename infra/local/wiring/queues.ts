@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dynamodb-local';
+import { createSqsArrivals } from '../sqs-arrivals';
 import { openSqsJournal, type SqsJournal } from '../sqs-journal';
 import { type DependencyStatus, RestartBudget } from '../supervisor';
 import { LOCAL_ACCOUNT_ID, resourcesOfType, type StackTemplate, type TemplateResolver } from '../template';
@@ -60,6 +61,8 @@ export interface LocalQueues {
   restored: number;
   /** Depth of each queue (by logical id), read from the server directly (works during an outage). */
   depths(): Record<string, QueueDepth>;
+  /** Subscribes to "messages may be waiting" on a queue (`sqs-arrivals.ts`); returns the unsubscribe. */
+  onArrival(queueName: string, listener: () => void): () => void;
   /** Closes the listener (connections refused); messages stay. */
   suspend(): Promise<void>;
   /** Listens again on the same port. */
@@ -88,7 +91,8 @@ export async function startLocalQueues(options: {
     options.stateDir === undefined
       ? undefined
       : openSqsJournal({ file: join(options.stateDir, 'journal.jsonl'), log });
-  const handler = journal ? journal.wrap(requestHandler) : requestHandler;
+  const arrivals = createSqsArrivals();
+  const handler = arrivals.wrap(journal ? journal.wrap(requestHandler) : requestHandler);
   const server: Server = createServer((req, res) => {
     handler(req, res).catch((error: unknown) => {
       log(`local runtime: SQS request failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -216,6 +220,7 @@ export async function startLocalQueues(options: {
       sendToQueue,
       restored,
       depths,
+      onArrival: arrivals.subscribe,
       async suspend() {
         if (suspended || closing) return;
         suspended = true;

@@ -211,12 +211,15 @@ describe('queues', () => {
     const mappings = resourcesOfType(synthesized.template, 'AWS::Lambda::EventSourceMapping');
     expect(mappings.size).toBeGreaterThan(0);
     // The queues from intake to assigned wait for nothing (latency); the others batch for a second.
-    const latencyPath = /^(IntakeInbound|ClassificationReceived|AssignmentClassified)/;
-    expect([...mappings.keys()].filter((id) => latencyPath.test(id))).toHaveLength(3);
+    const latencyPath = /^(IntakeInbound|ClassificationReceived|AssignmentClassified)Queue/;
+    const queueOf = (mapping: CfnResource) => getAttId(mapping.Properties.EventSourceArn) ?? '';
+    expect([...mappings.values()].filter((m) => latencyPath.test(queueOf(m)))).toHaveLength(3);
     for (const [id, mapping] of mappings) {
       expect(mapping.Properties.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
       expect(mapping.Properties.BatchSize, id).toBeGreaterThan(0);
-      expect(mapping.Properties.MaximumBatchingWindowInSeconds, id).toBe(latencyPath.test(id) ? 0 : 1);
+      expect(mapping.Properties.MaximumBatchingWindowInSeconds, id).toBe(
+        latencyPath.test(queueOf(mapping)) ? 0 : 1,
+      );
       const queueId = getAttId(mapping.Properties.EventSourceArn);
       expect(queueId && workQueueIds().includes(queueId), `${id} reads a work queue, not a DLQ`).toBe(true);
     }

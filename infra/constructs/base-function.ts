@@ -37,6 +37,11 @@ export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** esbuild target: the Lambda runtime's major, which the local runtime also runs the bundles on. */
 export const BUNDLE_TARGET = 'node24';
 
+/** The SDK's default credential chain, which the bundles replace by {@link LAMBDA_CREDENTIALS_MODULE}. */
+export const SDK_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node';
+/** Relative to the project root, where esbuild runs. */
+export const LAMBDA_CREDENTIALS_MODULE = './shared/clients/lambda-credentials.ts';
+
 /** CloudWatch namespace of every Powertools metric the service emits. */
 export const METRICS_NAMESPACE = 'ComplaintService';
 
@@ -163,6 +168,8 @@ export class ComplaintFunction extends Construct implements iam.IGrantable {
         bundleAwsSDK: true,
         // Powertools' tracer and the X-Ray SDK only when asked for (shared/handlers/observability.ts).
         define: { 'process.env.COMPLAINTS_SDK_TRACING': JSON.stringify(String(sdkTracing(this))) },
+        // Credentials from the environment only, as Lambda gives them (shared/clients/lambda-credentials.ts).
+        esbuildArgs: { [`--alias:${SDK_CREDENTIAL_CHAIN}`]: LAMBDA_CREDENTIALS_MODULE },
         logLevel: EsbuildLogLevel.ERROR,
         commandHooks: policy,
       },

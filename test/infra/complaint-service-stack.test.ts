@@ -161,6 +161,28 @@ describe('functions', () => {
       expect(variables.POLICY_SHA256, id).toBe(policyDigest(readFileSync(join(dir, 'policy.json'))));
     }
   });
+
+  it('bundles credentials from the environment only, not the SDK default chain (SSO, STS, INI, IMDS)', () => {
+    for (const [id, fn] of functions) {
+      const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+      const map = join(synthesized.assembly.directory, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs.map');
+      const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources;
+      expect(
+        sources.some((s) => s.endsWith('shared/clients/lambda-credentials.ts')),
+        id,
+      ).toBe(true);
+      expect(
+        sources.some((s) => s.includes('credential-provider-env/')),
+        id,
+      ).toBe(true);
+      const chain = sources.filter((s) =>
+        /credential-provider-(node|sso|ini|process|web-identity|http|login)\/|nested-clients\/|credential-provider-imds\//.test(
+          s,
+        ),
+      );
+      expect(chain, id).toEqual([]);
+    }
+  });
 });
 
 describe('queues', () => {

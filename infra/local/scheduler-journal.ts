@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SavedSchedule } from './scheduler-server';
+import type { SavedSchedule } from './scheduler-model';
 
 export type ScheduleRecord =
   | { op: 'group'; name: string; creationDate: string }

@@ -634,13 +634,21 @@ describe('bounded input (issue #10, point 7): reply rate, caps, sizes and pages'
     const refused = answers.filter((a) => a.status !== 200);
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     expect(accepted.length).toBeLessThanOrEqual(limit);
+    // Refused by the limit (429), or, for a writer that lost the race for the record four times in a
+    // row while the limit was not yet reached, "try again" (503, the documented answer to contention on
+    // a loaded machine): both say when to come back; neither wrote anything (checked below).
     for (const answer of refused) {
-      expect(answer.status).toBe(429);
-      expect(answer.body).toMatchObject({ error: 'TooManyRequests' });
+      expect([429, 503]).toContain(answer.status);
       const retryAfter = Number(answer.headers['retry-after']);
       expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true);
+      if (answer.status === 503) {
+        expect(answer.body).toMatchObject({ error: 'ServiceUnavailable' });
+        continue;
+      }
+      expect(answer.body).toMatchObject({ error: 'TooManyRequests' });
       expect(answer.body.retryAfterSeconds).toBe(retryAfter);
     }
+    expect(refused.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(100 - limit - 10);
     // The hourly limit itself answered: one more is allowed when the first reply leaves the hour.
     expect(refused.some((a) => a.headers['retry-after'] === '3600')).toBe(true);
 

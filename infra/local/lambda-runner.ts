@@ -95,6 +95,13 @@ export interface LambdaStats {
   coldStarts: number;
   /** Invocations that ran (throttled ones excluded). */
   invocations: number;
+  /**
+   * Milliseconds billed, as Lambda bills an on-demand function: each invocation's duration rounded up
+   * to the millisecond, a cold start's init included (billed since August 2025). Waiting for a free
+   * instance is not billed; the local runtime's own wait for a cold-start slot on a busy machine is
+   * (AWS has none). Times memory size, it gives the GB-seconds of a cost estimate.
+   */
+  billedMs: number;
   /** Invocations that failed: function errors, init failures, timeouts and crashes. */
   errors: number;
   throttles: number;
@@ -180,7 +187,15 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
     throw new Error(`${options.name}: concurrency must be a whole number ≥ 0, got ${concurrency}`);
   }
   const runtime = options.runtime ?? DEFAULT_LAMBDA_RUNTIME;
-  const counters = { coldStarts: 0, invocations: 0, errors: 0, throttles: 0, timeouts: 0, crashes: 0 };
+  const counters = {
+    coldStarts: 0,
+    invocations: 0,
+    billedMs: 0,
+    errors: 0,
+    throttles: 0,
+    timeouts: 0,
+    crashes: 0,
+  };
   /** Warm instances with nothing to do, most recently used last. */
   const idle: LambdaInstance[] = [];
   /** Every live instance, busy or idle. */
@@ -279,6 +294,7 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
       return { error: THROTTLED };
     }
     busy++;
+    const started = performance.now();
     try {
       counters.invocations++;
       const instance = await takeInstance();
@@ -297,6 +313,7 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
       if (outcome.outcome === 'exit') counters.crashes++;
       return outcome.error !== undefined ? { error: outcome.error } : { result: outcome.result };
     } finally {
+      counters.billedMs += Math.ceil(performance.now() - started);
       busy--;
       releaseSlot();
     }

@@ -157,6 +157,37 @@ describe('local Lambda runner: instances as processes', () => {
     expect(fn.stats()).toMatchObject({ instances: 1, coldStarts: 1, invocations: 3 });
   });
 
+  it('bills each invocation by its duration, a cold start with its init, a throttled call not at all', async () => {
+    const fn = await load(
+      `await new Promise((resolve) => setTimeout(resolve, 300)); // init
+      export const handler = async (event) => {
+        if (event.hold) await fetch(process.env.GATE + '/hold/' + event.hold);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return 'ok';
+      };`,
+      { concurrency: 1 },
+    );
+    expect(await fn.invoke({})).toEqual({ result: 'ok' });
+    const cold = fn.stats().billedMs;
+    expect(cold).toBeGreaterThanOrEqual(500); // 300 ms of init + 200 ms of handler
+    expect(await fn.invoke({})).toEqual({ result: 'ok' });
+    const warm = fn.stats().billedMs - cold;
+    expect(warm).toBeGreaterThanOrEqual(200);
+    expect(Number.isInteger(fn.stats().billedMs)).toBe(true);
+
+    const held = fn.invoke({ hold: 'billing' });
+    await eventually(
+      async () => gate.arrivals('billing'),
+      (n) => n === 1,
+    );
+    const before = fn.stats().billedMs;
+    expect(await fn.invoke({})).toMatchObject({ error: { errorType: 'TooManyRequestsException' } });
+    expect(fn.stats().billedMs).toBe(before);
+    gate.release('billing');
+    expect(await held).toEqual({ result: 'ok' });
+    expect(fn.stats()).toMatchObject({ invocations: 3, throttles: 1 });
+  });
+
   it('throttles a caller at the concurrency limit with TooManyRequestsException, or lets it wait', async () => {
     const fn = await load(INSTANCE_PROBE, { concurrency: 1 });
     const first = fn.invoke({ hold: 'limit' });

@@ -69,6 +69,16 @@ export interface AuthorizingProxyOptions {
    * while `faults.isDown(service)` it drops every connection, as a dead server would.
    */
   faults?: Faults;
+  /**
+   * Watches the allowed requests and their answers (a meter: `metering/`): `requestBody` may return a
+   * replacement body for the upstream (e.g. asking DynamoDB for its consumed capacity), `answered`
+   * gets the upstream's status and whole body once it has been sent on. The answer itself is passed
+   * through unchanged (DynamoDB's `x-amz-crc32` covers the body).
+   */
+  observer?: {
+    requestBody?: (request: AwsRequest) => string | undefined;
+    answered: (request: AwsRequest, status: number, body: Buffer) => void;
+  };
   /** Interface to listen on (default `127.0.0.1`). */
   host?: string;
   /** Port to listen on (default 0: a free one). */
@@ -117,10 +127,13 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
     }
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, request: AwsRequest, original: Buffer) => {
+    const { observer } = options;
+    const replaced = observer?.requestBody?.(request);
+    const body = replaced === undefined ? original : Buffer.from(replaced, 'utf8');
     const headers = { ...req.headers };
-    if (headers['transfer-encoding'] !== undefined) {
-      // The body is buffered: send it with a length instead of re-chunking it.
+    if (headers['transfer-encoding'] !== undefined || replaced !== undefined) {
+      // The body is buffered (or replaced): send it with a length instead of re-chunking it.
       delete headers['transfer-encoding'];
       headers['content-length'] = String(body.length);
     }
@@ -140,6 +153,13 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
           upstreamResponse.statusMessage,
           upstreamResponse.headers,
         );
+        if (observer !== undefined) {
+          const chunks: Buffer[] = [];
+          upstreamResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstreamResponse.on('end', () =>
+            observer.answered(request, upstreamResponse.statusCode ?? 502, Buffer.concat(chunks)),
+          );
+        }
         upstreamResponse.pipe(res);
       },
     );
@@ -191,7 +211,7 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
           return;
         }
         counters.forwarded++;
-        forward(req, res, body);
+        forward(req, res, request, body);
         return;
       }
       counters.denied++;

@@ -339,7 +339,8 @@ const SQS_QUEUE_OPERATIONS: Record<string, string> = {
   RemovePermission: 'RemovePermission',
 };
 
-const lastSegment = (url: string): string | undefined => {
+/** The queue name of an SQS queue URL (its last path segment; query and fragment ignored). */
+export const queueNameOfUrl = (url: string): string | undefined => {
   const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split(/[?#]/)[0] ?? '';
   return path
     .split('/')
@@ -378,7 +379,7 @@ function sqsChecks(request: AwsRequest, ctx: RequestActionsContext): AccessCheck
   const iamAction = SQS_QUEUE_OPERATIONS[operation];
   if (iamAction !== undefined) {
     const url = text(params.QueueUrl);
-    const name = url === undefined ? undefined : (ctx.queueNameOfUrl?.(url) ?? lastSegment(url));
+    const name = url === undefined ? undefined : (ctx.queueNameOfUrl?.(url) ?? queueNameOfUrl(url));
     if (name === undefined) return unmapped(`sqs:${iamAction}`, 'no QueueUrl');
     return [{ action: `sqs:${iamAction}`, resource: queueArn(name) }];
   }

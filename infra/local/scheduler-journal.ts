@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SavedSchedule } from './scheduler-model';
+import { scheduleKey as key, type SavedSchedule } from './scheduler-model';
 
 export type ScheduleRecord =
   | { op: 'group'; name: string; creationDate: string }
@@ -37,7 +37,6 @@ export function openScheduleJournal(file: string, log: (message: string) => void
   mkdirSync(dirname(file), { recursive: true });
   let fd = -1;
   let sinceCompaction = 0;
-  const key = (group: string, name: string) => `${group}\u0000${name}`;
   /** The state the records so far describe (replayed at load, kept up to date by each write). */
   const groups = new Map<string, { name: string; creationDate: string }>();
   const schedules = new Map<string, SavedSchedule>();

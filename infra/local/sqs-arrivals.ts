@@ -9,6 +9,7 @@
  * messages that become visible on their own (a visibility timeout that ran out, a delay).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { queueNameOfUrl } from './aws-request-actions';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -72,6 +73,5 @@ function signalledQueue(body: string, json: boolean): string | undefined {
     if (!SIGNALLING_ACTIONS.has(params.get('Action') ?? '')) return undefined;
     url = params.get('QueueUrl');
   }
-  if (typeof url !== 'string' || url === '') return undefined;
-  return url.split('/').filter(Boolean).at(-1);
+  return typeof url === 'string' ? queueNameOfUrl(url) : undefined;
 }

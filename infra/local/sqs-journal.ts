@@ -34,6 +34,7 @@ import {
 } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
+import { queueNameOfUrl } from './aws-request-actions';
 
 /** A message attribute in the JSON protocol's shape (binary values base64). */
 export interface JournalAttribute {
@@ -269,14 +270,7 @@ function parseJson(text: string | undefined): Request | undefined {
   }
 }
 
-function queueName(url: unknown): string | undefined {
-  if (typeof url !== 'string' || url === '') return undefined;
-  try {
-    return new URL(url).pathname.split('/').filter(Boolean).at(-1);
-  } catch {
-    return url.split('/').filter(Boolean).at(-1);
-  }
-}
+const queueName = (url: unknown) => (typeof url === 'string' ? queueNameOfUrl(url) : undefined);
 
 /** `a.1.b=x` → `{ a: { 1: { b: 'x' } } }` (the Query protocol's flattened members). */
 function nest(params: URLSearchParams): Request {

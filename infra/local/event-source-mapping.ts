@@ -111,6 +111,13 @@ export interface SqsEventSourceStats {
   inFlight: number;
   /** Batches invoked twice on purpose (`duplicate`). */
   duplicated: number;
+  /**
+   * `ReceiveMessage` calls that returned messages: what Lambda's long-polling pollers bill per batch
+   * (their empty receives are a fixed cost per mapping, unlike these short polls; `metering/`).
+   */
+  receivesWithMessages: number;
+  /** `DeleteMessageBatch` and `ChangeMessageVisibilityBatch` calls made (billed SQS requests). */
+  batchCalls: number;
 }
 
 export interface SqsEventSource {
@@ -182,6 +189,8 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     pollers: 0,
     inFlight: 0,
     duplicated: 0,
+    receivesWithMessages: 0,
+    batchCalls: 0,
   };
   const abort = new AbortController();
   let stopped = false;
@@ -271,6 +280,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         throw error;
       }
       counters.received += Messages.length;
+      if (Messages.length > 0) counters.receivesWithMessages++;
       if (batch.length === 0 && Messages.length === 0 && retire()) return { batch, retired: true };
       for (const message of Messages) {
         // A record whose visibility timeout ran out during the window comes back: keep the newest receipt handle.
@@ -343,6 +353,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         .slice(i, i + SQS_MAX_MESSAGES)
         .map((m, j) => ({ Id: String(j), ReceiptHandle: String(m.ReceiptHandle) }));
       try {
+        counters.batchCalls++;
         const { Failed = [] } = await send(entries);
         succeeded += entries.length - Failed.length;
         if (Failed.length > 0) {

@@ -81,6 +81,8 @@ export interface StartHttpApiOptions {
   throttle?: ThrottleSettings;
   /** Where a function's error goes (API Gateway only logs it; the client sees a bare 500). Defaults to stderr. */
   onHandlerError?: (routeKey: string, error: unknown) => void;
+  /** Called with each request a route admitted (past the throttle): what an HTTP API bills, and its body size. */
+  onAdmitted?: (routeKey: string, bodyBytes: number) => void;
 }
 
 /** A request to a local control route (`/_local/<name>`). */
@@ -418,6 +420,7 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
       sendJson(res, 429, { message: 'Too Many Requests' }, requestId);
       return;
     }
+    options.onAdmitted?.(route.route.routeKey, body.length);
 
     const headers: Record<string, string> = {};
     let cookies: string[] = [];

@@ -42,6 +42,7 @@ import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Backoff } from './delivery/engine';
 import { LOCAL_REGION } from './dynamodb-local';
+import type { SqsEventSourceStats } from './event-source-mapping';
 import type {
   AcceptedEvent,
   EventBridgeServer,
@@ -53,6 +54,7 @@ import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
+import type { UsageMeter } from './metering/usage-meter';
 import type { SchedulerServer } from './scheduler-server';
 import { functionStatus, type RuntimeStatus } from './status';
 import { type DependencyStatus, RestartBudget } from './supervisor';
@@ -148,6 +150,8 @@ export interface StartLocalRuntimeOptions {
   stateDir?: string;
   /** When a dependency that keeps dying is given up (fatal): more than `max` failures within `windowMs`. @default 3 in 60 s */
   restartBudget?: { max: number; windowMs: number };
+  /** Counts billable usage as it happens (`metering/usage-meter.ts`, `npm run cost`). */
+  meter?: UsageMeter;
 }
 
 export interface LocalEndpoints {
@@ -199,6 +203,8 @@ export interface LocalRuntime {
   invokeAsync(functionArn: string, event: unknown): Promise<void>;
   /** Delivery figures: rule targets, Scheduler targets, asynchronous invocations per function. */
   deliveryStats(): DeliveryStats;
+  /** Each SQS event source mapping's figures (polls, receives, invocations, deletes). */
+  eventSourceStats(): SqsEventSourceStats[];
   /** The live status (functions, queues, pending schedules, dependencies, injected faults). */
   status(): RuntimeStatus;
   /** What this start found in the state directory (nothing when in memory or fresh). */
@@ -307,10 +313,12 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     const { queues, sqs } = local;
     // In-process deliveries (rule and Scheduler targets, on-failure destinations) fail while SQS is
     // in an outage, as they would with the server stopped.
-    const sendToQueue: SendToQueue = (arn, body, attributes) =>
-      faults.isDown('sqs')
-        ? Promise.reject(new Error(`SQS is unreachable (outage): cannot send to ${arn}`))
-        : local.sendToQueue(arn, body, attributes);
+    const { meter } = options;
+    const sendToQueue: SendToQueue = async (arn, body, attributes) => {
+      if (faults.isDown('sqs')) throw new Error(`SQS is unreachable (outage): cannot send to ${arn}`);
+      await local.sendToQueue(arn, body, attributes);
+      meter?.queueDelivery();
+    };
     const sqsEndpoint = local.endpoint;
 
     // --- Names of the rest, so environment variables resolve before anything runs ----------------
@@ -363,6 +371,10 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     });
     closers.push(() => bus.close());
     const events = bus.server;
+    if (meter !== undefined) {
+      const unsubscribe = bus.onEvent(({ event }) => meter.eventAccepted(event));
+      closers.push(async () => unsubscribe());
+    }
     async function deliverToTarget(target: EventTarget, body: string): Promise<void> {
       if (local.byArn.has(target.arn)) return sendToQueue(target.arn, body);
       if (target.arn.startsWith('arn:aws:lambda:')) return invokeAsync(target.arn, JSON.parse(body));
@@ -429,6 +441,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       log,
       enforce: enforceIam,
       faults,
+      ...(meter !== undefined && { observerOf: (service) => meter.proxyObserver(service) }),
     });
     closers.push(() => iam.close());
     if (enforceIam) authorizePutEvents = iam.authorizePutEvents;
@@ -475,6 +488,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       issuer,
       port: options.ports?.httpApi ?? 0,
       log,
+      ...(meter !== undefined && { onAdmitted: (_route: string, bytes: number) => meter.httpRequest(bytes) }),
     });
     if (httpApi !== undefined) closers.push(() => httpApi.close());
     await delivery.start();
@@ -557,6 +571,7 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
       fireScheduledRule: bus.fireScheduledRule,
       invokeAsync,
       deliveryStats: deliveries.stats,
+      eventSourceStats: () => mappings.map((m) => m.stats()),
       status,
       resumed: { tablesFound: db.existingTables, messages: local.restored, schedules: restoredSchedules },
       onFatal(listener) {

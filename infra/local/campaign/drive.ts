@@ -43,6 +43,14 @@ export interface DriveOptions {
   /** Share of HTTP complaints an agent works on (the rest are left to breach). @default 0.3 */
   agentShare?: number;
   seed?: number;
+  /**
+   * Finds the complaint an accepted event submission became and its customer's tracking token
+   * (`event-complaints.ts`); with it, event submissions get agent journeys too (`agentShare`), without
+   * it only HTTP ones do (the producer gets no complaint id back).
+   */
+  lookUpEventComplaint?: (
+    marker: string,
+  ) => Promise<{ complaintId: string; trackingToken: string } | undefined>;
   /** Unique id of this run (markers, keys, message ids). */
   runId: string;
   log?: (message: string) => void;
@@ -295,8 +303,14 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
     journeys.reasons[reason] = (journeys.reasons[reason] ?? 0) + 1;
   };
   const journey = async (s: Submission): Promise<void> => {
-    const id = s.complaintId as string;
     journeys.started++;
+    if (s.kind === 'event') {
+      const found = await options.lookUpEventComplaint?.(s.marker);
+      if (found === undefined) return abandon('event complaint not found within 90 s');
+      s.complaintId = found.complaintId;
+      s.trackingToken = found.trackingToken;
+    }
+    const id = s.complaintId as string;
     const assigned = await waitFor(id, (c) => c.assignment !== undefined || c.status === 'rejected', 90_000);
     if (assigned === undefined) return abandon('not assigned within 90 s');
     if (assigned.status === 'rejected') return abandon('rejected by classification');
@@ -392,7 +406,9 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
       submissions.push(s);
       done++;
       if (done % 50 === 0) log(`campaign: ${done}/${options.complaints} submitted`);
-      if (s.accepted && s.trackingToken !== undefined && random() < agentShare) {
+      const workable =
+        s.trackingToken !== undefined || (s.kind === 'event' && options.lookUpEventComplaint !== undefined);
+      if (s.accepted && workable && random() < agentShare) {
         const j = journey(s).catch((error: unknown) => abandon(`error: ${String(error).slice(0, 80)}`));
         pendingJourneys.add(j);
         void j.finally(() => pendingJourneys.delete(j));

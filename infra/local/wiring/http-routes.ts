@@ -17,6 +17,8 @@ export async function startLocalHttpApi(options: {
   issuer: LocalIssuer;
   port?: number;
   log: (message: string) => void;
+  /** Each request a route admitted, with its body size (the cost meter). */
+  onAdmitted?: (routeKey: string, bodyBytes: number) => void;
 }): Promise<HttpApi | undefined> {
   const { template, resolver, log } = options;
   const routes: HttpApiRoute[] = [];
@@ -62,5 +64,6 @@ export async function startLocalHttpApi(options: {
     issuer: options.issuer,
     throttle: throttlesFromTemplate(template, resolver),
     onHandlerError: (routeKey, error) => log(`local runtime: ${routeKey} failed: ${errorText(error)}`),
+    ...(options.onAdmitted !== undefined && { onAdmitted: options.onAdmitted }),
   });
 }

@@ -13,7 +13,7 @@ import { LOCAL_REGION } from '../dynamodb-local';
 import type { EventBridgeServerOptions } from '../eventbridge-server';
 import type { Faults } from '../faults';
 import { type AccessCheck, denialOf, type Principal, permissionsFromTemplate } from '../iam-policy';
-import { startAuthorizingProxy } from '../iam-proxy';
+import { type AuthorizingProxyOptions, startAuthorizingProxy } from '../iam-proxy';
 import { LOCAL_ACCOUNT_ID, resourcesOfType, type StackTemplate, type TemplateResolver } from '../template';
 import type { LocalQueue } from './queues';
 
@@ -23,6 +23,11 @@ const ACCESS_KEY_PREFIX = 'LOCALFN';
 /** The local access key a function signs its AWS calls with (its identity for the IAM checks). */
 export function accessKeyOf(functionLogicalId: string): string {
   return `${ACCESS_KEY_PREFIX}${functionLogicalId}`;
+}
+
+/** The function (logical id) that signs with `key`, or undefined for any other caller. */
+export function functionOfAccessKey(key: string | undefined): string | undefined {
+  return key?.startsWith(ACCESS_KEY_PREFIX) ? key.slice(ACCESS_KEY_PREFIX.length) : undefined;
 }
 
 /** An AWS call the local runtime refused because the function's role does not allow it. */
@@ -64,6 +69,8 @@ export async function startLocalIam(options: {
   enforce?: boolean;
   /** Faults the proxies inject (dependency errors, outages). */
   faults?: Faults;
+  /** Watches each forwarded request and its answer (the cost meter, `metering/usage-meter.ts`). */
+  observerOf?: (service: AwsService) => AuthorizingProxyOptions['observer'];
 }): Promise<LocalIam> {
   const { template, resolver, log, denials } = options;
   const permissions = permissionsFromTemplate(template.Resources, (v) => resolver.resolve(v), { warn: log });
@@ -118,6 +125,7 @@ export async function startLocalIam(options: {
         accountId: LOCAL_ACCOUNT_ID,
         authorize,
         ...(options.faults !== undefined && { faults: options.faults }),
+        ...(options.observerOf !== undefined && { observer: options.observerOf(service) }),
         partitionKeyOf: (table, index) => options.partitionKeys.get(table)?.get(index ?? ''),
         onDenied: (denial) => {
           const who = functionOf(denial.accessKeyId) ?? String(denial.accessKeyId);

@@ -1,0 +1,310 @@
+/**
+ * The cost estimate on a metered local runtime (`npm run cost`, scripts/cost.ts):
+ *
+ * 1. drives complaints through the public interfaces (the campaign's `drive`, every complaint worked
+ *    by an agent to the end: acknowledge, sometimes ask the customer, resolve, survey answered);
+ * 2. waits until everything has settled, and reads what was used: each function's invocations,
+ *    duration and own AWS calls (DynamoDB capacity as AWS counts it), the events, queue requests,
+ *    schedules and HTTP requests between them, and the function logs;
+ * 3. runs each recurring job once (sweep, reports, retention) and measures it, as the monthly cost
+ *    of a deployment whatever the volume, with the template's alarms, dashboard and keys and the
+ *    custom metrics the run published.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { drive, newRunId } from '../campaign/drive';
+import { watchEventComplaints } from '../campaign/event-complaints';
+import { awaitingClassification, runtimeProbe, settle } from '../campaign/settle';
+import { LOCAL_CREDENTIALS } from '../dynamodb-local';
+import type { LambdaStats } from '../lambda-runner';
+import type { LocalRuntime } from '../runtime';
+import {
+  emfMetricIdentities,
+  flowUsage,
+  functionUsage,
+  lambdaReadings,
+  type RecurringTrigger,
+  recurringTriggers,
+  templateFixedCounts,
+} from './collect';
+import {
+  addUsage,
+  type CostRow,
+  emptyUsage,
+  priceFixed,
+  priceUsage,
+  type RecurringJob,
+  recurringUsage,
+  scaleUsage,
+  totalOf,
+  type Usage,
+} from './cost-model';
+import { ASSUMPTIONS, costOf } from './prices';
+import type { UsageMeter } from './usage-meter';
+
+export interface CostRunOptions {
+  complaints: number;
+  concurrency?: number;
+  seed?: number;
+  /** The file the function logs go to (`divertFunctionLogs`): its growth is the log volume. */
+  functionLogFile: string;
+  log?: (message: string) => void;
+}
+
+export interface CostEstimate {
+  complaints: {
+    submitted: number;
+    accepted: number;
+    worked: number;
+    resolved: number;
+    surveyed: number;
+    /** Why journeys stopped short (counts). */
+    abandoned: Record<string, number>;
+  };
+  /** Usage of one complaint, on average over the accepted ones. */
+  perComplaint: Usage;
+  perComplaintRows: CostRow[];
+  usdPer1000: number;
+  /** DynamoDB writes per complaint, per function (the largest share of the cost). */
+  writeUnitsByFunction: Record<string, number>;
+  recurring: Array<{ name: string; runsPerMonth: number; usdPerRun: number }>;
+  fixedRows: CostRow[];
+  atRestRows: CostRow[];
+  fixedUsdPerMonth: number;
+  customMetrics: number;
+  storageBytesPer1000: number;
+  storageUsdPer1000PerMonth: number;
+  settled: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fileSize = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+const short = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
+
+export async function runCostEstimate(
+  runtime: LocalRuntime,
+  meter: UsageMeter,
+  options: CostRunOptions,
+): Promise<CostEstimate> {
+  const log = options.log ?? (() => undefined);
+  const { template } = runtime.stack;
+  const tables = Object.values(runtime.endpoints.tables);
+  if (tables.length !== 1) throw new Error(`Expected one table, found ${tables.length}`);
+  const tableName = tables[0] as string;
+  const base = new DynamoDBClient({
+    endpoint: runtime.endpoints.dynamodb,
+    region: runtime.endpoints.region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const dynamodb = DynamoDBDocumentClient.from(base);
+  const events = watchEventComplaints(runtime, dynamodb, tableName);
+  const triggers = recurringTriggers(template);
+  const recurringIds = new Set(triggers.map((t) => t.functionId));
+  const recurringSchedules = () =>
+    new Set(
+      runtime.scheduler
+        .schedules()
+        .filter((s) => !s.expression.startsWith('at('))
+        .map((s) => `${s.group}/${s.name}`),
+    );
+  const timerFirings = () => {
+    const recurring = recurringSchedules();
+    return runtime.scheduler
+      .fired()
+      .filter((f) => !recurring.has(`${f.group}/${f.name}`))
+      .reduce((sum, f) => sum + f.attempts, 0);
+  };
+  try {
+    // --- The complaints -------------------------------------------------------------------------
+    meter.reset();
+    const before = lambdaReadings(runtime);
+    const sourcesBefore = runtime.eventSourceStats();
+    const firingsBefore = timerFirings();
+    const logBefore = fileSize(options.functionLogFile);
+    const runId = newRunId();
+    log(`cost: driving ${options.complaints} complaints (every one worked to the end by an agent)`);
+    const driven = await drive({
+      httpApi: runtime.endpoints.httpApi,
+      eventBridge: runtime.endpoints.eventBridge,
+      eventBusName: runtime.endpoints.eventBusName,
+      region: runtime.endpoints.region,
+      issuer: runtime.issuer,
+      dynamodb,
+      tableName,
+      complaints: options.complaints,
+      runId,
+      poisonRate: 0,
+      agentShare: 1,
+      concurrency: options.concurrency ?? 4,
+      seed: options.seed ?? 1,
+      lookUpEventComplaint: (marker) => events.lookUp(marker),
+      log,
+    });
+    log('cost: drive done; letting the system settle');
+    const settled = await settle(runtimeProbe(runtime, awaitingClassification(dynamodb, tableName)), {
+      capMs: 180_000,
+      log,
+    });
+    const accepted = driven.submissions.filter((s) => s.accepted).length;
+    if (accepted === 0) throw new Error('No complaint was accepted: nothing to measure');
+    const after = lambdaReadings(runtime);
+    const snapshot = meter.snapshot();
+    const sourcesAfter = runtime.eventSourceStats();
+    const logBytes = fileSize(options.functionLogFile) - logBefore;
+
+    let perRun = emptyUsage();
+    const writeUnitsByFunction: Record<string, number> = {};
+    let invocations = 0;
+    for (const fn of runtime.functions.values()) {
+      if (recurringIds.has(fn.logicalId)) continue;
+      const usage = functionUsage({
+        template,
+        functionId: fn.logicalId,
+        before: before.get(fn.logicalId),
+        after: after.get(fn.logicalId),
+        snapshot,
+      });
+      invocations += usage.lambdaRequests;
+      if (usage.dynamodbWrites > 0)
+        writeUnitsByFunction[short(fn.logicalId)] = usage.dynamodbWrites / accepted;
+      perRun = addUsage(perRun, usage);
+    }
+    const flow = flowUsage({
+      snapshot,
+      eventSources: sourcesAfter.map((s, i) => ({
+        receivesWithMessages: s.receivesWithMessages - (sourcesBefore[i]?.receivesWithMessages ?? 0),
+        batchCalls: s.batchCalls - (sourcesBefore[i]?.batchCalls ?? 0),
+      })),
+      schedulerInvocations: timerFirings() - firingsBefore,
+    });
+    perRun = addUsage(perRun, flow);
+    perRun.logBytes = logBytes + invocations * ASSUMPTIONS.platformLogBytesPerInvocation;
+    const perComplaint = scaleUsage(perRun, 1 / accepted);
+    const perComplaintRows = priceUsage(perComplaint);
+    const storageBytes = await storedBytes(base, tableName);
+
+    // --- The recurring jobs, once each ---------------------------------------------------------
+    const jobs: RecurringJob[] = [];
+    for (const trigger of triggers) {
+      const job = await measureRun(runtime, meter, trigger, options.functionLogFile, log);
+      jobs.push(job);
+    }
+    const identities = emfMetricIdentities(readFileSync(options.functionLogFile, 'utf8').split('\n'));
+    const fixedRows = priceFixed({ ...templateFixedCounts(template), customMetrics: identities.size });
+    const atRestRows = priceUsage(recurringUsage(jobs));
+    const storageBytesPer1000 = (storageBytes / accepted) * 1000;
+    return {
+      complaints: {
+        submitted: driven.submissions.length,
+        accepted,
+        worked: driven.journeys.started - driven.journeys.abandoned,
+        resolved: driven.journeys.resolved,
+        surveyed: driven.journeys.surveysAnswered,
+        abandoned: driven.journeys.reasons,
+      },
+      perComplaint,
+      perComplaintRows,
+      usdPer1000: totalOf(perComplaintRows) * 1000,
+      writeUnitsByFunction,
+      recurring: jobs.map((job) => ({
+        name: job.name,
+        runsPerMonth: job.runsPerMonth,
+        usdPerRun: totalOf(priceUsage(job.perRun)),
+      })),
+      fixedRows,
+      atRestRows,
+      fixedUsdPerMonth: totalOf(fixedRows) + totalOf(atRestRows),
+      customMetrics: identities.size,
+      storageBytesPer1000,
+      storageUsdPer1000PerMonth: costOf('dynamodbStorage', storageBytesPer1000 / 1024 ** 3),
+      settled: settled.settled,
+    };
+  } finally {
+    events.close();
+    base.destroy();
+  }
+}
+
+/** Starts one run of a recurring job now and measures it (its own calls and what it published). */
+async function measureRun(
+  runtime: LocalRuntime,
+  meter: UsageMeter,
+  trigger: RecurringTrigger,
+  logFile: string,
+  log: (message: string) => void,
+): Promise<RecurringJob> {
+  const fn = runtime.functions.get(trigger.functionId);
+  if (fn === undefined) throw new Error(`No local function ${trigger.functionId}`);
+  meter.reset();
+  const before = fn.lambda.stats();
+  const logBefore = fileSize(logFile);
+  log(`cost: one run of ${short(trigger.triggerId)} (${trigger.expression})`);
+  if ('rule' in trigger.start) await runtime.fireScheduledRule(trigger.start.rule);
+  else await runtime.invokeAsync(fn.arn, trigger.start.input);
+  let after: LambdaStats = fn.lambda.stats();
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    after = fn.lambda.stats();
+    if (after.invocations > before.invocations && after.busy === 0 && after.waiting === 0) break;
+    await sleep(200);
+  }
+  await sleep(500); // what it published reaches the bus and the queues
+  const runs = Math.max(1, after.invocations - before.invocations);
+  const snapshot = meter.snapshot();
+  const usage = addUsage(
+    functionUsage({ template: runtime.stack.template, functionId: fn.logicalId, before, after, snapshot }),
+    flowUsage({ snapshot, eventSources: [], schedulerInvocations: 'input' in trigger.start ? runs : 0 }),
+  );
+  usage.logBytes = fileSize(logFile) - logBefore + runs * ASSUMPTIONS.platformLogBytesPerInvocation;
+  return {
+    name: short(trigger.triggerId),
+    runsPerMonth: trigger.runsPerMonth,
+    perRun: scaleUsage(usage, 1 / runs),
+  };
+}
+
+/**
+ * The table's stored bytes as DynamoDB bills them, roughly: each item's attribute names and values
+ * plus 100 bytes of overhead, once for the table and once for each index it is in (an upper bound:
+ * indexes keep only their projected attributes).
+ */
+async function storedBytes(client: DynamoDBClient, tableName: string): Promise<number> {
+  let total = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) {
+      const indexes = Object.keys(item).filter((name) => /^gsi\d+pk$/.test(name)).length;
+      total += (itemBytes(item) + 100) * (1 + indexes);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return total;
+}
+
+/** An item's size by DynamoDB's rules (names and values in UTF-8; numbers ≈ half their digits + 1). */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  return Object.entries(item).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name, 'utf8') + valueBytes(value),
+    0,
+  );
+}
+
+function valueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S, 'utf8');
+  if (value.N !== undefined) return Math.ceil(value.N.replace(/[^0-9]/g, '').length / 2) + 1;
+  if (value.B !== undefined) return value.B.length;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.SS !== undefined) return value.SS.reduce((s, v) => s + Buffer.byteLength(v, 'utf8'), 0);
+  if (value.NS !== undefined) return value.NS.reduce((s, v) => s + Math.ceil(v.length / 2) + 1, 0);
+  if (value.L !== undefined) return 3 + value.L.reduce((s, v) => s + 1 + valueBytes(v), 0);
+  if (value.M !== undefined) return 3 + Object.keys(value.M).length + itemBytes(value.M);
+  return 0;
+}

@@ -102,6 +102,12 @@ export interface LambdaStats {
    * (AWS has none). Times memory size, it gives the GB-seconds of a cost estimate.
    */
   billedMs: number;
+  /**
+   * The part of `billedMs` spent getting an instance: cold starts (a process spawned and the bundle
+   * loaded, slower here than on Lambda) and waits for a cold-start slot. `billedMs - instanceMs` is the
+   * handlers' own time.
+   */
+  instanceMs: number;
   /** Invocations that failed: function errors, init failures, timeouts and crashes. */
   errors: number;
   throttles: number;
@@ -191,6 +197,7 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
     coldStarts: 0,
     invocations: 0,
     billedMs: 0,
+    instanceMs: 0,
     errors: 0,
     throttles: 0,
     timeouts: 0,
@@ -298,6 +305,7 @@ export function loadLambda(options: LoadLambdaOptions): LocalLambda {
     try {
       counters.invocations++;
       const instance = await takeInstance();
+      counters.instanceMs += Math.ceil(performance.now() - started);
       if ('errorType' in instance) {
         counters.errors++;
         return { error: instance };

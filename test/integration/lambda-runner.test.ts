@@ -170,9 +170,14 @@ describe('local Lambda runner: instances as processes', () => {
     expect(await fn.invoke({})).toEqual({ result: 'ok' });
     const cold = fn.stats().billedMs;
     expect(cold).toBeGreaterThanOrEqual(500); // 300 ms of init + 200 ms of handler
+    // The instance's start is billed, and told apart from the handler's time.
+    const started = fn.stats().instanceMs;
+    expect(started).toBeGreaterThanOrEqual(300);
+    expect(cold - started).toBeGreaterThanOrEqual(200);
     expect(await fn.invoke({})).toEqual({ result: 'ok' });
     const warm = fn.stats().billedMs - cold;
     expect(warm).toBeGreaterThanOrEqual(200);
+    expect(fn.stats().instanceMs - started).toBeLessThan(warm);
     expect(Number.isInteger(fn.stats().billedMs)).toBe(true);
 
     const held = fn.invoke({ hold: 'billing' });

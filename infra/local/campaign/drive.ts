@@ -51,6 +51,8 @@ export interface DriveOptions {
   lookUpEventComplaint?: (
     marker: string,
   ) => Promise<{ complaintId: string; trackingToken: string } | undefined>;
+  /** Every submission of this kind (default: the mix). */
+  kind?: SubmissionKind;
   /** Unique id of this run (markers, keys, message ids). */
   runId: string;
   log?: (message: string) => void;
@@ -397,10 +399,11 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
         continue;
       }
       const r = random();
+      const kind: SubmissionKind = options.kind ?? (r < 0.33 ? 'http-key' : r < 0.55 ? 'http' : 'event');
       const s =
-        r < 0.33
+        kind === 'http-key'
           ? await submitHttp(item.n, true)
-          : r < 0.55
+          : kind === 'http'
             ? await submitHttp(item.n, false)
             : await submitEvent(item.n);
       submissions.push(s);

@@ -90,6 +90,23 @@ export function recurringTriggers(template: StackTemplate): RecurringTrigger[] {
   return triggers;
 }
 
+/** The handlers' time per invocation between two readings, per function that ran. */
+export function handlerMsPerInvocation(
+  before: ReadonlyMap<string, LambdaStats>,
+  after: ReadonlyMap<string, LambdaStats>,
+): Map<string, number> {
+  const result = new Map<string, number>();
+  for (const [id, stats] of after) {
+    const earlier = before.get(id);
+    const invocations = stats.invocations - (earlier?.invocations ?? 0);
+    if (invocations <= 0) continue;
+    const handlerMs =
+      stats.billedMs - (earlier?.billedMs ?? 0) - (stats.instanceMs - (earlier?.instanceMs ?? 0));
+    result.set(id, handlerMs / invocations);
+  }
+  return result;
+}
+
 /** What one function used: its invocations and duration, and the AWS calls it made itself. */
 export function functionUsage(options: {
   template: StackTemplate;
@@ -97,12 +114,24 @@ export function functionUsage(options: {
   before: LambdaStats | undefined;
   after: LambdaStats | undefined;
   snapshot: UsageSnapshot;
+  /**
+   * The handler's time per invocation to price, when measured apart (at one complaint in flight, with
+   * no contention for this machine's cores); absent: the time measured in this period.
+   */
+  handlerMs?: number;
 }): Usage {
   const { template, functionId, snapshot } = options;
   const props = (template.Resources[functionId]?.Properties ?? {}) as Props;
   const memoryGb = Number(props.MemorySize ?? 128) / 1024;
   const invocations = (options.after?.invocations ?? 0) - (options.before?.invocations ?? 0);
-  const billedMs = (options.after?.billedMs ?? 0) - (options.before?.billedMs ?? 0);
+  const delta = (field: 'billedMs' | 'instanceMs' | 'coldStarts') =>
+    (options.after?.[field] ?? 0) - (options.before?.[field] ?? 0);
+  // The handlers' own time as measured, and each cold start's init as Lambda takes it (an assumption).
+  const handlerMs =
+    options.handlerMs === undefined
+      ? delta('billedMs') - delta('instanceMs')
+      : options.handlerMs * invocations;
+  const billedMs = handlerMs + delta('coldStarts') * ASSUMPTIONS.coldStartInitMs;
   const calls = snapshot.calls[functionId] ?? {};
   const count = (service: string) =>
     Object.entries(calls)

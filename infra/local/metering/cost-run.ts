@@ -13,7 +13,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { drive, newRunId } from '../campaign/drive';
+import { drive, newRunId, type SubmissionKind } from '../campaign/drive';
 import { watchEventComplaints } from '../campaign/event-complaints';
 import { awaitingClassification, runtimeProbe, settle } from '../campaign/settle';
 import { LOCAL_CREDENTIALS } from '../dynamodb-local';
@@ -23,6 +23,7 @@ import {
   emfMetricIdentities,
   flowUsage,
   functionUsage,
+  handlerMsPerInvocation,
   lambdaReadings,
   type RecurringTrigger,
   recurringTriggers,
@@ -68,6 +69,8 @@ export interface CostEstimate {
   usdPer1000: number;
   /** DynamoDB writes per complaint, per function (the largest share of the cost). */
   writeUnitsByFunction: Record<string, number>;
+  /** Invocations per complaint and billed milliseconds per invocation, per function. */
+  lambdaByFunction: Record<string, { invocations: number; billedMs: number; coldStarts: number }>;
   recurring: Array<{ name: string; runsPerMonth: number; usdPerRun: number }>;
   fixedRows: CostRow[];
   atRestRows: CostRow[];
@@ -77,6 +80,9 @@ export interface CostEstimate {
   storageUsdPer1000PerMonth: number;
   settled: boolean;
 }
+
+/** Complaints driven one at a time to measure the handlers' durations without contention: one of each kind. */
+const CALM_KINDS: readonly SubmissionKind[] = ['http-key', 'http', 'event'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fileSize = (file: string) => {
@@ -158,9 +164,38 @@ export async function runCostEstimate(
     const snapshot = meter.snapshot();
     const sourcesAfter = runtime.eventSourceStats();
     const logBytes = fileSize(options.functionLogFile) - logBefore;
+    const storageBytes = await storedBytes(base, tableName);
+
+    // --- The handlers' time, measured with one complaint in flight ------------------------------
+    // Above, many complaints share this machine's cores and the handlers wait for them; on Lambda
+    // each instance has its own share. Duration is priced from a calm run.
+    log(`cost: measuring handler durations with one complaint in flight (${CALM_KINDS.length} complaints)`);
+    const calmBefore = lambdaReadings(runtime);
+    for (const [n, kind] of CALM_KINDS.entries()) {
+      await drive({
+        httpApi: runtime.endpoints.httpApi,
+        eventBridge: runtime.endpoints.eventBridge,
+        eventBusName: runtime.endpoints.eventBusName,
+        region: runtime.endpoints.region,
+        issuer: runtime.issuer,
+        dynamodb,
+        tableName,
+        complaints: 1,
+        runId: `${runId}q${n}`,
+        poisonRate: 0,
+        agentShare: 1,
+        concurrency: 1,
+        kind,
+        seed: (options.seed ?? 1) + 1 + n,
+        lookUpEventComplaint: (marker) => events.lookUp(marker),
+      });
+      await settle(runtimeProbe(runtime, awaitingClassification(dynamodb, tableName)), { capMs: 60_000 });
+    }
+    const calmMs = handlerMsPerInvocation(calmBefore, lambdaReadings(runtime));
 
     let perRun = emptyUsage();
     const writeUnitsByFunction: Record<string, number> = {};
+    const lambdaByFunction: CostEstimate['lambdaByFunction'] = {};
     let invocations = 0;
     for (const fn of runtime.functions.values()) {
       if (recurringIds.has(fn.logicalId)) continue;
@@ -170,8 +205,19 @@ export async function runCostEstimate(
         before: before.get(fn.logicalId),
         after: after.get(fn.logicalId),
         snapshot,
+        ...(calmMs.has(fn.logicalId) && { handlerMs: calmMs.get(fn.logicalId) }),
       });
       invocations += usage.lambdaRequests;
+      if (usage.lambdaRequests > 0) {
+        const delta = (field: 'billedMs' | 'instanceMs' | 'coldStarts') =>
+          (after.get(fn.logicalId)?.[field] ?? 0) - (before.get(fn.logicalId)?.[field] ?? 0);
+        lambdaByFunction[short(fn.logicalId)] = {
+          invocations: usage.lambdaRequests / accepted,
+          billedMs:
+            calmMs.get(fn.logicalId) ?? (delta('billedMs') - delta('instanceMs')) / usage.lambdaRequests,
+          coldStarts: delta('coldStarts') / accepted,
+        };
+      }
       if (usage.dynamodbWrites > 0)
         writeUnitsByFunction[short(fn.logicalId)] = usage.dynamodbWrites / accepted;
       perRun = addUsage(perRun, usage);
@@ -188,7 +234,6 @@ export async function runCostEstimate(
     perRun.logBytes = logBytes + invocations * ASSUMPTIONS.platformLogBytesPerInvocation;
     const perComplaint = scaleUsage(perRun, 1 / accepted);
     const perComplaintRows = priceUsage(perComplaint);
-    const storageBytes = await storedBytes(base, tableName);
 
     // --- The recurring jobs, once each ---------------------------------------------------------
     const jobs: RecurringJob[] = [];
@@ -213,6 +258,7 @@ export async function runCostEstimate(
       perComplaintRows,
       usdPer1000: totalOf(perComplaintRows) * 1000,
       writeUnitsByFunction,
+      lambdaByFunction,
       recurring: jobs.map((job) => ({
         name: job.name,
         runsPerMonth: job.runsPerMonth,

@@ -37,6 +37,15 @@ export function formatCostEstimate(e: CostEstimate): string {
       .sort(([, a], [, b]) => b - a)
       .map(([fn, units]) => `  ${fn.padEnd(32)} ${units.toFixed(1)}`),
     '',
+    'Lambda per complaint, by function: invocations × handler ms (measured here), cold starts ' +
+      `(priced at ${ASSUMPTIONS.coldStartInitMs} ms of init each):`,
+    ...Object.entries(e.lambdaByFunction)
+      .sort(([, a], [, b]) => b.invocations * b.billedMs - a.invocations * a.billedMs)
+      .map(
+        ([fn, f]) =>
+          `  ${fn.padEnd(32)} ${f.invocations.toFixed(2)} × ${f.billedMs.toFixed(0)} ms, ${f.coldStarts.toFixed(2)} cold starts`,
+      ),
+    '',
     `Stored: ${(e.storageBytesPer1000 / 1024 ** 2).toFixed(1)} MB per 1,000 complaints (table and indexes, ` +
       `upper bound): ${usd(e.storageUsdPer1000PerMonth)} per month they are kept`,
     '',

@@ -89,6 +89,13 @@ export const ASSUMPTIONS = {
    * AWS publishes no exact rate; read the queue's `NumberOfEmptyReceives` after a day to check.
    */
   idleReceivesPerMappingMonth: 5 * 3 * 43_200,
+  /**
+   * Billed init of a cold start on Lambda (Node.js 24, arm64, a 0.5–0.65 MB bundle): the runtime's
+   * start plus the bundle's module init, which `BENCH_ONLY=bundles npm run bench` measures at 200–270 ms
+   * of CPU on the benchmark machine. The local runtime counts the cold starts; its own instance start
+   * (a process spawned on a shared machine) is slower than Lambda's and is not what is priced.
+   */
+  coldStartInitMs: 500,
   /** Minutes in the month the fixed cost is for (30 days). */
   minutesPerMonth: 43_200,
 } as const;

@@ -89,10 +89,25 @@ export async function recordLifecycleEvent(
     );
     await ctx.store.saveFacts(after, stored?.version ?? 0, delta);
     if (after.received && !before.received)
-      await ctx.store.noteFirstDay(dayOf(after.received.at, ctx.timeZone));
+      await noteFirstDayOnce(ctx.store, dayOf(after.received.at, ctx.timeZone));
     return 'changed' as const;
     // The events of one complaint come in bursts (a whole batch at once): expect contention.
   }, FACTS_CONFLICT_ATTEMPTS);
+}
+
+/** Per store: a day the stored first day is known to be at or before (what this instance noted). */
+const firstDayNoted = new WeakMap<ReportingStore, string>();
+
+/**
+ * Lowers the stored first day to `day` unless this instance already knows it is at or before `day`.
+ * The conditional update fails (and is billed) for every complaint of a day after the first: once
+ * an instance has noted a day, later days need no write.
+ */
+async function noteFirstDayOnce(store: ReportingStore, day: string): Promise<void> {
+  const known = firstDayNoted.get(store);
+  if (known !== undefined && known <= day) return;
+  await store.noteFirstDay(day);
+  firstDayNoted.set(store, known === undefined || day < known ? day : known);
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
@@ -33,7 +34,7 @@ import type {
 } from './ports';
 import { ConcurrencyConflictError, InvalidTimelineCursorError, queuePosition } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
-import { isRetryableCancellation } from './transactions';
+import { isRetryableWriteFailure } from './transactions';
 
 /**
  * DynamoDB adapter of the store port: one table, keys as in docs/access-patterns.md.
@@ -238,11 +239,15 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       })),
     ];
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      const [only] = items;
+      // A change of the record alone (a timer's bookkeeping) is one conditional Put: a transaction
+      // would bill every item twice for an atomicity one item has anyway.
+      if (items.length === 1 && only?.Put !== undefined) await this.db.send(new PutCommand(only.Put));
+      else await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
       // A stale version, an agent who filled up meanwhile, or a concurrent transaction on the same
       // complaint or agent counter (TransactionConflict): all are retried from a fresh read.
-      if (isRetryableCancellation(error)) {
+      if (isRetryableWriteFailure(error)) {
         throw new ConcurrencyConflictError(next.id, expectedVersion);
       }
       throw error;

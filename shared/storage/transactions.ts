@@ -14,3 +14,13 @@ export function isRetryableCancellation(error: unknown): boolean {
     )
   );
 }
+
+/**
+ * The same for a single conditional write: its condition failed, or a transaction was writing the
+ * item at that moment (`TransactionConflictException`, which a plain write gets in that case).
+ */
+export function isRetryableWriteFailure(error: unknown): boolean {
+  if (isRetryableCancellation(error)) return true;
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'ConditionalCheckFailedException' || name === 'TransactionConflictException';
+}

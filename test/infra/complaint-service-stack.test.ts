@@ -93,12 +93,12 @@ describe('functions', () => {
     ]);
   });
 
-  it('runs every function on arm64, the newest Node runtime and active tracing', () => {
+  it('runs every function on arm64, the newest Node runtime and pass-through tracing (active costs per invocation)', () => {
     expect(newestNodeRuntime).toBeGreaterThanOrEqual(24);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Runtime, id).toBe(`nodejs${newestNodeRuntime}.x`);
-      expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'PassThrough' });
       expect(fn.Properties.Handler, id).toBe('index.handler');
       const memory = fn.Properties.MemorySize as number;
       expect(memory, id).toBeGreaterThanOrEqual(256);

@@ -1,4 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ComplaintServiceStack } from '../../infra/complaint-service-stack';
@@ -166,6 +167,19 @@ describe('deployment context of the functions and the sweep', () => {
     expect(rule(stackWith({ sweepIntervalMinutes: '1' }))).toBe('rate(1 minute)');
     expect(() => stackWith({ sweepIntervalMinutes: '0' })).toThrow(/sweepIntervalMinutes/);
     expect(() => stackWith({ sweepIntervalMinutes: '1.5' })).toThrow(/sweepIntervalMinutes/);
+  });
+
+  it('takes tracing as active or pass-through only, and traces actively when asked', () => {
+    const modes = (stack: ComplaintServiceStack) =>
+      new Set(
+        Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map(
+          (fn) =>
+            (fn as { Properties: { TracingConfig?: { Mode?: string } } }).Properties.TracingConfig?.Mode,
+        ),
+      );
+    expect(modes(stackWith({ tracing: 'active' }))).toEqual(new Set(['Active']));
+    expect(modes(stackWith({ tracing: 'pass-through' }))).toEqual(new Set(['PassThrough']));
+    expect(() => stackWith({ tracing: 'always' })).toThrow(/tracing must be active or pass-through/);
   });
 
   it('takes sdkTracing as true or false only', () => {

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleEvent } from '../../shared/domain/reporting/facts';
 import { ReportSchema } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import {
@@ -80,5 +81,45 @@ describe('report aggregates on DynamoDB', () => {
     expect(current.partial).toBe(true);
     expect(await ctx.store.getReport('monthly', '2026-11')).toBeUndefined();
     await expect(getReport(ctx, 'monthly', '2026-12')).rejects.toThrow(/has not started/);
+  });
+});
+
+describe('the first day with data', () => {
+  /** Counts the conditional updates of the first day (each is billed, applied or not). */
+  class CountingStore extends DynamoDbReportingStore {
+    notes: string[] = [];
+    override async noteFirstDay(day: string): Promise<void> {
+      this.notes.push(day);
+      await super.noteFirstDay(day);
+    }
+  }
+  const received = (id: string, at: string): LifecycleEvent => ({
+    detailType: DETAIL_TYPES.complaintReceived,
+    detail: {
+      metadata: { eventId: `${id}:received`, occurredAt: at },
+      data: { complaintId: id, number: `N-${id}`, receivedAt: at, channel: 'app', tier: 'standard' },
+    },
+  });
+
+  it('is written once per instance and day order, not once per complaint, and stays the earliest', async () => {
+    const table = await createTestTable('reporting-first-day');
+    const db = DynamoDBDocumentClient.from(localDynamoClient(), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const store = new CountingStore(db, table);
+    const local: ReportingContext = { store, timeZone: TZ, now: () => new Date('2026-11-24T08:00:00Z') };
+    await recordLifecycleEvent(local, received('F1', '2026-11-10T09:00:00+08:00'));
+    await recordLifecycleEvent(local, received('F2', '2026-11-10T11:00:00+08:00'));
+    await recordLifecycleEvent(local, received('F3', '2026-11-12T09:00:00+08:00'));
+    expect(store.notes).toEqual(['2026-11-10']);
+    // An earlier complaint (an import, a late event) still moves the first day back.
+    await recordLifecycleEvent(local, received('F4', '2026-11-02T09:00:00+08:00'));
+    expect(store.notes).toEqual(['2026-11-10', '2026-11-02']);
+    expect(await store.firstDay()).toBe('2026-11-02');
+    // Another instance (a fresh store) knows nothing yet: it writes once, and the condition keeps the earliest.
+    const other = new CountingStore(db, table);
+    await recordLifecycleEvent({ ...local, store: other }, received('F5', '2026-11-20T09:00:00+08:00'));
+    expect(other.notes).toEqual(['2026-11-20']);
+    expect(await other.firstDay()).toBe('2026-11-02');
   });
 });

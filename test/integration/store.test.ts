@@ -111,6 +111,30 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received', stored?.status]);
   });
 
+  it('writes a change of the record alone as one conditional Put, with the same conflict rule', async () => {
+    const c = await createStored();
+    // Two writers of a record-only change (no timeline, no counters) from the same version.
+    const results = await Promise.allSettled(
+      ['awaiting_customer', 'in_progress'].map((status) =>
+        store.update({
+          next: { ...c, version: 2, status: status as 'in_progress' },
+          expectedVersion: 1,
+          timeline: [],
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(lost?.reason).toBeInstanceOf(ConcurrencyConflictError);
+    // A stale writer later is refused the same way, and the stored record is the winner's.
+    await expect(
+      store.update({ next: { ...c, version: 2, status: 'resolved' }, expectedVersion: 1, timeline: [] }),
+    ).rejects.toBeInstanceOf(ConcurrencyConflictError);
+    const stored = await store.get(c.id);
+    expect(stored?.version).toBe(2);
+    expect(['awaiting_customer', 'in_progress']).toContain(stored?.status);
+  });
+
   it('refuses an update whose version does not follow the expected one', async () => {
     const c = await createStored();
     await expect(

@@ -77,6 +77,8 @@ export interface CostEstimate {
   fixedUsdPerMonth: number;
   customMetrics: number;
   storageBytesPer1000: number;
+  /** Items per kind (sort key up to its first `#`): count, average and largest size in bytes. */
+  items: Record<string, { items: number; averageBytes: number; maxBytes: number }>;
   storageUsdPer1000PerMonth: number;
   settled: boolean;
 }
@@ -164,7 +166,8 @@ export async function runCostEstimate(
     const snapshot = meter.snapshot();
     const sourcesAfter = runtime.eventSourceStats();
     const logBytes = fileSize(options.functionLogFile) - logBefore;
-    const storageBytes = await storedBytes(base, tableName);
+    const stored = await storedBytes(base, tableName);
+    const storageBytes = stored.total;
 
     // --- The handlers' time, measured with one complaint in flight ------------------------------
     // Above, many complaints share this machine's cores and the handlers wait for them; on Lambda
@@ -269,6 +272,12 @@ export async function runCostEstimate(
       fixedUsdPerMonth: totalOf(fixedRows) + totalOf(atRestRows),
       customMetrics: identities.size,
       storageBytesPer1000,
+      items: Object.fromEntries(
+        Object.entries(stored.bySortKey).map(([kind, v]) => [
+          kind,
+          { items: v.items, averageBytes: Math.round(v.bytes / v.items), maxBytes: v.maxBytes },
+        ]),
+      ),
       storageUsdPer1000PerMonth: costOf('dynamodbStorage', storageBytesPer1000 / 1024 ** 3),
       settled: settled.settled,
     };
@@ -321,18 +330,31 @@ async function measureRun(
  * plus 100 bytes of overhead, once for the table and once for each index it is in (an upper bound:
  * indexes keep only their projected attributes).
  */
-async function storedBytes(client: DynamoDBClient, tableName: string): Promise<number> {
+async function storedBytes(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<{ total: number; bySortKey: Record<string, { items: number; bytes: number; maxBytes: number }> }> {
   let total = 0;
+  const bySortKey: Record<string, { items: number; bytes: number; maxBytes: number }> = {};
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
     for (const item of page.Items ?? []) {
       const indexes = Object.keys(item).filter((name) => /^gsi\d+pk$/.test(name)).length;
-      total += (itemBytes(item) + 100) * (1 + indexes);
+      const size = itemBytes(item);
+      total += (size + 100) * (1 + indexes);
+      const kind = (item.sk?.S ?? '').replace(/#.*$/, '');
+      const entry = bySortKey[kind] ?? { items: 0, bytes: 0, maxBytes: 0 };
+      bySortKey[kind] = entry;
+      entry.items++;
+      entry.bytes += size;
+      entry.maxBytes = Math.max(entry.maxBytes, size);
+      if (kind === 'META' && size === entry.maxBytes)
+        (await import('node:fs')).writeFileSync('/work/tmp/meta.json', JSON.stringify(item));
     }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
-  return total;
+  return { total, bySortKey };
 }
 
 /** An item's size by DynamoDB's rules (names and values in UTF-8; numbers ≈ half their digits + 1). */

@@ -48,6 +48,9 @@ export function formatCostEstimate(e: CostEstimate): string {
     '',
     `Stored: ${(e.storageBytesPer1000 / 1024 ** 2).toFixed(1)} MB per 1,000 complaints (table and indexes, ` +
       `upper bound): ${usd(e.storageUsdPer1000PerMonth)} per month they are kept`,
+    `Items by kind (count, average and largest bytes): ${Object.entries(e.items)
+      .map(([kind, v]) => `${kind} ${v.items} × ${v.averageBytes} (max ${v.maxBytes})`)
+      .join(', ')}`,
     '',
     'Fixed, per month, whatever the volume:',
     ...table(

@@ -12,6 +12,15 @@ import { MAX_RECEIVE_COUNT, type QueueConsumer } from './queue-consumer';
 export interface NamedFunction {
   readonly label: string;
   readonly fn: ComplaintFunction;
+  /**
+   * How a failure of this function reaches an alarm without an errors alarm of its own (each such
+   * alarm is one more alarm metric, $0.10 a month):
+   * - `api`: it answers HTTP API routes; a failure or a timeout is a 5xx of the API (the 5xx alarm);
+   * - `deadLetterQueue`: a failed record or asynchronous invocation is retried, then lands in an
+   *   alarmed dead-letter queue (queue consumers, timer targets, the report generator).
+   * @default - an errors alarm of its own (≥ 1 error in 5 minutes)
+   */
+  readonly failuresReach?: 'api' | 'deadLetterQueue';
 }
 
 export interface NamedQueueConsumer {
@@ -73,10 +82,16 @@ const BUSINESS_PERIOD = Duration.minutes(5);
 const HOURS = 'hours';
 
 /**
- * One dashboard and the alarms an operator needs: any message in any dead-letter queue, any function
- * error, a work queue whose oldest message is too old, and an SLA breach rate above its threshold, all
- * to the optional SNS topic. Every async path ends in a DLQ, so the first three cover every way a
- * complaint can get stuck.
+ * One dashboard and the alarms an operator needs — each alarm metric costs $0.10 a month, so each one
+ * watches a place where work can be lost or stuck, once:
+ * - any message in any dead-letter queue (every async path ends in one: queue consumers, timer
+ *   targets, EventBridge deliveries);
+ * - a work queue whose oldest message is too old (a consumer stuck or falling behind, before its
+ *   messages expire);
+ * - any 5xx of the HTTP API (a failure or timeout of any API function, in one alarm);
+ * - errors of each function no DLQ and no API answer covers ({@link NamedFunction.failuresReach});
+ * - an SLA breach rate above its threshold.
+ * All go to the optional SNS topic.
  *
  * The dashboard opens with the state of every alarm, then the live complaint metrics the functions
  * emit (volume, SLA compliance, backlog and ageing, satisfaction, escalations; names and dimensions
@@ -87,6 +102,8 @@ export class Observability extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly breachRateAlarm: cloudwatch.Alarm;
+  /** The alarm on the HTTP API's 5xx answers, when there is an API. */
+  readonly apiServerErrorAlarm?: cloudwatch.Alarm;
   private readonly alarmAction?: cloudwatch.IAlarmAction;
   private readonly namespace: string;
   /** Ids of the metrics inside math expressions: unique on the whole dashboard. */
@@ -118,6 +135,19 @@ export class Observability extends Construct {
     });
     this.businessRows(row, breachRate);
 
+    const apiLabels = props.functions.filter((f) => f.failuresReach === 'api').map((f) => f.label);
+    if (props.api) {
+      this.apiServerErrorAlarm = this.addAlarm('ApiServerErrors', {
+        alarmDescription:
+          `The HTTP API answered with a 5xx: a function behind it (${apiLabels.join(', ') || 'any'}) failed, timed out or ` +
+          'answered 503 (the caller may retry). Its log group says which.',
+        metric: props.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+      });
+    } else if (apiLabels.length > 0) {
+      throw new Error(`${apiLabels.join(', ')}: failures reach the API's 5xx alarm, but no api was given`);
+    }
+
     // Operations at a glance: every DLQ and every function in one graph each.
     const deadLetterQueues = [
       ...props.consumers.map(({ label, consumer }) => ({ label, queue: consumer.deadLetterQueue })),
@@ -146,7 +176,7 @@ export class Observability extends Construct {
     if (props.api) {
       row(
         new cloudwatch.GraphWidget({
-          title: 'HTTP API requests and errors',
+          title: 'HTTP API requests and errors (5xx: the alarm)',
           left: [props.api.metricCount({ period }), props.api.metricClientError({ period })],
           right: [props.api.metricServerError({ period })],
           width: 12,
@@ -159,7 +189,7 @@ export class Observability extends Construct {
       );
     }
 
-    for (const { label, fn } of props.functions) {
+    for (const { label, fn, failuresReach } of props.functions) {
       const lambdaFn = fn.function;
       row(
         new cloudwatch.GraphWidget({
@@ -178,8 +208,9 @@ export class Observability extends Construct {
           width: 12,
         }),
       );
+      if (failuresReach !== undefined) continue;
       this.addAlarm(`${label}Errors`, {
-        alarmDescription: `${label} (${fn.node.path}) reported errors. Check its log group; failed queue records are retried and end in a DLQ.`,
+        alarmDescription: `${label} (${fn.node.path}) reported errors, and nothing else catches them (no DLQ, no API answer). Check its log group.`,
         metric: lambdaFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
       });

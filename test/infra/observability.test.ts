@@ -7,6 +7,8 @@ import { METRICS, type MetricDefinition } from '../../shared/metrics/lifecycle-m
 import {
   type CfnResource,
   deadLetterQueueIds,
+  getAttId,
+  refId,
   resourcesOfType,
   type SynthesizedStack,
   single,
@@ -56,9 +58,35 @@ const widget = (title: string): Widget => {
 };
 const json = (value: unknown) => JSON.stringify(value);
 
+/** The stack's functions, queues and dead-letter queues, and the alarms on them. */
+let functions: Map<string, CfnResource>;
+let queues: Map<string, CfnResource>;
+let dlqIds: Set<string>;
+const workQueueIds = () => [...queues.keys()].filter((id) => !dlqIds.has(id));
+
+/** The function consuming a queue, through its event source mapping. */
+function consumerOf(queueId: string): { functionId: string } {
+  const mapping = single(
+    [...resourcesOfType(synthesized.template, 'AWS::Lambda::EventSourceMapping').values()].filter(
+      (m) => getAttId(m.Properties.EventSourceArn) === queueId,
+    ),
+    `event source mapping of ${queueId}`,
+  );
+  const functionId = refId(mapping.Properties.FunctionName);
+  if (!functionId) throw new Error(`mapping of ${queueId} has no function reference`);
+  return { functionId };
+}
+
+const serviceOf = (functionId: string) =>
+  (functions.get(functionId)?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+    ?.Variables?.POWERTOOLS_SERVICE_NAME;
+
 beforeAll(() => {
   synthesized = synthesizeStack({ alarmTopicArn: topicArn }, { bundle: false });
   alarms = resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm');
+  functions = resourcesOfType(synthesized.template, 'AWS::Lambda::Function');
+  queues = resourcesOfType(synthesized.template, 'AWS::SQS::Queue');
+  dlqIds = deadLetterQueueIds(synthesized.template);
   widgets = dashboardWidgets(
     single(resourcesOfType(synthesized.template, 'AWS::CloudWatch::Dashboard').values(), 'dashboard'),
   );
@@ -201,12 +229,142 @@ describe('alarms', () => {
     });
   });
 
+  it('alarms on any 5xx of the HTTP API, once for every API function', () => {
+    const apiId = single(resourcesOfType(synthesized.template, 'AWS::ApiGatewayV2::Api').keys(), 'HTTP API');
+    const alarm = single(
+      [...alarms.values()].filter((a) => a.Properties.Namespace === 'AWS/ApiGateway'),
+      '5xx alarm',
+    );
+    expect(alarm.Properties).toMatchObject({
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    for (const label of ['IntakeApi', 'AgentApi', 'CustomerApi', 'ReportsApi', 'PrivacyApi']) {
+      expect(alarm.Properties.AlarmDescription, label).toContain(label);
+    }
+  });
+
   it('notifies the SNS topic on alarm and on recovery, like every alarm', () => {
     for (const [id, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions, id).toEqual([topicArn]);
       expect(alarm.Properties.OKActions, id).toEqual([topicArn]);
     }
     expect(breachRateAlarms()).toHaveLength(1);
+  });
+});
+
+describe('alarms and dashboard', () => {
+  const alarms = () => [...resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm').values()];
+
+  it('alarms on any message in any dead-letter queue', () => {
+    // Five consumer DLQs, the EventBridge delivery DLQ and the timer DLQ.
+    expect(dlqIds.size).toBe(7);
+    for (const dlqId of dlqIds) {
+      const matching = alarms().filter(
+        (a) =>
+          a.Properties.Namespace === 'AWS/SQS' &&
+          a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          JSON.stringify(a.Properties.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }]),
+      );
+      expect(matching, dlqId).toHaveLength(1);
+      expect(matching[0]?.Properties, dlqId).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms on every function’s failures: through its API’s 5xx, an alarmed DLQ, or its own errors alarm', () => {
+    const { template } = synthesized;
+    const alarmedQueues = new Set(
+      alarms()
+        .filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
+        .map((a) => getAttId((a.Properties.Dimensions as { Value: unknown }[])[0]?.Value, 'QueueName')),
+    );
+    const apiAlarmed = new Set(
+      alarms()
+        .filter((a) => a.Properties.Namespace === 'AWS/ApiGateway' && a.Properties.MetricName === '5xx')
+        .map((a) => refId((a.Properties.Dimensions as { Value: unknown }[])[0]?.Value)),
+    );
+    const ownAlarm = new Set(
+      alarms()
+        .filter((a) => a.Properties.Namespace === 'AWS/Lambda' && a.Properties.MetricName === 'Errors')
+        .map((a) => refId((a.Properties.Dimensions as { Value: unknown }[])[0]?.Value)),
+    );
+    const dlqOf = (queueId: string) =>
+      getAttId(
+        (queues.get(queueId)?.Properties.RedrivePolicy as { deadLetterTargetArn?: unknown })
+          ?.deadLetterTargetArn,
+      );
+    const how = new Map<string, string[]>();
+    const add = (functionId: string | undefined, way: string) => {
+      if (functionId !== undefined) how.set(functionId, [...(how.get(functionId) ?? []), way]);
+    };
+    // Behind an HTTP API route: a failure or a timeout is a 5xx.
+    for (const integration of resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').values()) {
+      if (apiAlarmed.has(refId(integration.Properties.ApiId)))
+        add(getAttId(integration.Properties.IntegrationUri), 'api');
+    }
+    // A queue consumer: a failing record is retried, then lands in the queue's DLQ.
+    for (const queueId of workQueueIds()) {
+      const dlq = dlqOf(queueId);
+      if (dlq !== undefined && alarmedQueues.has(dlq)) add(consumerOf(queueId).functionId, 'queue DLQ');
+    }
+    // Asynchronous invocations (timers, schedules): after the retries, the on-failure destination.
+    for (const config of resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').values()) {
+      const destination = (config.Properties.DestinationConfig as { OnFailure?: { Destination?: unknown } })
+        ?.OnFailure?.Destination;
+      if (alarmedQueues.has(getAttId(destination)))
+        add(refId(config.Properties.FunctionName), 'on-failure DLQ');
+    }
+    for (const id of functions.keys()) if (ownAlarm.has(id)) add(id, 'own');
+
+    const uncovered = [...functions.keys()].filter((id) => !how.has(id));
+    expect(uncovered).toEqual([]);
+    // An errors alarm of its own only where nothing else catches the failure: the sweep (not
+    // retried, no destination: the next tick is the retry) and the retention run (no destination).
+    const own = [...how].filter(([, ways]) => ways.includes('own')).map(([id]) => serviceOf(id));
+    expect(own.sort()).toEqual(['privacy', 'sla']);
+    for (const [id, ways] of how) expect(ways, id).toHaveLength(1);
+    for (const alarm of alarms().filter(
+      (a) => a.Properties.MetricName === 'Errors' || a.Properties.MetricName === '5xx',
+    )) {
+      expect(alarm.Properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+  });
+
+  it('alarms when the oldest message of a work queue gets too old', () => {
+    for (const queueId of workQueueIds()) {
+      const matching = alarms().filter(
+        (a) =>
+          a.Properties.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          JSON.stringify(a.Properties.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]),
+      );
+      expect(matching, queueId).toHaveLength(1);
+      expect(matching[0]?.Properties.Threshold as number, queueId).toBeGreaterThan(0);
+    }
+  });
+
+  it('puts every function and every queue on the dashboard', () => {
+    const dashboard = single(
+      resourcesOfType(synthesized.template, 'AWS::CloudWatch::Dashboard').values(),
+      'dashboard',
+    );
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const functionId of functions.keys()) expect(body, functionId).toContain(`{"Ref":"${functionId}"}`);
+    for (const queueId of queues.keys()) {
+      expect(body, queueId).toContain(`{"Fn::GetAtt":["${queueId}","QueueName"]}`);
+    }
   });
 });
 
@@ -240,5 +398,18 @@ describe('the construct on its own', () => {
   it('refuses a breach-rate threshold or minimum that cannot work', () => {
     expect(() => alone({ breachRate: { thresholdPercent: 0 } })).toThrow(/thresholdPercent/);
     expect(() => alone({ breachRate: { minimumBreaches: 0.5 } })).toThrow(/minimumBreaches/);
+  });
+
+  it('refuses a function whose failures should reach the API’s alarm when there is no API', () => {
+    const stack = new Stack(testApp(), 'NoApi');
+    const fn = synthesized.stack.intake.apiFunction;
+    expect(
+      () =>
+        new Observability(stack, 'Observability', {
+          functions: [{ label: 'IntakeApi', fn, failuresReach: 'api' }],
+          consumers: [],
+          otherDeadLetterQueues: [],
+        }),
+    ).toThrow(/IntakeApi: failures reach the API's 5xx alarm, but no api was given/);
   });
 });

@@ -2,12 +2,16 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../infra/constructs/base-function';
+import { businessSections, by, operationsQueries } from '../../infra/constructs/dashboard-queries';
 import { BREACH_RATE_DEFAULTS, Observability } from '../../infra/constructs/observability';
-import { METRICS, type MetricDefinition } from '../../shared/metrics/lifecycle-metrics';
+import { customMetrics, METRICS, type MetricDefinition } from '../../shared/metrics/lifecycle-metrics';
+import { OPERATIONAL_COUNTERS } from '../../shared/metrics/operational-counters';
 import {
+  asArray,
   type CfnResource,
   deadLetterQueueIds,
   getAttId,
+  iamStatements,
   refId,
   resourcesOfType,
   type SynthesizedStack,
@@ -23,16 +27,26 @@ let widgets: Widget[];
 
 interface Widget {
   type: string;
-  properties: { title?: string; markdown?: string; metrics?: unknown[][]; alarms?: unknown[] };
+  properties: {
+    title?: string;
+    markdown?: string;
+    metrics?: unknown[][];
+    alarms?: unknown[];
+    query?: string;
+    view?: string;
+  };
 }
 
 /**
  * The dashboard body is a `Fn::Join` of JSON text and CloudFormation references; each reference is
- * put back in place of a placeholder, so widgets can be inspected as objects.
+ * put back in place of a placeholder, so widgets can be inspected as objects. A reference inside a
+ * string (a log group in a Logs Insights query) stays a placeholder `@@i@@`: {@link sources} resolves
+ * those.
  */
+let tokens: Map<string, unknown>;
 function dashboardWidgets(dashboard: CfnResource): Widget[] {
   const body = dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
-  const tokens = new Map<string, unknown>();
+  tokens = new Map<string, unknown>();
   const text = body['Fn::Join'][1]
     .map((part, i) => {
       if (typeof part === 'string') return part;
@@ -51,12 +65,31 @@ function dashboardWidgets(dashboard: CfnResource): Widget[] {
   return (restore(JSON.parse(text)) as { widgets: Widget[] }).widgets;
 }
 
+/** The logical ids of the log groups a Logs Insights widget queries (`SOURCE '<log group>'`). */
+function sources(w: Widget): string[] {
+  return [...(w.properties.query ?? '').matchAll(/SOURCE '(@@\d+@@)'/g)].map((m) => {
+    const id = refId(tokens.get(m[1] as string));
+    if (id === undefined)
+      throw new Error(`${w.properties.title}: a source that is not a log group reference`);
+    return id;
+  });
+}
+
 const widget = (title: string): Widget => {
   const found = widgets.filter((w) => w.properties.title === title);
   if (found.length !== 1) throw new Error(`expected one widget "${title}", found ${found.length}`);
   return found[0] as Widget;
 };
 const json = (value: unknown) => JSON.stringify(value);
+const logWidgets = () => widgets.filter((w) => w.type === 'log');
+const metricWidgets = () => widgets.filter((w) => w.type === 'metric');
+
+/** Metric rows of the dashboard: `[namespace, name, …]` (an expression row starts with an object). */
+function metricRows(): unknown[][] {
+  return metricWidgets().flatMap((w) =>
+    (w.properties.metrics ?? []).filter((row) => typeof row[0] === 'string'),
+  );
+}
 
 /** The stack's functions, queues and dead-letter queues, and the alarms on them. */
 let functions: Map<string, CfnResource>;
@@ -92,73 +125,108 @@ beforeAll(() => {
   );
 }, 90_000);
 
-describe('dashboard: the live complaint metrics', () => {
-  it('has the sections volume, SLA compliance, backlog and ageing, satisfaction, escalations and operations', () => {
+describe('dashboard: the live complaint figures', () => {
+  it('has the sections volume, SLA compliance, backlog and ageing, flow, satisfaction and operations', () => {
     const sections = widgets.filter((w) => w.type === 'text').map((w) => w.properties.markdown);
     expect(sections).toEqual(
       expect.arrayContaining([
         '## Volume',
         '## SLA compliance',
         '## Backlog and ageing',
+        '## Flow and escalations',
         '## Satisfaction',
-        '## Escalations',
         '## Operations',
       ]),
     );
   });
 
-  it('graphs every metric of the catalogue from the service namespace', () => {
-    const graphs = json(widgets.filter((w) => w.type === 'metric'));
-    for (const definition of Object.values(METRICS) as MetricDefinition[]) {
-      const direct = graphs.includes(`["${METRICS_NAMESPACE}","${definition.name}"`);
-      const searched = graphs.includes(`MetricName=\\"${definition.name}\\"`);
-      expect(direct || searched, definition.name).toBe(true);
+  it('shows every figure of the catalogue and every operational counter in a Logs Insights widget', () => {
+    const queries = json(logWidgets().map((w) => w.properties.query));
+    const figures = [
+      ...(Object.values(METRICS) as MetricDefinition[]).map((d) => d.name),
+      ...Object.keys(OPERATIONAL_COUNTERS),
+    ];
+    for (const name of figures) expect(queries, name).toContain(`ispresent(${name})`);
+  });
+
+  it('graphs only the metrics the functions extract: the two totals of the breach rate, without dimensions', () => {
+    const own = metricRows().filter((row) => row[0] === METRICS_NAMESPACE);
+    expect(new Set(own.map((row) => row[1]))).toEqual(new Set(customMetrics().map((d) => d.name)));
+    // [namespace, name, options]: no dimension name/value pairs between the name and the options.
+    for (const row of own) expect(row.length, json(row)).toBe(3);
+  });
+
+  it('queries the figures in the log groups of the functions that publish lifecycle events', () => {
+    const { template } = synthesized;
+    const logGroupOf = new Map(
+      [...resourcesOfType(template, 'AWS::Lambda::Function')].map(([id, fn]) => [
+        id,
+        refId((fn.Properties.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup),
+      ]),
+    );
+    const roleOf = new Map(
+      [...resourcesOfType(template, 'AWS::Lambda::Function')].map(([id, fn]) => [
+        id,
+        (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0],
+      ]),
+    );
+    const publishingRoles = new Set(
+      iamStatements(template)
+        .filter(({ statement }) => asArray(statement.Action).includes('events:PutEvents'))
+        .flatMap(({ roles }) => roles),
+    );
+    const publishers = [...roleOf]
+      .filter(([, role]) => publishingRoles.has(role))
+      .map(([id]) => logGroupOf.get(id));
+    expect(publishers.length).toBeGreaterThanOrEqual(8);
+    expect(publishers.length).toBeLessThan(logGroupOf.size);
+    const sections = new Set(businessSections().flatMap((s) => s.queries.map((q) => q.title)));
+    for (const w of logWidgets()) {
+      const expected = sections.has(w.properties.title ?? '') ? publishers : [...logGroupOf.values()];
+      expect(sources(w).sort(), w.properties.title).toEqual([...expected].sort());
     }
   });
 
-  it('searches the per-value series under the dimension sets the functions emit', () => {
-    const search = (title: string) => json(widget(title).properties.metrics);
-    expect(search('Complaints received per channel')).toContain(
-      `SEARCH('{${METRICS_NAMESPACE},channel} MetricName=\\"ComplaintsReceived\\"', 'Sum', 300)`,
-    );
-    expect(search('Open complaints per status')).toContain(
-      `{${METRICS_NAMESPACE},status} MetricName=\\"OpenComplaints\\"', 'Maximum'`,
-    );
-    expect(
-      search('Escalations per level of the chain (team lead → department head → executive on duty)'),
-    ).toContain(`{${METRICS_NAMESPACE},level} MetricName=\\"Escalations\\"`);
-    expect(search('SLA breaches per department')).toContain(
-      `{${METRICS_NAMESPACE},department} MetricName=\\"SlaBreaches\\"`,
-    );
-  });
-
-  it('shows SLA compliance per clock as the on-time share in percent', () => {
-    const metrics = widget('Clocks met on time (%)').properties.metrics ?? [];
-    for (const clock of ['acknowledge', 'firstResponse', 'resolution']) {
-      const row = metrics.find((m) => m[1] === 'SlaMetOnTime' && m[3] === clock);
-      expect(row, clock).toBeDefined();
-      const id = (row?.at(-1) as { id?: string } | undefined)?.id;
-      expect(id, clock).toBeDefined();
-      expect(json(metrics)).toContain(`"expression":"100 * ${id}"`);
+  it('writes every query as a Logs Insights pipeline: its commands, balanced parentheses, a bin() for each line chart', () => {
+    const queries = [...businessSections().flatMap((s) => s.queries), ...operationsQueries()];
+    expect(logWidgets()).toHaveLength(queries.length);
+    for (const q of queries) {
+      for (const line of q.lines) {
+        expect(line, q.title).toMatch(/^(filter|fields|stats|sort|limit) /);
+        let depth = 0;
+        for (const c of line) {
+          depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+          expect(depth, `${q.title}: ${line}`).toBeGreaterThanOrEqual(0);
+        }
+        expect(depth, `${q.title}: ${line}`).toBe(0);
+      }
+      // A line chart needs time bins, and only them; a bar chart groups by fields.
+      const stats = q.lines.filter((l) => l.startsWith('stats '));
+      expect(stats.length, q.title).toBeLessThanOrEqual(1);
+      if (q.view !== 'table') expect(stats, q.title).toHaveLength(1);
+      expect(/ by bin\(\w+\)$/.test(stats[0] ?? ''), q.title).toBe(q.view === 'line');
     }
+    expect(widget('Received per channel').properties.query).toContain(
+      '| filter ispresent(ComplaintsReceived)\n| stats sum(ComplaintsReceived) as received by channel',
+    );
+    expect(widget('Received per channel').properties.view).toBe('bar');
+    expect(widget('Open complaints (all)').properties.view).toBe('timeSeries');
   });
 
-  it('shows durations in hours at p50 and p90, and the satisfaction average and share', () => {
-    const durations = json(widget('Time to acknowledge, first response, resolution (hours: p50, p90)'));
-    for (const name of ['TimeToAcknowledge', 'TimeToFirstResponse', 'TimeToResolution']) {
-      expect(durations).toContain(`"${name}",{"id"`);
-    }
-    expect(durations.match(/"stat":"p90"/g)).toHaveLength(3);
-    expect(durations).toContain('/ 3600');
-    const satisfaction = json(widget('Survey score (average, 1–5) and satisfied (%)'));
-    expect(satisfaction).toContain('"SurveyScore",{"label":"average score"}');
-    expect(satisfaction).toContain('"SurveySatisfied"');
+  it('refuses at synth a breakdown by a field the figure never carries', () => {
+    expect(by('department', METRICS.breaches, METRICS.resolved)).toBe('department');
+    expect(() => by('department', METRICS.breaches, METRICS.metOnTime)).toThrow(
+      'SlaMetOnTime documents never carry the field department',
+    );
   });
 
-  it('puts the breach rate on the dashboard with the alarm threshold', () => {
+  it('puts the breach rate near the top, with the alarm threshold', () => {
     const rate = widget('Breach rate (per 100 classified; the alarm)');
     expect(json(rate)).toContain('IF(breaches >= 3, 100 * breaches / classified, 0)');
     expect(json(rate)).toContain(`"value":${BREACH_RATE_DEFAULTS.thresholdPercent}`);
+    expect(widgets.indexOf(rate)).toBeLessThan(
+      widgets.findIndex((w) => w.properties.markdown === '## Volume'),
+    );
   });
 });
 
@@ -176,6 +244,16 @@ describe('dashboard: operations', () => {
       expect(graph, id).toContain(json({ Ref: id }));
     }
     expect(graph).toContain('"AWS/Lambda","Errors"');
+  });
+
+  it('reads invocations, cold starts and durations from the REPORT lines of every function', () => {
+    const report = widget('Functions: invocations, cold starts, duration (ms), memory used (MB)');
+    expect(report.properties.query).toContain('filter @type = "REPORT"');
+    expect(report.properties.query).toContain('count(@initDuration) as coldStarts');
+  });
+
+  it('stays within the free tier’s 50 metrics per dashboard', () => {
+    expect(metricRows().length).toBeLessThanOrEqual(50);
   });
 
   it('opens with the state of every alarm', () => {

@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import {
@@ -24,7 +23,7 @@ import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
 import { complaintAccepted } from '../../shared/handlers/intake-response';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { counters, logger, withObservability } from '../../shared/handlers/observability';
 import { tooLateToCreate } from '../../shared/handlers/request-age';
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
@@ -183,7 +182,7 @@ async function postAction(event: APIGatewayProxyEventV2, principal: Principal): 
       action: request.action,
       error: errorSummary(done.schedulingError),
     });
-    metrics.addMetric('TimerSyncFailures', MetricUnit.Count, 1);
+    counters.count('TimerSyncFailures');
   }
   logger.info('Action performed', {
     complaintId,
@@ -319,7 +318,7 @@ function errorResponse(error: unknown, routeKey: string): Result {
     return badRequest([{ field: 'cursor', reason: 'is not valid' }]);
   }
   logger.error('Agent API request failed', { routeKey, error: errorSummary(error) });
-  metrics.addMetric('AgentApiFailures', MetricUnit.Count, 1);
+  counters.count('AgentApiFailures');
   return json(
     503,
     {

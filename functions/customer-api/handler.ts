@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import {
@@ -12,7 +11,7 @@ import { paramProblem, TOKEN_PARAM_PATTERN } from '../../shared/domain/bounds';
 import { boundsErrorResponse } from '../../shared/handlers/bounds';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { counters, logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import {
   answerSurvey,
@@ -72,7 +71,7 @@ export async function customerApi(event: APIGatewayProxyEventV2): Promise<Result
     const bounded = boundsErrorResponse(error);
     if (bounded !== undefined) return bounded;
     logger.error('Customer API request failed', { routeKey: event.routeKey, error: errorSummary(error) });
-    metrics.addMetric('CustomerApiFailures', MetricUnit.Count, 1);
+    counters.count('CustomerApiFailures');
     return json(
       503,
       { error: 'ServiceUnavailable', message: 'Please try again in a moment.' },
@@ -104,7 +103,7 @@ function written(result: CustomerResult): Result {
     logger.warn('Timers not synchronised after a customer request', {
       error: errorSummary(result.schedulingError),
     });
-    metrics.addMetric('TimerSyncFailures', MetricUnit.Count, 1);
+    counters.count('TimerSyncFailures');
   }
   logger.info('Customer request handled', { outcome: result.outcome, replayed: result.replayed });
   return json(200, { outcome: result.outcome, complaint: result.view });

@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { kmsServiceKeys } from '../../shared/clients/kms';
 import { ComplaintSubmissionSchema } from '../../shared/domain/complaint';
@@ -10,7 +9,7 @@ import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, type FieldError, json, parseJsonBody } from '../../shared/handlers/http';
 import { idempotencyKeyHeader, idempotencyKeyReused } from '../../shared/handlers/idempotency-key';
 import { complaintAccepted } from '../../shared/handlers/intake-response';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { counters, logger, withObservability } from '../../shared/handlers/observability';
 import { tooLateToCreate } from '../../shared/handlers/request-age';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { receiveComplaint } from '../../shared/services/intake';
@@ -71,13 +70,13 @@ export async function intakeApi(event: APIGatewayProxyEventV2): Promise<APIGatew
     });
   } catch (error) {
     if (error instanceof IdempotencyKeyReusedError) {
-      metrics.addMetric('IdempotencyKeyReused', MetricUnit.Count, 1);
+      counters.count('IdempotencyKeyReused');
       return idempotencyKeyReused(error);
     }
     // Nothing is half-done from the caller's view: a retry with the same key either
     // finds the stored complaint (and republishes its events) or creates it.
     logger.error('Intake failed', { error: errorSummary(error) });
-    metrics.addMetric('IntakeFailures', MetricUnit.Count, 1);
+    counters.count('IntakeFailures');
     return json(
       503,
       {

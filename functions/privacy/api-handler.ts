@@ -1,10 +1,9 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { jwtClaims, principalFromClaims, roleClaimOf } from '../../shared/auth/principal';
 import { ERASURE_ID_PATTERN, ErasureRequestSchema } from '../../shared/domain/privacy';
 import { errorSummary } from '../../shared/handlers/errors';
 import { badRequest, json, parseJsonBody } from '../../shared/handlers/http';
-import { logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { counters, logger, withObservability } from '../../shared/handlers/observability';
 import { createPrivacyContext } from '../../shared/handlers/privacy-runtime';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { ErasureForbiddenError, getErasure, mayErase, requestErasure } from '../../shared/services/privacy';
@@ -63,7 +62,7 @@ export async function privacyApi(event: APIGatewayProxyEventV2): Promise<Result>
     return json(404, { error: 'NotFound', message: 'No such route' });
   } catch (error) {
     logger.error('Privacy API request failed', { routeKey: event.routeKey, error: errorSummary(error) });
-    metrics.addMetric('PrivacyApiFailures', MetricUnit.Count, 1);
+    counters.count('PrivacyApiFailures');
     return json(
       503,
       {

@@ -1,9 +1,8 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { kmsServiceKeys } from '../../shared/clients/kms';
 import { eventBridgeTimers } from '../../shared/clients/scheduler';
 import { errorSummary } from '../../shared/handlers/errors';
-import { businessMetrics, logger, metrics, withObservability } from '../../shared/handlers/observability';
+import { businessMetrics, counters, logger, withObservability } from '../../shared/handlers/observability';
 import { createRuntime } from '../../shared/handlers/runtime';
 import { backlogMetrics } from '../../shared/metrics/lifecycle-metrics';
 import { measureBacklog, type SweepResult, sweepDueDeadlines } from '../../shared/services/sla';
@@ -17,7 +16,8 @@ const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServ
  * `SweepRecoveredDeadlines` means timers are being lost. It also repairs lost hand-offs from intake
  * to classification (`IntakeHandoffsRepaired`, see `shared/domain/handoff.ts`). Then it measures the open
  * backlog and its age for the dashboard (`OpenComplaints`, `OldestOpenComplaintAge`); a
- * failed measurement is logged and does not fail the sweep.
+ * failed measurement is logged and does not fail the sweep. All of these are log-only documents:
+ * an idle deployment's sweep publishes no CloudWatch metric.
  */
 export async function sweep(_event: unknown, _context: Context): Promise<SweepResult> {
   // Independent reads: the backlog is measured while the sweep repairs (repairs change no status).
@@ -28,8 +28,8 @@ export async function sweep(_event: unknown, _context: Context): Promise<SweepRe
       (error: unknown) => ({ error }),
     ),
   ]);
-  metrics.addMetric('SweepRecoveredDeadlines', MetricUnit.Count, result.applied);
-  metrics.addMetric('IntakeHandoffsRepaired', MetricUnit.Count, result.handoffsRepaired);
+  counters.count('SweepRecoveredDeadlines', result.applied);
+  counters.count('IntakeHandoffsRepaired', result.handoffsRepaired);
   if (result.handoffsRepaired > 0) {
     logger.warn('Complaints not classified in time: their intake events were published again', {
       handoffsRepaired: result.handoffsRepaired,

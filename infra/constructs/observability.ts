@@ -5,13 +5,28 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type DimensionKey, METRICS, type MetricDefinition } from '../../shared/metrics/lifecycle-metrics';
+import { METRICS, type MetricDefinition } from '../../shared/metrics/lifecycle-metrics';
 import { type ComplaintFunction, METRICS_NAMESPACE } from './base-function';
+import {
+  businessSections,
+  type DashboardQuery,
+  operationsQueries,
+  type QueryView,
+} from './dashboard-queries';
 import { MAX_RECEIVE_COUNT, type QueueConsumer } from './queue-consumer';
 
 export interface NamedFunction {
   readonly label: string;
   readonly fn: ComplaintFunction;
+  /**
+   * How a failure of this function reaches an alarm without an errors alarm of its own (each such
+   * alarm is one more alarm metric, $0.10 a month):
+   * - `api`: it answers HTTP API routes; a failure or a timeout is a 5xx of the API (the 5xx alarm);
+   * - `deadLetterQueue`: a failed record or asynchronous invocation is retried, then lands in an
+   *   alarmed dead-letter queue (queue consumers, timer targets, the report generator).
+   * @default - an errors alarm of its own (≥ 1 error in 5 minutes)
+   */
+  readonly failuresReach?: 'api' | 'deadLetterQueue';
 }
 
 export interface NamedQueueConsumer {
@@ -68,29 +83,37 @@ export interface ObservabilityProps {
   readonly metricsNamespace?: string;
 }
 
-/** Business graphs: 5-minute points (most events are rarer than one a minute). */
+/** Graphs of the alarm's metrics: 5-minute points (most events are rarer than one a minute). */
 const BUSINESS_PERIOD = Duration.minutes(5);
-const HOURS = 'hours';
+/** The dashboard's log widgets: the height of a row. */
+const LOG_WIDGET_HEIGHT = 6;
 
 /**
- * One dashboard and the alarms an operator needs: any message in any dead-letter queue, any function
- * error, a work queue whose oldest message is too old, and an SLA breach rate above its threshold, all
- * to the optional SNS topic. Every async path ends in a DLQ, so the first three cover every way a
- * complaint can get stuck.
+ * One dashboard and the alarms an operator needs — each alarm metric costs $0.10 a month, so each one
+ * watches a place where work can be lost or stuck, once:
+ * - any message in any dead-letter queue (every async path ends in one: queue consumers, timer
+ *   targets, EventBridge deliveries);
+ * - a work queue whose oldest message is too old (a consumer stuck or falling behind, before its
+ *   messages expire);
+ * - any 5xx of the HTTP API (a failure or timeout of any API function, in one alarm);
+ * - errors of each function no DLQ and no API answer covers ({@link NamedFunction.failuresReach});
+ * - an SLA breach rate above its threshold (two custom metrics, the only ones the service publishes).
+ * All go to the optional SNS topic.
  *
- * The dashboard opens with the state of every alarm, then the live complaint metrics the functions
- * emit (volume, SLA compliance, backlog and ageing, satisfaction, escalations; names and dimensions
- * from shared/metrics/lifecycle-metrics.ts), then operations: DLQ depth and errors of everything at a
- * glance, the HTTP API, and each function and queue.
+ * The dashboard opens with the state of every alarm and the breach rate, then the live complaint
+ * figures as CloudWatch Logs Insights widgets over the functions' metric documents (volume, SLA
+ * compliance, backlog and ageing, flow and escalations, satisfaction: shared/metrics/lifecycle-metrics.ts,
+ * ./dashboard-queries.ts), then operations: DLQ depth, work queues, function errors and the HTTP API
+ * as metrics, and the functions' REPORT lines, operational counters and latest errors from their logs.
  */
 export class Observability extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly breachRateAlarm: cloudwatch.Alarm;
+  /** The alarm on the HTTP API's 5xx answers, when there is an API. */
+  readonly apiServerErrorAlarm?: cloudwatch.Alarm;
   private readonly alarmAction?: cloudwatch.IAlarmAction;
   private readonly namespace: string;
-  /** Ids of the metrics inside math expressions: unique on the whole dashboard. */
-  private expressionIds = 0;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -101,114 +124,46 @@ export class Observability extends Construct {
     }
     this.namespace = props.metricsNamespace ?? METRICS_NAMESPACE;
     const ageThreshold = props.oldestMessageAgeThreshold ?? Duration.minutes(10);
-    const period = Duration.minutes(1);
-    /** Dashboard rows, added after the alarm overview once every alarm exists. */
-    const rows: cloudwatch.IWidget[][] = [];
-    const row = (...widgets: cloudwatch.IWidget[]) => rows.push(widgets);
+    const fiveMinutes = Duration.minutes(5);
 
     const breachRate = this.breachRate(props.breachRate ?? {});
     this.breachRateAlarm = this.addAlarm('SlaBreachRate', {
       alarmDescription:
         `More than ${breachRate.threshold} SLA breaches per 100 classified complaints within ${breachRate.period.toHumanString()} ` +
-        `(at least ${breachRate.minimumBreaches} breaches). See the dashboard's SLA rows: which clock, severity and department; ` +
+        `(at least ${breachRate.minimumBreaches} breaches). The dashboard's SLA widgets say which clock, severity and department; ` +
         'check staffing and the routing rules.',
       metric: breachRate.metric,
       threshold: breachRate.threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.businessRows(row, breachRate);
 
-    // Operations at a glance: every DLQ and every function in one graph each.
-    const deadLetterQueues = [
-      ...props.consumers.map(({ label, consumer }) => ({ label, queue: consumer.deadLetterQueue })),
-      ...props.otherDeadLetterQueues.map(({ label, queue }) => ({ label, queue })),
-    ];
-    row(
-      new cloudwatch.TextWidget({ markdown: '## Operations', width: 24, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: 'Dead-letter queues: messages (any is an alarm)',
-        left: deadLetterQueues.map(({ label, queue }) =>
-          queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label }),
-        ),
-        leftYAxis: { min: 0 },
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Function errors (all functions)',
-        left: props.functions.map(({ label, fn }) =>
-          fn.function.metricErrors({ period, statistic: 'Sum', label }),
-        ),
-        leftYAxis: { min: 0 },
-        width: 12,
-      }),
-    );
-
+    const apiLabels = props.functions.filter((f) => f.failuresReach === 'api').map((f) => f.label);
     if (props.api) {
-      row(
-        new cloudwatch.GraphWidget({
-          title: 'HTTP API requests and errors',
-          left: [props.api.metricCount({ period }), props.api.metricClientError({ period })],
-          right: [props.api.metricServerError({ period })],
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'HTTP API latency (p90)',
-          left: [props.api.metricLatency({ period, statistic: 'p90' })],
-          width: 12,
-        }),
-      );
+      this.apiServerErrorAlarm = this.addAlarm('ApiServerErrors', {
+        alarmDescription:
+          `The HTTP API answered with a 5xx: a function behind it (${apiLabels.join(', ') || 'any'}) failed, timed out or ` +
+          'answered 503 (the caller may retry). The dashboard\'s "Latest errors and timeouts" and "Operational counters" say which.',
+        metric: props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+      });
+    } else if (apiLabels.length > 0) {
+      throw new Error(`${apiLabels.join(', ')}: failures reach the API's 5xx alarm, but no api was given`);
     }
 
-    for (const { label, fn } of props.functions) {
-      const lambdaFn = fn.function;
-      row(
-        new cloudwatch.GraphWidget({
-          title: `${label}: invocations and errors`,
-          left: [lambdaFn.metricInvocations({ period })],
-          right: [lambdaFn.metricErrors({ period }), lambdaFn.metricThrottles({ period })],
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${label}: duration`,
-          left: [
-            lambdaFn.metricDuration({ period, statistic: 'p50' }),
-            lambdaFn.metricDuration({ period, statistic: 'p99' }),
-            lambdaFn.metricDuration({ period, statistic: 'Maximum' }),
-          ],
-          width: 12,
-        }),
-      );
+    for (const { label, fn, failuresReach } of props.functions) {
+      if (failuresReach !== undefined) continue;
       this.addAlarm(`${label}Errors`, {
-        alarmDescription: `${label} (${fn.node.path}) reported errors. Check its log group; failed queue records are retried and end in a DLQ.`,
-        metric: lambdaFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        alarmDescription: `${label} (${fn.node.path}) reported errors, and nothing else catches them (no DLQ, no API answer). Check its log group.`,
+        metric: fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 1,
       });
     }
 
     for (const { label, consumer } of props.consumers) {
-      row(
-        new cloudwatch.GraphWidget({
-          title: `${label} queue: visible messages and DLQ depth`,
-          left: [consumer.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' })],
-          right: [
-            consumer.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-              period,
-              statistic: 'Maximum',
-            }),
-          ],
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${label} queue: oldest message age (s)`,
-          left: [consumer.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' })],
-          leftAnnotations: [{ value: ageThreshold.toSeconds(), label: 'alarm' }],
-          width: 12,
-        }),
-      );
       this.addAlarm(`${label}OldestMessageAge`, {
         alarmDescription: `The oldest message of the ${label} queue is older than ${ageThreshold.toHumanString()}: its consumer is failing or falling behind.`,
         metric: consumer.queue.metricApproximateAgeOfOldestMessage({
-          period: Duration.minutes(5),
+          period: fiveMinutes,
           statistic: 'Maximum',
         }),
         threshold: ageThreshold.toSeconds(),
@@ -220,15 +175,7 @@ export class Observability extends Construct {
         `Messages of the ${label} queue that failed ${MAX_RECEIVE_COUNT} receives. Fix the cause, then redrive with "aws sqs start-message-move-task --source-arn <this DLQ ARN>" (messages return to their source queue).`,
       );
     }
-
     for (const { label, queue, description } of props.otherDeadLetterQueues) {
-      row(
-        new cloudwatch.GraphWidget({
-          title: `${label}: depth`,
-          left: [queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' })],
-          width: 12,
-        }),
-      );
       this.addDeadLetterAlarm(
         `${label}Depth`,
         queue,
@@ -237,17 +184,17 @@ export class Observability extends Construct {
       );
     }
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      defaultInterval: Duration.hours(3),
-    });
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# Complaint service (${Stack.of(this).stackName})\nAlarms, the live complaint metrics, then functions, queues and dead-letter queues. A message in a DLQ means a complaint is stuck: fix the cause, then redrive (see README). Live metrics are approximate (a republished event may count twice); the periodic reports are exact.`,
+        markdown:
+          `# Complaint service (${Stack.of(this).stackName})\n` +
+          "Alarms and the breach rate, the live complaint figures (Logs Insights over the functions' logs: each widget is a query, " +
+          'billed by the bytes it scans, so keep auto-refresh slow), then operations. A message in a DLQ means a complaint is stuck: ' +
+          'fix the cause, then redrive (see README). Live figures are approximate (a republished event may count twice); the periodic reports are exact.',
         width: 24,
         height: 2,
       }),
-    );
-    this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
         alarms: [...this.alarms],
@@ -256,59 +203,40 @@ export class Observability extends Construct {
         sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
       }),
     );
-    for (const widgets of rows) this.dashboard.addWidgets(...widgets);
+    this.dashboard.addWidgets(...this.breachRateWidgets(breachRate));
+
+    const publishers = props.functions.filter(({ fn }) => fn.publishedSources.length > 0);
+    const logGroups = {
+      publishers: publishers.map(({ fn }) => fn.logGroup.logGroupName),
+      all: props.functions.map(({ fn }) => fn.logGroup.logGroupName),
+    };
+    for (const section of businessSections()) {
+      if (logGroups.publishers.length === 0) break;
+      this.dashboard.addWidgets(
+        new cloudwatch.TextWidget({ markdown: `## ${section.heading}`, width: 24, height: 1 }),
+        ...section.queries.map((q) => logWidget(q, logGroups[q.source])),
+      );
+    }
+    this.dashboard.addWidgets(...this.operationsWidgets(props, logGroups.all, ageThreshold));
   }
 
-  /** A business metric of this service, summed/averaged over `period`, under one dimension set. */
+  /** A metric of this service that CloudWatch extracts (a total: no dimension), summed over `period`. */
   private metric(
     definition: MetricDefinition,
     statistic: string,
-    options: { dimensions?: Partial<Record<DimensionKey, string>>; label?: string; period?: Duration } = {},
+    options: { label?: string; period?: Duration } = {},
   ): cloudwatch.Metric {
-    const dimensionsMap = options.dimensions as Record<string, string> | undefined;
-    const keys = Object.keys(dimensionsMap ?? {}).sort();
-    if (!definition.dimensionSets.some((set) => [...set].sort().join() === keys.join())) {
-      // A graph of a dimension set the functions never emit would stay empty forever.
-      throw new Error(`${definition.name} is not emitted with the dimensions [${keys.join(', ')}]`);
+    if (!definition.metric) {
+      // A graph or an alarm on a log-only figure would stay empty for ever.
+      throw new Error(`${definition.name} is written to the logs only, not extracted as a metric`);
     }
     return new cloudwatch.Metric({
       namespace: this.namespace,
       metricName: definition.name,
       statistic,
       period: options.period ?? BUSINESS_PERIOD,
-      ...(dimensionsMap === undefined ? {} : { dimensionsMap }),
       ...(options.label === undefined ? {} : { label: options.label }),
     });
-  }
-
-  /**
-   * Every series of a metric under a one-dimension set (one line per channel, category, level…),
-   * whatever values the policy defines: a search expression (graphs only, never alarms).
-   */
-  private search(
-    definition: MetricDefinition,
-    dimension: DimensionKey,
-    statistic: string,
-    options: { scale?: string; labelPrefix?: string } = {},
-  ): cloudwatch.IMetric {
-    if (!definition.dimensionSets.some((set) => set.length === 1 && set[0] === dimension)) {
-      throw new Error(`${definition.name} is not emitted with the dimension [${dimension}]`);
-    }
-    const seconds = BUSINESS_PERIOD.toSeconds();
-    const search = `SEARCH('{${this.namespace},${dimension}} MetricName="${definition.name}"', '${statistic}', ${seconds})`;
-    const label = `${options.labelPrefix ?? ''}\${PROP('Dim.${dimension}')}`;
-    return options.scale === undefined
-      ? new cloudwatch.SearchExpression({ expression: search, label, period: BUSINESS_PERIOD })
-      : new cloudwatch.MathExpression({
-          expression: `${search} ${options.scale}`,
-          label,
-          period: BUSINESS_PERIOD,
-        });
-  }
-
-  private expressionId(): string {
-    this.expressionIds += 1;
-    return `m${this.expressionIds}`;
   }
 
   private breachRate(options: BreachRateAlarmOptions): {
@@ -335,238 +263,95 @@ export class Observability extends Construct {
     return { metric, threshold, period, minimumBreaches };
   }
 
-  /** Volume, SLA compliance, backlog and ageing, satisfaction, escalations. */
-  private businessRows(
-    row: (...widgets: cloudwatch.IWidget[]) => void,
-    breachRate: { metric: cloudwatch.MathExpression; threshold: number },
-  ): void {
-    const m = METRICS;
-    const clocks = [
-      ['acknowledge', 'Acknowledgement'],
-      ['firstResponse', 'First response'],
-      ['resolution', 'Resolution'],
-    ] as const;
-    const hours = (definition: MetricDefinition, statistic: string, label: string) => {
-      const id = this.expressionId();
-      return new cloudwatch.MathExpression({
-        expression: `${id} / 3600`,
-        usingMetrics: { [id]: this.metric(definition, statistic) },
-        label,
-        period: BUSINESS_PERIOD,
-      });
-    };
-    const percent = (
-      definition: MetricDefinition,
-      dimensions: Partial<Record<DimensionKey, string>>,
-      label: string,
-    ) => {
-      const id = this.expressionId();
-      return new cloudwatch.MathExpression({
-        expression: `100 * ${id}`,
-        usingMetrics: { [id]: this.metric(definition, 'Average', { dimensions }) },
-        label,
-        period: BUSINESS_PERIOD,
-      });
-    };
-
-    row(
-      new cloudwatch.TextWidget({ markdown: '## Volume', width: 24, height: 1 }),
+  /** The two custom metrics: classified complaints and breaches, and the rate the alarm watches. */
+  private breachRateWidgets(breachRate: { metric: cloudwatch.MathExpression; threshold: number }) {
+    return [
       new cloudwatch.GraphWidget({
-        title: 'Complaints received per channel',
-        left: [this.search(m.received, 'channel', 'Sum')],
-        stacked: true,
-        leftYAxis: { min: 0 },
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Intake: received, classified, rejected, assigned; repeat share (%)',
+        title: 'Classified complaints and SLA breaches (every 5 minutes)',
         left: [
-          this.metric(m.received, 'Sum', { label: 'received' }),
-          this.metric(m.classified, 'Sum', { label: 'classified' }),
-          this.metric(m.rejected, 'Sum', { label: 'rejected' }),
-          this.metric(m.assigned, 'Sum', { label: 'assigned' }),
-        ],
-        right: [
-          new cloudwatch.MathExpression({
-            expression: 'IF(allClassified > 0, 100 * repeats / allClassified, 0)',
-            usingMetrics: {
-              repeats: this.metric(m.repeat, 'Sum'),
-              allClassified: this.metric(m.classified, 'Sum'),
-            },
-            label: 'repeat complaints (%)',
-            period: BUSINESS_PERIOD,
-          }),
+          this.metric(METRICS.classified, 'Sum', { label: 'classified' }),
+          this.metric(METRICS.breaches, 'Sum', { label: 'SLA breaches' }),
         ],
         leftYAxis: { min: 0 },
-        rightYAxis: { min: 0, max: 100, label: '%' },
         width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Classified per category',
-        left: [this.search(m.classified, 'category', 'Sum')],
-        stacked: true,
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Classified per severity',
-        left: [this.search(m.classified, 'severity', 'Sum')],
-        stacked: true,
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Rejected per verdict',
-        left: [this.search(m.rejected, 'verdict', 'Sum')],
-        stacked: true,
-        width: 8,
-      }),
-    );
-
-    row(
-      new cloudwatch.TextWidget({ markdown: '## SLA compliance', width: 24, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: 'Clocks met on time (%)',
-        left: clocks.map(([clock, label]) => percent(m.metOnTime, { clock }, label)),
-        leftYAxis: { min: 0, max: 100, label: '%' },
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'SLA warnings and breaches per clock',
-        left: clocks.map(([clock, label]) =>
-          this.metric(m.breaches, 'Sum', { dimensions: { clock }, label: `${label} breached` }),
-        ),
-        right: clocks.map(([clock, label]) =>
-          this.metric(m.warnings, 'Sum', { dimensions: { clock }, label: `${label} warned` }),
-        ),
-        leftYAxis: { min: 0 },
-        rightYAxis: { min: 0 },
-        width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Breach rate (per 100 classified; the alarm)',
         left: [breachRate.metric],
         leftAnnotations: [{ value: breachRate.threshold, label: 'alarm' }],
         leftYAxis: { min: 0 },
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Time to acknowledge, first response, resolution (hours: p50, p90)',
-        left: [
-          hours(m.timeToAcknowledge, 'p50', 'acknowledge p50'),
-          hours(m.timeToAcknowledge, 'p90', 'acknowledge p90'),
-          hours(m.timeToFirstResponse, 'p50', 'first response p50'),
-          hours(m.timeToFirstResponse, 'p90', 'first response p90'),
-        ],
-        right: [
-          hours(m.timeToResolution, 'p50', 'resolution p50'),
-          hours(m.timeToResolution, 'p90', 'resolution p90'),
-        ],
-        leftYAxis: { min: 0, label: HOURS },
-        rightYAxis: { min: 0, label: HOURS },
         width: 12,
       }),
-      new cloudwatch.GraphWidget({
-        title: 'SLA breaches per department',
-        left: [this.search(m.breaches, 'department', 'Sum')],
-        stacked: true,
-        width: 6,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'SLA breaches per severity',
-        left: [this.search(m.breaches, 'severity', 'Sum')],
-        stacked: true,
-        width: 6,
-      }),
-    );
+    ];
+  }
 
-    row(
-      new cloudwatch.TextWidget({ markdown: '## Backlog and ageing', width: 24, height: 1 }),
+  /**
+   * Operations: what every alarm watches, as metrics (one graph per kind, every queue or function a
+   * line: the dashboard stays under the free tier's 50 metrics), then the functions' own logs.
+   */
+  private operationsWidgets(
+    props: ObservabilityProps,
+    logGroups: readonly string[],
+    ageThreshold: Duration,
+  ): cloudwatch.IWidget[] {
+    const period = Duration.minutes(1);
+    const deadLetterQueues = [
+      ...props.consumers.map(({ label, consumer }) => ({ label, queue: consumer.deadLetterQueue })),
+      ...props.otherDeadLetterQueues.map(({ label, queue }) => ({ label, queue })),
+    ];
+    const widgets: cloudwatch.IWidget[] = [
+      new cloudwatch.TextWidget({ markdown: '## Operations', width: 24, height: 1 }),
       new cloudwatch.GraphWidget({
-        title: 'Open complaints per status',
-        left: [this.search(m.openComplaints, 'status', 'Maximum')],
-        stacked: true,
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Open complaints per department',
-        left: [this.search(m.openComplaints, 'department', 'Maximum')],
-        stacked: true,
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Oldest open complaint (hours)',
-        left: [hours(m.oldestOpenAge, 'Maximum', 'all departments')],
-        right: [this.search(m.oldestOpenAge, 'department', 'Maximum', { scale: '/ 3600' })],
-        leftYAxis: { min: 0, label: HOURS },
-        rightYAxis: { min: 0, label: HOURS },
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Flow: received, resolved, reopened, closed',
-        left: [
-          this.metric(m.received, 'Sum', { label: 'received' }),
-          this.metric(m.resolved, 'Sum', { label: 'resolved' }),
-          this.metric(m.reopened, 'Sum', { label: 'reopened' }),
-          this.metric(m.closed, 'Sum', { label: 'closed' }),
-        ],
+        title: 'Dead-letter queues: messages (any is an alarm)',
+        left: deadLetterQueues.map(({ label, queue }) =>
+          queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label }),
+        ),
         leftYAxis: { min: 0 },
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Acknowledged and resolved per department',
-        left: [this.search(m.acknowledged, 'department', 'Sum', { labelPrefix: 'acknowledged: ' })],
-        right: [this.search(m.resolved, 'department', 'Sum', { labelPrefix: 'resolved: ' })],
-        width: 12,
-      }),
-    );
-
-    row(
-      new cloudwatch.TextWidget({ markdown: '## Satisfaction', width: 24, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: 'Survey score (average, 1–5) and satisfied (%)',
-        left: [this.metric(m.surveyScore, 'Average', { label: 'average score' })],
-        right: [percent(m.surveySatisfied, {}, 'satisfied (%)')],
-        leftYAxis: { min: 1, max: 5 },
-        rightYAxis: { min: 0, max: 100, label: '%' },
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Surveys: requested, answered, unanswered',
-        left: [
-          this.metric(m.surveysRequested, 'Sum', { label: 'requested' }),
-          this.metric(m.surveyScore, 'SampleCount', { label: 'answered' }),
-          this.metric(m.surveysUnanswered, 'Sum', { label: 'unanswered (closed)' }),
-        ],
-        leftYAxis: { min: 0 },
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Average survey score per department',
-        left: [this.search(m.surveyScore, 'department', 'Average')],
-        leftYAxis: { min: 1, max: 5 },
-        width: 8,
-      }),
-    );
-
-    row(
-      new cloudwatch.TextWidget({ markdown: '## Escalations', width: 24, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: 'Escalations per level of the chain (team lead → department head → executive on duty)',
-        left: [this.search(m.escalations, 'level', 'Sum')],
-        stacked: true,
+        title: 'Function errors (all functions)',
+        left: props.functions.map(({ label, fn }) =>
+          fn.function.metricErrors({ period, statistic: 'Sum', label }),
+        ),
         leftYAxis: { min: 0 },
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Escalations, reopenings and customer replies',
-        left: [
-          this.metric(m.escalations, 'Sum', { label: 'escalations' }),
-          this.metric(m.reopened, 'Sum', { label: 'reopened' }),
-          this.metric(m.customerReplies, 'Sum', { label: 'customer replies' }),
-        ],
+        title: 'Work queues: visible messages',
+        left: props.consumers.map(({ label, consumer }) =>
+          consumer.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label }),
+        ),
         leftYAxis: { min: 0 },
         width: 12,
       }),
-    );
+      new cloudwatch.GraphWidget({
+        title: 'Work queues: oldest message age (s)',
+        left: props.consumers.map(({ label, consumer }) =>
+          consumer.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label }),
+        ),
+        leftAnnotations: [{ value: ageThreshold.toSeconds(), label: 'alarm' }],
+        leftYAxis: { min: 0 },
+        width: 12,
+      }),
+    ];
+    if (props.api) {
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'HTTP API requests and errors (5xx: the alarm)',
+          left: [props.api.metricCount({ period }), props.api.metricClientError({ period })],
+          right: [props.api.metricServerError({ period })],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'HTTP API latency (p90)',
+          left: [props.api.metricLatency({ period, statistic: 'p90' })],
+          width: 12,
+        }),
+      );
+    }
+    if (logGroups.length > 0) widgets.push(...operationsQueries().map((q) => logWidget(q, logGroups)));
+    return widgets;
   }
 
   private addDeadLetterAlarm(id: string, queue: sqs.IQueue, description: string): void {
@@ -597,4 +382,21 @@ export class Observability extends Construct {
     this.alarms.push(alarm);
     return alarm;
   }
+}
+
+const VIEWS: Record<QueryView, cloudwatch.LogQueryVisualizationType> = {
+  line: cloudwatch.LogQueryVisualizationType.LINE,
+  bar: cloudwatch.LogQueryVisualizationType.BAR,
+  table: cloudwatch.LogQueryVisualizationType.TABLE,
+};
+
+function logWidget(q: DashboardQuery, logGroupNames: readonly string[]): cloudwatch.LogQueryWidget {
+  return new cloudwatch.LogQueryWidget({
+    title: q.title,
+    logGroupNames: [...logGroupNames],
+    queryLines: [...q.lines],
+    view: VIEWS[q.view],
+    width: q.width,
+    height: LOG_WIDGET_HEIGHT,
+  });
 }

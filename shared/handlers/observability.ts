@@ -1,11 +1,10 @@
 import type { GenericLogger } from '@aws-lambda-powertools/commons/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { EmfMetricSink } from '../metrics/emf-sink';
+import { OperationalCounters } from '../metrics/operational-counters';
 
 /**
  * Powertools singletons. The service name and metrics namespace come from the
@@ -14,30 +13,28 @@ import { EmfMetricSink } from '../metrics/emf-sink';
  */
 export const logger = new Logger({ logRecordOrder: ['level', 'message'] });
 
-/**
- * Powertools' own warnings go to the logger. An invocation without operational metrics is normal
- * here (a GET, a moot timer; the business metrics go through {@link businessMetrics}), so the
- * "No application metrics to publish" warning is logged at DEBUG.
- */
+/** Powertools Metrics' own warnings go to the logger. */
 const metricsLogger: GenericLogger = {
   debug: (...content: unknown[]) => logger.debug(String(content[0] ?? '')),
   info: (...content: unknown[]) => logger.info(String(content[0] ?? '')),
-  warn: (...content: unknown[]) => {
-    const message = String(content[0] ?? '');
-    if (message.startsWith('No application metrics to publish')) logger.debug(message);
-    else logger.warn(message);
-  },
+  warn: (...content: unknown[]) => logger.warn(String(content[0] ?? '')),
   error: (...content: unknown[]) => logger.error(String(content[0] ?? '')),
 };
 
-/** Operational metrics of this function (failures, poison messages, cold starts), with the `service` dimension. */
-export const metrics = new Metrics({ logger: metricsLogger });
-
 /**
- * The business metrics (shared/metrics/lifecycle-metrics.ts): lifecycle counts and durations, the
- * backlog gauge. Same namespace, no `service` dimension; each point is its own EMF document.
+ * The business figures (shared/metrics/lifecycle-metrics.ts): lifecycle counts and durations, the
+ * backlog gauge. One JSON document per point on stdout, no `service`; only the totals an alarm reads
+ * are also CloudWatch metrics (EMF).
  */
 export const businessMetrics = new EmfMetricSink({ logger: metricsLogger });
+
+/**
+ * Operational counters of this function (failures, poison messages, sweep repairs), with its
+ * `service`: log-only documents (shared/metrics/operational-counters.ts). There is no per-function
+ * `ColdStart` metric either: Lambda's `REPORT` line of a cold start has an `Init Duration`
+ * (`@initDuration` in Logs Insights), and every log line of the invocation says `cold_start`.
+ */
+export const counters = new OperationalCounters(businessMetrics);
 
 /**
  * Powertools' tracer, when the bundle was synthesized with `-c sdkTracing=true` (the stack defines
@@ -46,14 +43,11 @@ export const businessMetrics = new EmfMetricSink({ logger: metricsLogger });
  */
 const tracing = process.env.COMPLAINTS_SDK_TRACING === 'true' ? await import('./tracing') : undefined;
 
-/** The middleware chain every handler uses: tracer (when bundled) → logger with context → metrics. */
+/** The middleware chain every handler uses: tracer (when bundled) → logger with context. */
 export function withObservability<TEvent, TResult>(
   handler: (event: TEvent, context: Context) => Promise<TResult>,
 ) {
   const chain = middy<TEvent, TResult>();
   if (tracing !== undefined) chain.use(tracing.captureHandler());
-  return chain
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .handler(handler);
+  return chain.use(injectLambdaContext(logger, { resetKeys: true })).handler(handler);
 }

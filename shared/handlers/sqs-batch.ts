@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import * as z from 'zod';
 import { PoisonMessageError } from '../services/context';
 import { errorSummary } from './errors';
-import { logger, metrics } from './observability';
+import { counters, logger } from './observability';
 
 /** The envelope EventBridge writes into an SQS message body when a rule targets a queue. */
 export const EventBridgeEnvelopeSchema = z.object({
@@ -110,7 +110,7 @@ export function sqsBatchHandler(
           },
         }),
       );
-      metrics.addMetric('PoisonMessages', 'Count', 1);
+      counters.count('PoisonMessages');
       logger.error('Poison message moved to the DLQ', { messageId: record.messageId, reason: error.message });
     }
   };
@@ -155,7 +155,7 @@ export function sqsBatchHandler(
       clearTimeout(timer);
     }
     if (outOfTime > 0) {
-      metrics.addMetric('BatchRecordsOutOfTime', 'Count', outOfTime);
+      counters.count('BatchRecordsOutOfTime', outOfTime);
       logger.warn('The batch ran out of time; its unfinished records will be retried', {
         unfinished: outOfTime,
         records: event.Records.length,

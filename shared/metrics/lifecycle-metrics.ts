@@ -14,22 +14,24 @@ import {
 import type { BacklogGroup } from '../storage/ports';
 
 /**
- * The live business metrics (CloudWatch, Embedded Metric Format), derived from the lifecycle
- * events this service publishes — every state change publishes one — plus the backlog gauge of
- * the SLA sweep. Pure: no I/O; `MeteredPublisher` (shared/metrics/metered-publisher.ts) emits what
- * `lifecycleMetrics` returns after each successful publish, for every function, and the infra
- * dashboard and alarms read the names from {@link METRICS}.
+ * The live business figures, derived from the lifecycle events this service publishes — every state
+ * change publishes one — plus the backlog gauge of the SLA sweep. Pure: no I/O; `MeteredPublisher`
+ * (shared/metrics/metered-publisher.ts) emits what `lifecycleMetrics` returns after each successful
+ * publish, for every function, and the infra dashboard and alarms read the names from {@link METRICS}.
  *
- * **Cost.** Every distinct combination of metric name and dimension values is one custom metric
- * (billed monthly). So each metric has a small, fixed list of dimension sets, every dimension has
- * a bounded set of values (enums, or ids the policy defines: categories, departments, escalation
- * levels), and no dimension carries an id, a number or free text. No metric has the Powertools
- * `service` dimension: a lifecycle fact is the same whichever function observed it (escalations
- * come from four functions, closures from three), and per-function health is in `AWS/Lambda`.
- * With the default policy (7 channels, 6 categories, 4 severities, 6 departments, 3 escalation
- * levels) the catalogue below is at most {@link customMetricCount} = 139 custom metrics, and only
- * combinations that actually occur exist. Combinations across dimensions (category × severity,
- * department × clock) are left to the periodic reports.
+ * **Cost: log fields first, metrics only where an alarm needs one.** Each point is one JSON document
+ * on the function's log (`shared/metrics/emf-sink.ts`): the figure under its name and the values of
+ * its {@link MetricDefinition.fields} (channel, category, department…), which CloudWatch Logs
+ * Insights aggregates on demand and the dashboard's log widgets query. Logs cost by the byte, whatever
+ * the number of distinct values. A CloudWatch metric costs $0.30 a month for every distinct
+ * combination of name and dimension values that is published in the month, so only the definitions
+ * with `metric: true` are also extracted as metrics (Embedded Metric Format), and only as their total
+ * (no dimension): {@link customMetricCount} = 2, whatever the policy (the default one would have given
+ * 139 with the former per-channel, per-category and per-department dimension sets). The per-value
+ * splits are for reading: the dashboard's log widgets show them live, the periodic reports exactly.
+ * No field carries an id, a number or free text, and no document has Powertools' `service`: a
+ * lifecycle fact is the same whichever function observed it (escalations come from four functions,
+ * closures from three).
  *
  * **What the values mean.**
  * - Counts are 1 per state change. A published event counts once per function instance even if it
@@ -40,16 +42,18 @@ import type { BacklogGroup } from '../storage/ports';
  *   Waiting on the customer is included (the paused time is in the clock log, not in the event);
  *   not measured in working hours. A clock without `startedAt` yields no duration.
  * - `SlaMetOnTime` is 1 (met on time) or 0 (met late: breached before, or met after `dueAt`) per
- *   met clock, so its Average is the on-time share. Clocks are met only by actions on a running
+ *   met clock, so its average is the on-time share. Clocks are met only by actions on a running
  *   complaint (acknowledge, respond, request-info, resolve), never while paused, so this is the
  *   clock log's own `late` verdict. Clocks stopped unmet (closing, rejection) appear only in
  *   `SlaBreaches` if they were breached.
  * - `SurveySatisfied` is 1 when the answer closed the complaint and 0 when it reopened it (the
- *   policy's `reopenAtOrBelow`), so its Average is the satisfied share.
- * - `OpenComplaints` / `OldestOpenComplaintAge` are gauges the sweep emits every few minutes.
+ *   policy's `reopenAtOrBelow`), so its average is the satisfied share.
+ * - `OpenComplaints` / `OldestOpenComplaintAge` are gauges the sweep writes every few minutes: one
+ *   document for all open complaints, one per open status and one per department.
  */
 
-export const DIMENSION_KEYS = [
+/** The values a document may carry beside its figure (Logs Insights groups by them). */
+export const FIELD_KEYS = [
   'channel',
   'category',
   'severity',
@@ -59,7 +63,7 @@ export const DIMENSION_KEYS = [
   'verdict',
   'status',
 ] as const;
-export type DimensionKey = (typeof DIMENSION_KEYS)[number];
+export type FieldKey = (typeof FIELD_KEYS)[number];
 
 /** Units, spelled as CloudWatch (and Powertools' `MetricUnit`) spell them. */
 export type MetricUnitName = 'Count' | 'Seconds' | 'None';
@@ -67,197 +71,222 @@ export type MetricUnitName = 'Count' | 'Seconds' | 'None';
 export interface MetricDefinition {
   readonly name: string;
   readonly unit: MetricUnitName;
-  /** The dimension sets each data point is published under (`[]` = the total). */
-  readonly dimensionSets: readonly (readonly DimensionKey[])[];
+  /** The values each point carries as fields of its document (each only when known). */
+  readonly fields: readonly FieldKey[];
+  /**
+   * Also a CloudWatch metric: its total (no dimension) is extracted from the document. Only for what
+   * an alarm reads; every other figure is log-only, aggregated on demand.
+   */
+  readonly metric: boolean;
   readonly description: string;
 }
 
-/** One data point: one value published under one or more dimension sets (each with its values). */
+/** One data point: one value with the field values it applies to. */
 export interface MetricPoint {
   readonly name: string;
   readonly unit: MetricUnitName;
   readonly value: number;
-  readonly dimensionSets: readonly Readonly<Record<string, string>>[];
+  /** Fields of the document (a complaint not yet routed has no department: the field is left out). */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Whether CloudWatch extracts the point's total as a metric (else: log only). */
+  readonly metric: boolean;
 }
 
-const TOTAL: readonly DimensionKey[] = [];
-const byDepartment = [['department'], TOTAL] as const;
+const byDepartment = ['department'] as const;
 
-/** Every metric this module produces. The dashboard and alarms import the names from here. */
+/** Every figure this module produces. The dashboard and alarms import the names from here. */
 export const METRICS = {
   received: {
     name: 'ComplaintsReceived',
     unit: 'Count',
-    dimensionSets: [['channel'], TOTAL],
+    fields: ['channel'],
+    metric: false,
     description: 'Complaints accepted at intake, per channel',
   },
   rejected: {
     name: 'ComplaintsRejected',
     unit: 'Count',
-    dimensionSets: [['verdict'], TOTAL],
+    fields: ['verdict'],
+    metric: false,
     description:
       'Complaints found invalid, per verdict (spam, abusive, duplicate, out of scope, insufficient)',
   },
   classified: {
     name: 'ComplaintsClassified',
     unit: 'Count',
-    dimensionSets: [['category'], ['severity'], TOTAL],
-    description: 'Valid complaints classified, per category and per severity',
+    fields: ['category', 'severity'],
+    metric: true,
+    description:
+      'Valid complaints classified, per category and severity (the breach-rate alarm reads the total)',
   },
   repeat: {
     name: 'RepeatComplaints',
     unit: 'Count',
-    dimensionSets: [['category'], TOTAL],
+    fields: ['category'],
+    metric: false,
     description: 'Classified complaints that repeat one of the same customer and category (policy window)',
   },
   assigned: {
     name: 'ComplaintsAssigned',
     unit: 'Count',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Complaints routed to a lead department',
   },
   acknowledged: {
     name: 'ComplaintsAcknowledged',
     unit: 'Count',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Acknowledgement clocks met (acknowledge, first reply or information request)',
   },
   timeToAcknowledge: {
     name: 'TimeToAcknowledge',
     unit: 'Seconds',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Wall-clock seconds from receipt to the acknowledgement',
   },
   timeToFirstResponse: {
     name: 'TimeToFirstResponse',
     unit: 'Seconds',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Wall-clock seconds from receipt (or reopening) to the first response',
   },
   timeToResolution: {
     name: 'TimeToResolution',
     unit: 'Seconds',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Wall-clock seconds from receipt (or reopening) to the resolution',
   },
   metOnTime: {
     name: 'SlaMetOnTime',
     unit: 'Count',
-    dimensionSets: [['clock']],
-    description: 'Per met clock: 1 when met on time, 0 when late (Average = on-time share)',
+    fields: ['clock'],
+    metric: false,
+    description: 'Per met clock: 1 when met on time, 0 when late (average = on-time share)',
   },
   warnings: {
     name: 'SlaWarnings',
     unit: 'Count',
-    dimensionSets: [['clock'], TOTAL],
+    fields: ['clock'],
+    metric: false,
     description: 'Clocks that reached their warning point',
   },
   breaches: {
     name: 'SlaBreaches',
     unit: 'Count',
-    dimensionSets: [['clock'], ['severity'], ['department'], TOTAL],
-    description: 'Clocks that passed their deadline unmet (once per clock)',
+    fields: ['clock', 'severity', 'department'],
+    metric: true,
+    description:
+      'Clocks that passed their deadline unmet, once per clock (the breach-rate alarm reads the total)',
   },
   escalations: {
     name: 'Escalations',
     unit: 'Count',
-    dimensionSets: [['level'], TOTAL],
+    fields: ['level'],
+    metric: false,
     description: 'Escalations, per level of the chain (team lead, department head, executive on duty)',
   },
   resolved: {
     name: 'ComplaintsResolved',
     unit: 'Count',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Complaints resolved',
   },
   reopened: {
     name: 'ComplaintsReopened',
     unit: 'Count',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Complaints reopened by the customer (low score or a reply after resolution)',
   },
   closed: {
     name: 'ComplaintsClosed',
     unit: 'Count',
-    dimensionSets: [TOTAL],
+    fields: [],
+    metric: false,
     description: 'Complaints closed (by an agent, a satisfied answer or an unanswered survey)',
   },
   customerReplies: {
     name: 'CustomerReplies',
     unit: 'Count',
-    dimensionSets: [TOTAL],
+    fields: [],
+    metric: false,
     description: "Customers' replies through the tracking link",
   },
   surveysRequested: {
     name: 'SurveysRequested',
     unit: 'Count',
-    dimensionSets: [TOTAL],
+    fields: [],
+    metric: false,
     description: 'Satisfaction surveys sent',
   },
   surveysUnanswered: {
     name: 'SurveysUnanswered',
     unit: 'Count',
-    dimensionSets: [TOTAL],
+    fields: [],
+    metric: false,
     description: 'Complaints closed because the survey was not answered in time',
   },
   surveyScore: {
     name: 'SurveyScore',
     unit: 'None',
-    dimensionSets: byDepartment,
-    description: 'Survey answers, 1–5 (Average = satisfaction score, SampleCount = answers)',
+    fields: byDepartment,
+    metric: false,
+    description: 'Survey answers, 1–5 (average = satisfaction score, count = answers)',
   },
   surveySatisfied: {
     name: 'SurveySatisfied',
     unit: 'Count',
-    dimensionSets: [TOTAL],
+    fields: [],
+    metric: false,
     description: 'Per survey answer: 1 when it closed the complaint, 0 when it reopened it',
   },
   openComplaints: {
     name: 'OpenComplaints',
     unit: 'Count',
-    dimensionSets: [['status'], ['department'], TOTAL],
-    description: 'Backlog gauge (SLA sweep): open complaints, per status and per lead department',
+    fields: ['status', 'department'],
+    metric: false,
+    description: 'Backlog gauge (SLA sweep): open complaints in all, per status and per lead department',
   },
   oldestOpenAge: {
     name: 'OldestOpenComplaintAge',
     unit: 'Seconds',
-    dimensionSets: byDepartment,
+    fields: byDepartment,
+    metric: false,
     description: 'Ageing gauge (SLA sweep): seconds since the receipt of the oldest open complaint',
   },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;
 
-/**
- * The number of custom metrics the catalogue can create, given how many values each dimension
- * can take (a bound: only combinations that occur are created).
- */
-export function customMetricCount(cardinality: Readonly<Record<DimensionKey, number>>): number {
-  let total = 0;
-  for (const definition of Object.values(METRICS) as MetricDefinition[]) {
-    for (const keys of definition.dimensionSets) {
-      total += keys.reduce((product, key) => product * cardinality[key], 1);
-    }
-  }
-  return total;
+/** The definitions that are also CloudWatch metrics (each one custom metric: its total). */
+export function customMetrics(): MetricDefinition[] {
+  return (Object.values(METRICS) as MetricDefinition[]).filter((d) => d.metric);
 }
 
-type DimensionValues = Partial<Record<DimensionKey, string | undefined>>;
-
 /**
- * A point under every dimension set of its metric whose values are all known (a complaint not yet
- * routed has no department: it counts in the total only). Undefined when no set applies.
+ * The number of custom metrics the catalogue can create: one per definition with `metric`, since
+ * only totals are extracted. It does not depend on the policy (more departments add no metric).
  */
-function point(
-  definition: MetricDefinition,
-  value: number,
-  values: DimensionValues,
-): MetricPoint | undefined {
-  const dimensionSets = definition.dimensionSets
-    .filter((keys) => keys.every((key) => typeof values[key] === 'string' && values[key] !== ''))
-    .map((keys) => Object.fromEntries(keys.map((key) => [key, values[key] as string])));
-  if (dimensionSets.length === 0) return undefined;
-  return { name: definition.name, unit: definition.unit, value, dimensionSets };
+export function customMetricCount(): number {
+  return customMetrics().length;
+}
+
+type FieldValues = Partial<Record<FieldKey, string | undefined>>;
+
+/** A point with the values of its definition's fields that are known (a missing one is left out). */
+function point(definition: MetricDefinition, value: number, values: FieldValues): MetricPoint {
+  const fields = Object.fromEntries(
+    definition.fields
+      .filter((key) => typeof values[key] === 'string' && values[key] !== '')
+      .map((key) => [key, values[key] as string]),
+  );
+  return { name: definition.name, unit: definition.unit, value, fields, metric: definition.metric };
 }
 
 const CLOCKS = ['acknowledge', 'firstResponse', 'resolution'] as const;
@@ -398,9 +427,10 @@ function clocksMet(e: z.infer<typeof ComplaintActionV1>): (MetricPoint | undefin
 }
 
 /**
- * The backlog and ageing gauges from the open complaints grouped by department and status: the
- * total, per status (every open status, zeros included), per department (every department given,
- * zeros included), and the age of the oldest open complaint overall and per department.
+ * The backlog and ageing gauges from the open complaints grouped by department and status: all open
+ * complaints, per status (every open status, zeros included), per department (every department given,
+ * zeros included), and the age of the oldest open complaint overall and per department. A document
+ * for all open complaints carries neither `status` nor `department`.
  */
 export function backlogMetrics(
   groups: readonly BacklogGroup[],
@@ -408,12 +438,7 @@ export function backlogMetrics(
   now: Date,
 ): MetricPoint[] {
   const { openComplaints, oldestOpenAge } = METRICS;
-  const gauge = (definition: MetricDefinition, value: number, dimensions: Record<string, string>) => ({
-    name: definition.name,
-    unit: definition.unit,
-    value,
-    dimensionSets: [dimensions],
-  });
+  const gauge = point;
   const sum = (of: readonly BacklogGroup[]) => of.reduce((n, g) => n + g.count, 0);
   const age = (of: readonly BacklogGroup[]): number | undefined => {
     const oldest = of

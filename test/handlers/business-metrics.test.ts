@@ -9,9 +9,10 @@ import { bundledPolicyEnv, defaultPolicy } from '../support/fixtures';
 import { apiRequest, lambdaContext } from '../support/lambda';
 
 /**
- * The business metrics as deployed functions emit them, through the handlers with the AWS clients
- * mocked and stdout captured: the intake API (lifecycle metrics measured by the runtime's
- * publisher) and the SLA sweep (the backlog gauge).
+ * The metric documents as deployed functions write them, through the handlers with the AWS clients
+ * mocked and stdout captured: the intake API (lifecycle figures measured by the runtime's
+ * publisher, its operational counters) and the SLA sweep (the backlog gauge, its counters). None of
+ * them is a CloudWatch metric: only the breach-rate alarm's totals are (test/unit/metered-publisher).
  */
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -25,13 +26,12 @@ type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Pr
 let intakeApi: Handler;
 let sweep: Handler;
 
-interface EmfDocument {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-  [key: string]: unknown;
-}
-const documents = (): EmfDocument[] => lines.map((l) => JSON.parse(l) as EmfDocument);
-const named = (name: string) =>
-  documents().filter((d) => d._aws.CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === name));
+/** A metric document: log-only, or EMF with an `_aws` directive. */
+type MetricDocument = Record<string, unknown> & { _aws?: unknown };
+const documents = (): MetricDocument[] => lines.map((l) => JSON.parse(l) as MetricDocument);
+const named = (name: string) => documents().filter((d) => typeof d[name] === 'number');
+/** The documents CloudWatch would turn into metrics. */
+const emf = () => documents().filter((d) => d._aws !== undefined);
 
 beforeAll(async () => {
   vi.stubEnv('TABLE_NAME', 'complaints');
@@ -68,7 +68,7 @@ beforeEach(() => {
 });
 
 describe('intake API: lifecycle metrics from what the runtime publishes', () => {
-  it('emits ComplaintsReceived per channel and in total, without the service dimension, once published', async () => {
+  it('writes ComplaintsReceived with its channel as a log-only document, once published: no metric, no ColdStart', async () => {
     dynamo.on(TransactWriteCommand).resolves({});
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
     const response = (await intakeApi(
@@ -80,17 +80,10 @@ describe('intake API: lifecycle metrics from what the runtime publishes', () => 
       lambdaContext(),
     )) as { statusCode: number };
     expect(response.statusCode).toBe(202);
-    const [doc, ...others] = named('ComplaintsReceived');
-    expect(others).toEqual([]);
-    expect(doc?._aws.CloudWatchMetrics).toEqual([
-      {
-        Namespace: 'ComplaintService',
-        Dimensions: [['channel'], []],
-        Metrics: [{ Name: 'ComplaintsReceived', Unit: 'Count' }],
-      },
-    ]);
-    expect(doc).toMatchObject({ channel: 'hotline', ComplaintsReceived: 1 });
-    expect(doc).not.toHaveProperty('service');
+    expect(named('ComplaintsReceived')).toEqual([{ ComplaintsReceived: 1, channel: 'hotline' }]);
+    // The first invocation of the handler was a cold start: no ColdStart metric, no metric at all.
+    expect(named('ColdStart')).toEqual([]);
+    expect(emf()).toEqual([]);
   });
 
   it('emits nothing when the events could not be published (the retry measures)', async () => {
@@ -106,13 +99,16 @@ describe('intake API: lifecycle metrics from what the runtime publishes', () => 
     )) as { statusCode: number };
     expect(response.statusCode).toBe(503);
     expect(named('ComplaintsReceived')).toEqual([]);
-    // The failure itself is an operational metric of the function, with its service dimension.
-    expect(named('IntakeFailures')[0]).toMatchObject({ service: 'intake', IntakeFailures: 1 });
+    // The failure itself is an operational counter of the function, with its service, log-only.
+    expect(named('IntakeFailures')).toEqual([{ IntakeFailures: 1, service: 'intake' }]);
+    expect(emf()).toEqual([]);
   });
 });
 
 describe('SLA sweep: the backlog gauge', () => {
   const departments = defaultPolicy.routing.departments.map((d) => d.id);
+  // The counters name the function's service when they count (the stack sets it per function).
+  beforeAll(() => vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'sla'));
 
   function backlogQueries(items: Record<string, { receivedAt: string }[]>) {
     dynamo
@@ -147,26 +143,24 @@ describe('SLA sweep: the backlog gauge', () => {
     expect(gsi1.every((i) => i.ProjectionExpression === '#receivedAt')).toBe(true);
 
     const open = named('OpenComplaints');
-    const value = (dimensions: string[], key?: string, val?: string) =>
-      open.find(
-        (d) =>
-          JSON.stringify(d._aws.CloudWatchMetrics[0]?.Dimensions) === JSON.stringify([dimensions]) &&
-          (key === undefined || d[key] === val),
-      )?.OpenComplaints;
-    expect(value([])).toBe(3);
-    expect(value(['status'], 'status', 'in_progress')).toBe(2);
-    expect(value(['status'], 'status', 'received')).toBe(1);
-    expect(value(['department'], 'department', 'billing')).toBe(2);
-    expect(value(['department'], 'department', 'security')).toBe(0);
+    const value = (fields: Record<string, string>) =>
+      open.find((d) => JSON.stringify({ ...d, OpenComplaints: undefined }) === JSON.stringify(fields))
+        ?.OpenComplaints;
+    expect(value({})).toBe(3);
+    expect(value({ status: 'in_progress' })).toBe(2);
+    expect(value({ status: 'received' })).toBe(1);
+    expect(value({ department: 'billing' })).toBe(2);
+    expect(value({ department: 'security' })).toBe(0);
+    expect(open).toHaveLength(1 + OPEN_STATUSES.length + departments.length);
     expect(open.every((d) => !('service' in d))).toBe(true);
-    const oldest = named('OldestOpenComplaintAge');
-    expect(
-      oldest.map((d) => [d._aws.CloudWatchMetrics[0]?.Dimensions, d.department, d.OldestOpenComplaintAge]),
-    ).toEqual([
-      [[[]], undefined, 24 * 3600],
-      [[['department']], 'billing', 24 * 3600],
+    expect(named('OldestOpenComplaintAge')).toEqual([
+      { OldestOpenComplaintAge: 24 * 3600 },
+      { OldestOpenComplaintAge: 24 * 3600, department: 'billing' },
     ]);
-    expect(named('SweepRecoveredDeadlines')[0]).toMatchObject({ SweepRecoveredDeadlines: 0 });
+    expect(named('SweepRecoveredDeadlines')).toEqual([{ SweepRecoveredDeadlines: 0, service: 'sla' }]);
+    expect(named('IntakeHandoffsRepaired')).toEqual([{ IntakeHandoffsRepaired: 0, service: 'sla' }]);
+    // A sweep of an idle deployment publishes no CloudWatch metric: nothing fixed to pay.
+    expect(emf()).toEqual([]);
   });
 
   it('still sweeps, without the gauge, when the backlog cannot be read', async () => {

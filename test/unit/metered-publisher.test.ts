@@ -4,12 +4,13 @@ import { buildEvent, type OutboundEvent } from '../../shared/events/schemas';
 import { EmfMetricSink } from '../../shared/metrics/emf-sink';
 import type { MetricPoint } from '../../shared/metrics/lifecycle-metrics';
 import { MeteredPublisher } from '../../shared/metrics/metered-publisher';
+import { OperationalCounters } from '../../shared/metrics/operational-counters';
 import { captureEmf } from '../support/emf';
 import { RecordingPublisher } from '../support/fixtures';
 
 /**
- * The publisher decorator through the real Powertools Metrics: the EMF documents it writes to
- * stdout (what CloudWatch Logs turns into metrics) are captured and read back.
+ * The publisher decorator through the real Powertools Metrics: the documents it writes to stdout
+ * (EMF, which CloudWatch Logs turns into metrics, and log-only JSON) are captured and read back.
  */
 
 const NAMESPACE = 'ComplaintServiceTest';
@@ -23,6 +24,7 @@ beforeEach(() => {
 
 afterEach(() => restore?.());
 
+/** A metric document: EMF (with `_aws`) or log-only (without). */
 interface EmfDocument {
   _aws: {
     Timestamp: number;
@@ -78,36 +80,67 @@ function escalated(id: string, level: number): OutboundEvent {
   });
 }
 
+function breached(id: string, clock: 'acknowledge' | 'resolution', department?: string): OutboundEvent {
+  return buildEvent('slaBreached', SOURCES.sla, {
+    metadata: {
+      version: 1,
+      eventId: `${id}:breached:${clock}`,
+      occurredAt: '2026-11-24T05:00:00.000Z',
+      correlationId: id,
+    },
+    data: {
+      complaintId: id,
+      number: `C20261124-${id.toUpperCase()}`,
+      clock,
+      dueAt: '2026-11-24T04:00:00.000Z',
+      severity: 'major',
+      ...(department === undefined ? {} : { leadDepartment: department }),
+      detectedBy: 'timer',
+    },
+  });
+}
+
 describe('MeteredPublisher with the EMF sink', () => {
-  it('writes one EMF document per point after the publish: namespace, its dimension sets and value, no service', async () => {
+  it('writes one document per point after the publish: a log-only JSON line, or EMF for a total an alarm reads', async () => {
     const inner = new RecordingPublisher();
     const publisher = new MeteredPublisher(inner, new EmfMetricSink({ namespace: NAMESPACE }));
-    await publisher.publish([received('a1', 'web'), escalated('a1', 2)]);
+    await publisher.publish([
+      received('a1', 'web'),
+      breached('a1', 'resolution', 'billing'),
+      escalated('a1', 2),
+    ]);
 
-    expect(inner.events).toHaveLength(2);
-    const [first, second] = documents();
-    expect(documents()).toHaveLength(2);
-    expect(first?._aws.CloudWatchMetrics).toEqual([
-      {
-        Namespace: NAMESPACE,
-        Dimensions: [['channel'], []],
-        Metrics: [{ Name: 'ComplaintsReceived', Unit: 'Count' }],
-      },
-    ]);
-    expect(first).toMatchObject({ channel: 'web', ComplaintsReceived: 1 });
-    expect(first).not.toHaveProperty('service');
-    expect(typeof first?._aws.Timestamp).toBe('number');
-    // The second point carries its own dimensions only: nothing of the first leaks into it.
+    expect(inner.events).toHaveLength(3);
+    expect(documents()).toHaveLength(3);
+    const [first, second, third] = documents();
+    // Log-only: the figure and its fields, no directive, so no metric.
+    expect(first).toEqual({ ComplaintsReceived: 1, channel: 'web' });
+    // The breach: one metric, the total (the empty dimension set), its fields as plain properties.
     expect(second?._aws.CloudWatchMetrics).toEqual([
-      {
-        Namespace: NAMESPACE,
-        Dimensions: [['level'], []],
-        Metrics: [{ Name: 'Escalations', Unit: 'Count' }],
-      },
+      { Namespace: NAMESPACE, Dimensions: [[]], Metrics: [{ Name: 'SlaBreaches', Unit: 'Count' }] },
     ]);
-    expect(second).toMatchObject({ level: '2', Escalations: 1 });
-    expect(second).not.toHaveProperty('channel');
-    expect(second).not.toHaveProperty('ComplaintsReceived');
+    expect(typeof second?._aws.Timestamp).toBe('number');
+    expect(second).toMatchObject({
+      SlaBreaches: 1,
+      clock: 'resolution',
+      severity: 'major',
+      department: 'billing',
+    });
+    expect(second).not.toHaveProperty('service');
+    // The third point carries its own fields only: nothing of the breach leaks into it.
+    expect(third).toEqual({ Escalations: 1, level: '2' });
+  });
+
+  it('writes the next metric document without the fields of the one before', async () => {
+    const publisher = new MeteredPublisher(
+      new RecordingPublisher(),
+      new EmfMetricSink({ namespace: NAMESPACE }),
+    );
+    await publisher.publish([breached('h1', 'resolution', 'billing'), breached('h2', 'acknowledge')]);
+    const [, next] = documents();
+    expect(next?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([[]]);
+    expect(next).toMatchObject({ SlaBreaches: 1, clock: 'acknowledge' });
+    expect(next).not.toHaveProperty('department');
   });
 
   it('keeps the values of consecutive points of the same metric apart', async () => {
@@ -201,32 +234,75 @@ describe('MeteredPublisher with the EMF sink', () => {
 });
 
 describe('EmfMetricSink', () => {
-  it('writes a total-only point as a metric without dimensions, and a value with its unit', () => {
+  it('writes a metric point as EMF with the empty dimension set only, and a log-only point as plain JSON', () => {
     new EmfMetricSink({ namespace: NAMESPACE }).emit([
-      { name: 'SurveyScore', unit: 'None', value: 4, dimensionSets: [{ department: 'billing' }, {}] },
-      { name: 'TimeToAcknowledge', unit: 'Seconds', value: 1800.5, dimensionSets: [{}] },
+      {
+        name: 'ComplaintsClassified',
+        unit: 'Count',
+        value: 1,
+        fields: { category: 'billing_dispute' },
+        metric: true,
+      },
+      { name: 'SurveyScore', unit: 'None', value: 4, fields: { department: 'billing' }, metric: false },
+      { name: 'TimeToAcknowledge', unit: 'Seconds', value: 1800.5, fields: {}, metric: false },
     ]);
-    const [score, time] = documents();
-    expect(score?._aws.CloudWatchMetrics[0]).toEqual({
+    const [classified, score, time] = documents();
+    expect(classified?._aws.CloudWatchMetrics[0]).toEqual({
       Namespace: NAMESPACE,
-      Dimensions: [['department'], []],
-      Metrics: [{ Name: 'SurveyScore', Unit: 'None' }],
+      Dimensions: [[]],
+      Metrics: [{ Name: 'ComplaintsClassified', Unit: 'Count' }],
     });
-    expect(score).toMatchObject({ department: 'billing', SurveyScore: 4 });
-    expect(time?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([[]]);
-    expect(time).toMatchObject({ TimeToAcknowledge: 1800.5 });
-    expect(time).not.toHaveProperty('department');
+    expect(classified).toMatchObject({ ComplaintsClassified: 1, category: 'billing_dispute' });
+    expect(lines[1]).toBe('{"SurveyScore":4,"department":"billing"}');
+    expect(score).not.toHaveProperty('_aws');
+    expect(time).toEqual({ TimeToAcknowledge: 1800.5 });
   });
 
-  it('is silenced by POWERTOOLS_METRICS_DISABLED like every Powertools metric', () => {
+  it('is silenced by POWERTOOLS_METRICS_DISABLED like every Powertools metric, log-only points too', () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     try {
       new EmfMetricSink({ namespace: NAMESPACE }).emit([
-        { name: 'ComplaintsClosed', unit: 'Count', value: 1, dimensionSets: [{}] },
+        { name: 'SlaBreaches', unit: 'Count', value: 1, fields: {}, metric: true },
+        { name: 'ComplaintsClosed', unit: 'Count', value: 1, fields: {}, metric: false },
       ]);
     } finally {
       vi.unstubAllEnvs();
     }
     expect(documents()).toEqual([]);
+  });
+});
+
+describe('OperationalCounters', () => {
+  it('writes each count at once as a log-only document with the function’s service', () => {
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'intake');
+    try {
+      const counters = new OperationalCounters(new EmfMetricSink({ namespace: NAMESPACE }));
+      counters.count('PoisonMessages');
+      counters.count('SweepRecoveredDeadlines', 0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(lines).toEqual([
+      '{"PoisonMessages":1,"service":"intake"}',
+      '{"SweepRecoveredDeadlines":0,"service":"intake"}',
+    ]);
+  });
+
+  it('names the service it was given, and none when there is none', () => {
+    const emitted: MetricPoint[] = [];
+    new OperationalCounters({ emit: (points) => emitted.push(...points) }, 'sla').count(
+      'IntakeHandoffsRepaired',
+      2,
+    );
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', '');
+    try {
+      new OperationalCounters({ emit: (points) => emitted.push(...points) }).count('IntakeFailures');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(emitted).toEqual([
+      { name: 'IntakeHandoffsRepaired', unit: 'Count', value: 2, fields: { service: 'sla' }, metric: false },
+      { name: 'IntakeFailures', unit: 'Count', value: 1, fields: {}, metric: false },
+    ]);
   });
 });

@@ -15,6 +15,7 @@ import { HANDOFF_KIND, handoffDueAt } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
 import { type ComplaintStatus, isOpen, OPEN_STATUSES } from '../domain/lifecycle';
 import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
+import { packDocument, unpackDocument } from './document-codec';
 import type {
   BacklogGroup,
   ComplaintStore,
@@ -260,7 +261,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
       ExpressionAttributeValues: { ':pk': complaintPk(id), ':tl': 'TL#' },
     });
-    return items.map((i) => i.entry as TimelineEntry);
+    return items.map(timelineEntryOfItem);
   }
 
   async timelinePage(id: string, options: TimelinePageOptions): Promise<TimelinePage> {
@@ -287,20 +288,21 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       }),
     );
     const items = (result.Items ?? []).filter((i) => i.sk !== beforeKey);
-    const page: Record<string, unknown>[] = [];
+    const page: Array<{ sk: unknown; entry: TimelineEntry }> = [];
     let bytes = 0;
     for (const item of items.slice(0, limit)) {
-      const size = Buffer.byteLength(JSON.stringify(item.entry));
+      const entry = timelineEntryOfItem(item);
+      const size = Buffer.byteLength(JSON.stringify(entry));
       // Always at least one entry, or paging could not move on.
       if (page.length > 0 && bytes + size > maxBytes) break;
-      page.push(item);
+      page.push({ sk: item.sk, entry });
       bytes += size;
     }
     const oldest = page[page.length - 1];
     // Older entries exist when the page was cut (count or bytes) or DynamoDB stopped at its 1 MB.
     const more = items.length > page.length || result.LastEvaluatedKey !== undefined;
     return {
-      entries: page.map((i) => i.entry as TimelineEntry).reverse(),
+      entries: page.map((i) => i.entry).reverse(),
       ...(more && oldest !== undefined ? { olderCursor: encodeTimelineCursor(String(oldest.sk)) } : {}),
     };
   }
@@ -527,7 +529,7 @@ export function complaintItem(c: Complaint, deadlineShards: number): Record<stri
   const item: Record<string, unknown> = {
     pk: complaintPk(c.id),
     sk: META,
-    complaint: c,
+    complaint: packDocument(c),
     version: c.version,
     number: c.number,
     status: c.status,
@@ -605,8 +607,15 @@ export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | un
 }
 
 function timelineItem(complaintId: string, entry: TimelineEntry): Record<string, unknown> {
-  return { pk: complaintPk(complaintId), sk: `TL#${entry.at}#${ulid()}`, entry };
+  return { pk: complaintPk(complaintId), sk: `TL#${entry.at}#${ulid()}`, entry: packDocument(entry) };
 }
+
+/** The timeline entry a `TL#…` item holds. */
+export const timelineEntryOfItem = (item: Record<string, unknown>): TimelineEntry =>
+  unpackDocument(item.entry) as TimelineEntry;
+
+/** The complaint record a `META` item holds, as stored (not validated). */
+export const complaintOfItem = (item: Record<string, unknown>): unknown => unpackDocument(item.complaint);
 
 /** The record as written: the update's timeline entries added to its count (policy.limits.maxTimelineEntries). */
 function withEntries(c: Complaint, entries: number): Complaint {
@@ -629,7 +638,7 @@ function decodeTimelineCursor(cursor: string): string {
 }
 
 function fromItem(item: Record<string, unknown>): Complaint {
-  return ComplaintSchema.parse(withCustomerNamespace(item.complaint));
+  return ComplaintSchema.parse(withCustomerNamespace(complaintOfItem(item)));
 }
 
 /**

@@ -29,7 +29,13 @@ import {
   type ErasureScope,
   emptyCounts,
 } from '../domain/privacy';
-import { complaintItem, complaintPk, RETENTION_PARTITION_PREFIX } from './dynamodb-store';
+import { packDocument } from './document-codec';
+import {
+  complaintItem,
+  complaintPk,
+  RETENTION_PARTITION_PREFIX,
+  timelineEntryOfItem,
+} from './dynamodb-store';
 import { ConcurrencyConflictError, type TimelineEntry } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
 import { isRetryableCancellation } from './transactions';
@@ -245,7 +251,7 @@ export class DynamoDbPrivacyStore implements PrivacyStore {
       for (const item of result.Items ?? []) {
         entries.push({
           sk: String(item.sk),
-          entry: item.entry as TimelineEntry,
+          entry: timelineEntryOfItem(item),
           ...(typeof item.erasedAt === 'string' ? { erasedAt: item.erasedAt } : {}),
         });
       }
@@ -271,7 +277,7 @@ export class DynamoDbPrivacyStore implements PrivacyStore {
       entries.map(({ sk, entry }) => ({
         Put: {
           TableName: this.tableName,
-          Item: { pk: complaintPk(complaintId), sk, entry, erasedAt: at },
+          Item: { pk: complaintPk(complaintId), sk, entry: packDocument(entry), erasedAt: at },
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(erasedAt)',
         },
       })),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { AcceptedEvent } from '../../infra/local/eventbridge-server';
@@ -10,6 +11,7 @@ import { createLocalIssuer } from '../../infra/local/jwt';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { eventually as poll } from '../support/eventually';
+import { readableItem } from '../support/table-dump';
 
 /**
  * Issue #10's attacks, played for real against the app synthesized as `npm start` synthesizes it and
@@ -304,7 +306,7 @@ describe('attacks on the trust boundary, against the local runtime', () => {
       let start: Record<string, never> | undefined;
       do {
         const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-        for (const item of page.Items ?? []) items.push(JSON.stringify(item));
+        for (const item of page.Items ?? []) items.push(JSON.stringify(readableItem(unmarshall(item))));
         start = page.LastEvaluatedKey as Record<string, never> | undefined;
       } while (start !== undefined);
     }

@@ -33,7 +33,7 @@ import {
 } from '../../shared/services/history-import';
 import { idempotencyKeyOf } from '../../shared/services/idempotency';
 import { generateReport, getReport, recordLifecycleEvent } from '../../shared/services/reporting';
-import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
+import { complaintOfItem, DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { DynamoDbReportingStore } from '../../shared/storage/reporting-store';
 import { EXPORT_ZONE, type ExpectedRow, generateExport } from '../fixtures/import/generate-export';
 import { defaultPolicy as policy, RecordingPublisher, RecordingScheduler } from '../support/fixtures';
@@ -349,7 +349,7 @@ describe('the report events of imported complaints', () => {
     const complaints = (await scan(imported, 'C#')).filter((i) => i.sk === 'META');
     expect(complaints).toHaveLength(60);
     for (const item of complaints) {
-      const complaint = item.complaint as Complaint;
+      const complaint = complaintOfItem(item) as Complaint;
       const closed = (await store.timeline(complaint.id)).find((e) => e.type === 'closed');
       for (const event of historicalEvents(complaint, closed?.at))
         await recordLifecycleEvent(reporting, event);

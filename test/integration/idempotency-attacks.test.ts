@@ -12,6 +12,7 @@ import { hashToken } from '../../shared/domain/identifiers';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import type { ServiceContext } from '../../shared/services/context';
 import { apiRequest, lambdaContext, sqsRecordForEvent } from '../support/lambda';
+import { readableItem } from '../support/table-dump';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 import { setHandlerEnvironment } from './support/handler-env';
 
@@ -225,7 +226,7 @@ describe('no secret at rest', () => {
       const page = await localDynamoClient().send(
         new ScanCommand({ TableName: tableName, ...(start ? { ExclusiveStartKey: start } : {}) }),
       );
-      items.push(...(page.Items ?? []).map((i) => unmarshall(i)));
+      items.push(...(page.Items ?? []).map((i) => readableItem(unmarshall(i))));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     const text = JSON.stringify(items);

@@ -39,6 +39,7 @@ import type { PrivacyContext } from '../../shared/services/privacy';
 import type { ReportingContext } from '../../shared/services/reporting';
 import { submission } from '../support/fixtures';
 import { apiRequest, lambdaContext, toEvents } from '../support/lambda';
+import { readableItem } from '../support/table-dump';
 import { CLAIMS, type Who } from './support/callers';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 import { setHandlerEnvironment } from './support/handler-env';
@@ -246,7 +247,7 @@ async function scanTable(): Promise<Record<string, unknown>[]> {
   let start: Record<string, unknown> | undefined;
   do {
     const page = await db.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
+    items.push(...(page.Items ?? []).map(readableItem));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;

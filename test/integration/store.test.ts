@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { ConcurrencyConflictError, queuePosition } from '../../shared/storage/ports';
@@ -266,5 +266,44 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
       new GetCommand({ TableName: tableName, Key: { pk: `C#${recent.id}`, sk: 'META' } }),
     );
     expect(String(raw.Item?.gsi3pk)).not.toContain(customer.id);
+  });
+});
+
+describe('documents stored compressed', () => {
+  it('stores a large record compressed, reads it back whole, and still reads a record stored as a plain map', async () => {
+    const long = complaintRecord({});
+    const c = {
+      ...long,
+      submission: { ...long.submission, description: 'The parcel never came. '.repeat(80).trim() },
+    };
+    const result = await store.create({
+      complaint: c,
+      idempotencyKey: `test#${c.id}`,
+      requestFingerprint: `fp-${c.id}`,
+      trackingTokenHash: `hash-${c.id}`,
+      timeline: [{ ...newEntry('received'), data: { outbox: [{ detail: 'x'.repeat(2000) }] } }],
+    });
+    expect(result.outcome).toBe('created');
+    const raw = await db.send(new GetCommand({ TableName: tableName, Key: { pk: `C#${c.id}`, sk: 'META' } }));
+    // Binary, and much smaller than its JSON.
+    expect(raw.Item?.complaint).toBeInstanceOf(Uint8Array);
+    expect((raw.Item?.complaint as Uint8Array | undefined)?.length ?? Number.POSITIVE_INFINITY).toBeLessThan(
+      JSON.stringify(c).length / 3,
+    );
+    expect((await store.get(c.id))?.submission.description).toBe(c.submission.description);
+    const [entry] = await store.timeline(c.id);
+    expect(entry?.data).toEqual({ outbox: [{ detail: 'x'.repeat(2000) }] });
+    const page = await store.timelinePage(c.id, { limit: 5, maxBytes: 100_000 });
+    expect(page.entries).toEqual([entry]);
+
+    // An item written before compression (the record as a map) reads the same.
+    const plain = complaintRecord({});
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: `C#${plain.id}`, sk: 'META', complaint: plain, version: 1 },
+      }),
+    );
+    expect(await store.get(plain.id)).toEqual(plain);
   });
 });

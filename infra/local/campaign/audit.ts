@@ -19,9 +19,11 @@
  * - **throughput**: accepted submissions per second of drive, and complaints assigned per second
  *   from the first receipt to the last assignment (with the intake → assigned latency).
  */
+
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
+import { complaintOfItem } from '../../../shared/storage/dynamodb-store';
 import { type DriveResult, MARKER_PATTERN, POISON_PREFIX } from './drive';
 import { isDeadLetterQueue } from './settle';
 
@@ -114,7 +116,7 @@ async function scanComplaints(
       if (item.sk === 'FACTS') {
         const facts = JSON.parse(String(item.facts)) as Json;
         if (facts.received !== undefined) inReport.add(String(facts.complaintId));
-      } else if (item.complaint !== undefined) complaints.push(item.complaint);
+      } else if (item.complaint !== undefined) complaints.push(complaintOfItem(item) as Json);
     }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);

@@ -18,9 +18,11 @@
  * While the drive runs, complaint states are read from the table directly (never through the
  * functions, so watching does not take capacity from the system under test).
  */
+
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { complaintOfItem } from '../../../shared/storage/dynamodb-store';
 import { LOCAL_CREDENTIALS } from '../dynamodb-local';
 import { seeded } from '../faults';
 import type { LocalIssuer } from '../jwt';
@@ -184,7 +186,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
         ConsistentRead: true,
       }),
     );
-    return Item?.complaint as Json | undefined;
+    return Item === undefined ? undefined : (complaintOfItem(Item) as Json);
   };
   const waitFor = async (id: string, test: (c: Json) => boolean, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;

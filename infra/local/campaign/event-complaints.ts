@@ -5,11 +5,13 @@
  * producer's system, the stored complaint's text carries the drive's marker, and the customer's
  * tracking token is derived as the service derives it (`trackingTokenOf`, the stack's KMS key).
  */
+
 import { KMSClient } from '@aws-sdk/client-kms';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DETAIL_TYPES } from '../../../shared/events/names';
 import { KmsServiceKeys } from '../../../shared/security/service-keys';
 import { trackingTokenOf } from '../../../shared/services/idempotency';
+import { complaintOfItem } from '../../../shared/storage/dynamodb-store';
 import { LOCAL_CREDENTIALS } from '../dynamodb-local';
 import type { LocalRuntime } from '../runtime';
 import { MARKER_PATTERN, PRODUCER } from './drive';
@@ -47,7 +49,11 @@ export function watchEventComplaints(
     void dynamodb
       .send(new GetCommand({ TableName: tableName, Key: { pk: `C#${complaintId}`, sk: 'META' } }))
       .then(({ Item }) => {
-        const marker = MARKER_PATTERN.exec(String(Item?.complaint?.submission?.description ?? ''))?.[1];
+        const record =
+          Item === undefined
+            ? undefined
+            : (complaintOfItem(Item) as { submission?: { description?: unknown } });
+        const marker = MARKER_PATTERN.exec(String(record?.submission?.description ?? ''))?.[1];
         if (marker === undefined) return;
         found.set(marker, complaintId);
         waiting.get(marker)?.();

@@ -343,7 +343,9 @@ async function storedBytes(
       const indexes = Object.keys(item).filter((name) => /^gsi\d+pk$/.test(name)).length;
       const size = itemBytes(item);
       total += (size + 100) * (1 + indexes);
-      const kind = (item.sk?.S ?? '').replace(/#.*$/, '');
+      const sortKind = (item.sk?.S ?? '').replace(/#.*$/, '');
+      // Timeline entries by their type: which kinds of entry are large.
+      const kind = sortKind === 'TL' ? `TL:${item.entry?.M?.type?.S ?? '?'}` : sortKind;
       const entry = bySortKey[kind] ?? { items: 0, bytes: 0, maxBytes: 0 };
       bySortKey[kind] = entry;
       entry.items++;

@@ -16,8 +16,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { AcceptedEvent } from '../../infra/local/eventbridge-server';
 import { createLocalIssuer } from '../../infra/local/jwt';
+import { createUsageMeter } from '../../infra/local/metering/usage-meter';
 import { accessKeyOf, type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { runScenario, SCENARIO_STEP_COUNT, type ScenarioSummary } from '../../infra/local/scenario';
+import { functionOfAccessKey } from '../../infra/local/wiring/iam';
 import type { Report } from '../../shared/domain/reporting/report';
 import { DETAIL_TYPES } from '../../shared/events/names';
 import { KmsServiceKeys } from '../../shared/security/service-keys';
@@ -34,6 +36,8 @@ type Json = Record<string, any>;
 
 let runtime: LocalRuntime;
 const accepted: AcceptedEvent[] = [];
+/** Counts what the run uses where AWS bills it (`npm run cost` reads the same meter). */
+const meter = createUsageMeter({ callerOf: functionOfAccessKey });
 const clientConfig = () => ({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
 
 beforeAll(async () => {
@@ -45,6 +49,7 @@ beforeAll(async () => {
     functionEnv: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
     asyncRetryDelayMs: 50,
     log: () => undefined,
+    meter,
   });
   runtime.onEvent((e) => accepted.push(e));
 });
@@ -109,6 +114,30 @@ describe('the local runtime, end to end', () => {
       [DETAIL_TYPES.reopened]: 1,
       [DETAIL_TYPES.closed]: 1,
     });
+  });
+
+  it('metered the lifecycle where AWS bills it: DynamoDB units per function, events, queue and HTTP requests', () => {
+    const usage = meter.snapshot();
+    const intake = runtime.functionNamed('IntakeApiFunction').logicalId;
+    // The HTTP intake wrote the complaint in one transaction, billed 2 units per item at least.
+    expect(usage.calls[intake]?.['dynamodb:TransactWriteItems']).toBeGreaterThanOrEqual(1);
+    for (const [fn, units] of Object.entries(usage.dynamodb)) {
+      const transactions = usage.calls[fn]?.['dynamodb:TransactWriteItems'] ?? 0;
+      expect(units.writeUnits, fn).toBeGreaterThanOrEqual(2 * transactions);
+    }
+    expect(usage.dynamodb[intake]?.writeUnits).toBeGreaterThan(0);
+    // Every complaint was announced on the bus, in chunks of 64 KB (each well under one).
+    const received = usage.events['complaints.intake'];
+    expect(received?.entries).toBeGreaterThanOrEqual(2);
+    expect(received?.chunks).toBe(received?.entries);
+    // The HTTP calls of the scenario, the rule deliveries to queues, the pollers' receives and deletes.
+    expect(usage.http.requests).toBeGreaterThanOrEqual(10);
+    expect(usage.queueDeliveries).toBeGreaterThanOrEqual(6);
+    const sources = runtime.eventSourceStats();
+    expect(sources.reduce((n, s) => n + s.receivesWithMessages, 0)).toBeGreaterThanOrEqual(6);
+    expect(sources.reduce((n, s) => n + s.batchCalls, 0)).toBeGreaterThanOrEqual(6);
+    // Each empty poll is not a billed receive here (Lambda's long polls are priced as a fixed cost).
+    for (const s of sources) expect(s.receivesWithMessages).toBeLessThanOrEqual(s.polls);
   });
 
   it('escalated the missed acknowledgement at its deadline, through a Scheduler timer', () => {

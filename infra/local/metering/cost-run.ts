@@ -13,6 +13,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unpackDocument } from '../../../shared/storage/document-codec';
 import { drive, newRunId, type SubmissionKind } from '../campaign/drive';
 import { watchEventComplaints } from '../campaign/event-complaints';
 import { awaitingClassification, runtimeProbe, settle } from '../campaign/settle';
@@ -345,7 +346,7 @@ async function storedBytes(
       total += (size + 100) * (1 + indexes);
       const sortKind = (item.sk?.S ?? '').replace(/#.*$/, '');
       // Timeline entries by their type: which kinds of entry are large.
-      const kind = sortKind === 'TL' ? `TL:${item.entry?.M?.type?.S ?? '?'}` : sortKind;
+      const kind = sortKind === 'TL' ? `TL:${timelineType(item.entry)}` : sortKind;
       const entry = bySortKey[kind] ?? { items: 0, bytes: 0, maxBytes: 0 };
       bySortKey[kind] = entry;
       entry.items++;
@@ -357,6 +358,12 @@ async function storedBytes(
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return { total, bySortKey };
+}
+
+/** The type of a stored timeline entry, compressed or not. */
+function timelineType(entry: AttributeValue | undefined): string {
+  if (entry?.B !== undefined) return String((unpackDocument(entry.B) as { type?: unknown }).type ?? '?');
+  return entry?.M?.type?.S ?? '?';
 }
 
 /** An item's size by DynamoDB's rules (names and values in UTF-8; numbers ≈ half their digits + 1). */

@@ -16,6 +16,7 @@ import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/storage/table-s
 import {
   asArray,
   type CfnResource,
+  consumerOfQueue,
   deadLetterQueueIds,
   getAttId,
   iamStatements,
@@ -46,17 +47,7 @@ beforeAll(() => {
 const workQueueIds = () => [...queues.keys()].filter((id) => !dlqIds.has(id));
 
 /** The function consuming a queue, through its event source mapping. */
-function consumerOf(queueId: string): { functionId: string; mapping: CfnResource } {
-  const mapping = single(
-    [...resourcesOfType(synthesized.template, 'AWS::Lambda::EventSourceMapping').values()].filter(
-      (m) => getAttId(m.Properties.EventSourceArn) === queueId,
-    ),
-    `event source mapping of ${queueId}`,
-  );
-  const functionId = refId(mapping.Properties.FunctionName);
-  if (!functionId) throw new Error(`mapping of ${queueId} has no function reference`);
-  return { functionId, mapping };
-}
+const consumerOf = (queueId: string) => consumerOfQueue(synthesized.template, queueId);
 
 function envOf(functionId: string): Record<string, unknown> {
   const fn = functions.get(functionId);

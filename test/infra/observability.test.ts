@@ -9,6 +9,7 @@ import { OPERATIONAL_COUNTERS } from '../../shared/metrics/operational-counters'
 import {
   asArray,
   type CfnResource,
+  consumerOfQueue,
   deadLetterQueueIds,
   getAttId,
   iamStatements,
@@ -98,17 +99,7 @@ let dlqIds: Set<string>;
 const workQueueIds = () => [...queues.keys()].filter((id) => !dlqIds.has(id));
 
 /** The function consuming a queue, through its event source mapping. */
-function consumerOf(queueId: string): { functionId: string } {
-  const mapping = single(
-    [...resourcesOfType(synthesized.template, 'AWS::Lambda::EventSourceMapping').values()].filter(
-      (m) => getAttId(m.Properties.EventSourceArn) === queueId,
-    ),
-    `event source mapping of ${queueId}`,
-  );
-  const functionId = refId(mapping.Properties.FunctionName);
-  if (!functionId) throw new Error(`mapping of ${queueId} has no function reference`);
-  return { functionId };
-}
+const consumerOf = (queueId: string) => consumerOfQueue(synthesized.template, queueId);
 
 const serviceOf = (functionId: string) =>
   (functions.get(functionId)?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)

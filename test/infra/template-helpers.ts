@@ -126,3 +126,19 @@ export function deadLetterQueueIds(template: Template): Set<string> {
   }
   return ids;
 }
+
+/** The function consuming a queue, through its event source mapping (exactly one). */
+export function consumerOfQueue(
+  template: Template,
+  queueId: string,
+): { functionId: string; mapping: CfnResource } {
+  const mapping = single(
+    [...resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').values()].filter(
+      (m) => getAttId(m.Properties.EventSourceArn) === queueId,
+    ),
+    `event source mapping of ${queueId}`,
+  );
+  const functionId = refId(mapping.Properties.FunctionName);
+  if (!functionId) throw new Error(`mapping of ${queueId} has no function reference`);
+  return { functionId, mapping };
+}

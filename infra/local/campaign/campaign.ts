@@ -12,7 +12,7 @@ import { LOCAL_CREDENTIALS } from '../dynamodb-local';
 import type { FaultProfile } from '../faults';
 import type { LocalRuntime } from '../runtime';
 import { audit, type CampaignFigures } from './audit';
-import { type DriveResult, drive, newRunId } from './drive';
+import { type DriveResult, drive, driveTarget, newRunId } from './drive';
 import {
   awaitingClassification,
   runtimeProbe,
@@ -83,13 +83,7 @@ export async function runCampaign(runtime: LocalRuntime, options: CampaignOption
     runtime.faults.set(options.profile);
     log(`campaign ${runId}: ${options.complaints} complaints, faults "${options.profileName ?? 'custom'}"`);
     const driven = await drive({
-      httpApi: runtime.endpoints.httpApi,
-      eventBridge: runtime.endpoints.eventBridge,
-      eventBusName: runtime.endpoints.eventBusName,
-      region: runtime.endpoints.region,
-      issuer: runtime.issuer,
-      dynamodb,
-      tableName,
+      ...driveTarget(runtime, dynamodb, tableName),
       complaints: options.complaints,
       runId,
       log,

@@ -26,6 +26,7 @@ import { complaintOfItem } from '../../../shared/storage/dynamodb-store';
 import { LOCAL_CREDENTIALS } from '../dynamodb-local';
 import { seeded } from '../faults';
 import type { LocalIssuer } from '../jwt';
+import type { LocalRuntime } from '../runtime';
 
 export interface DriveOptions {
   httpApi: string;
@@ -426,6 +427,26 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   await Promise.all([...pendingJourneys]);
   events.destroy();
   return { submissions, poison, journeys, startedAt, submittedAt, endedAt: Date.now() };
+}
+
+/** Where a drive reaches a running local runtime: its public endpoints, its issuer and its table. */
+export function driveTarget(
+  runtime: Pick<LocalRuntime, 'endpoints' | 'issuer'>,
+  dynamodb: DynamoDBDocumentClient,
+  tableName: string,
+): Pick<
+  DriveOptions,
+  'httpApi' | 'eventBridge' | 'eventBusName' | 'region' | 'issuer' | 'dynamodb' | 'tableName'
+> {
+  return {
+    httpApi: runtime.endpoints.httpApi,
+    eventBridge: runtime.endpoints.eventBridge,
+    eventBusName: runtime.endpoints.eventBusName,
+    region: runtime.endpoints.region,
+    issuer: runtime.issuer,
+    dynamodb,
+    tableName,
+  };
 }
 
 /** A run id: short, lower-case, unique enough per machine. */

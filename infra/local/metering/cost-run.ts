@@ -14,7 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unpackDocument } from '../../../shared/storage/document-codec';
-import { drive, newRunId, type SubmissionKind } from '../campaign/drive';
+import { drive, driveTarget, newRunId, type SubmissionKind } from '../campaign/drive';
 import { watchEventComplaints } from '../campaign/event-complaints';
 import { awaitingClassification, runtimeProbe, settle } from '../campaign/settle';
 import { LOCAL_CREDENTIALS } from '../dynamodb-local';
@@ -140,13 +140,7 @@ export async function runCostEstimate(
     const runId = newRunId();
     log(`cost: driving ${options.complaints} complaints (every one worked to the end by an agent)`);
     const driven = await drive({
-      httpApi: runtime.endpoints.httpApi,
-      eventBridge: runtime.endpoints.eventBridge,
-      eventBusName: runtime.endpoints.eventBusName,
-      region: runtime.endpoints.region,
-      issuer: runtime.issuer,
-      dynamodb,
-      tableName,
+      ...driveTarget(runtime, dynamodb, tableName),
       complaints: options.complaints,
       runId,
       poisonRate: 0,
@@ -177,13 +171,7 @@ export async function runCostEstimate(
     const calmBefore = lambdaReadings(runtime);
     for (const [n, kind] of CALM_KINDS.entries()) {
       await drive({
-        httpApi: runtime.endpoints.httpApi,
-        eventBridge: runtime.endpoints.eventBridge,
-        eventBusName: runtime.endpoints.eventBusName,
-        region: runtime.endpoints.region,
-        issuer: runtime.issuer,
-        dynamodb,
-        tableName,
+        ...driveTarget(runtime, dynamodb, tableName),
         complaints: 1,
         runId: `${runId}q${n}`,
         poisonRate: 0,

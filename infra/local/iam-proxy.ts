@@ -77,6 +77,8 @@ export interface AuthorizingProxyOptions {
    */
   observer?: {
     requestBody?: (request: AwsRequest) => string | undefined;
+    /** Awaited before the request is forwarded (e.g. a meter taking the state before a write). */
+    beforeForward?: (request: AwsRequest) => Promise<void>;
     answered: (request: AwsRequest, status: number, body: Buffer) => void;
   };
   /** Interface to listen on (default `127.0.0.1`). */
@@ -127,8 +129,14 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
     }
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, request: AwsRequest, original: Buffer) => {
+  const forward = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: AwsRequest,
+    original: Buffer,
+  ) => {
     const { observer } = options;
+    await observer?.beforeForward?.(request).catch(() => undefined);
     const replaced = observer?.requestBody?.(request);
     const body = replaced === undefined ? original : Buffer.from(replaced, 'utf8');
     const headers = { ...req.headers };
@@ -211,7 +219,7 @@ export async function startAuthorizingProxy(options: AuthorizingProxyOptions): P
           return;
         }
         counters.forwarded++;
-        forward(req, res, request, body);
+        await forward(req, res, request, body);
         return;
       }
       counters.denied++;

@@ -116,7 +116,9 @@ describe('the local runtime, end to end', () => {
     });
   });
 
-  it('metered the lifecycle where AWS bills it: DynamoDB units per function, events, queue and HTTP requests', () => {
+  it('metered the lifecycle where AWS bills it: DynamoDB units per function, events, queue and HTTP requests', async () => {
+    await meter.settled();
+    expect(meter.replayFailures()).toBe(0);
     const usage = meter.snapshot();
     const intake = runtime.functionNamed('IntakeApiFunction').logicalId;
     // The HTTP intake wrote the complaint in one transaction, billed 2 units per item at least.

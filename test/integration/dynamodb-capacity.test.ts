@@ -21,6 +21,8 @@ import {
   operationOfTarget,
   withCapacityRequested,
 } from '../../infra/local/metering/dynamodb-capacity';
+import { createTransactionShadow } from '../../infra/local/metering/transaction-shadow';
+import { createUsageMeter } from '../../infra/local/metering/usage-meter';
 
 const TABLE = `capacity-${Date.now()}`;
 let proxy: AuthorizingProxy;
@@ -136,5 +138,72 @@ describe('DynamoDB capacity meter (through the proxy, on DynamoDB Local)', () =>
       ReturnConsumedCapacity: 'INDEXES',
     });
     expect(withCapacityRequested('ListTables', '{}')).toBeUndefined();
+  });
+});
+
+describe('transactions billed by AWS rules (replayed on a shadow table)', () => {
+  it('bills twice the plain writes, where DynamoDB Local reports about twice that again', async () => {
+    const endpoint = inject('dynamoDbEndpoint');
+    const usage = createUsageMeter({ callerOf: () => 'Fn' });
+    usage.useTransactionShadow(createTransactionShadow(direct));
+    const metered = await startAuthorizingProxy({
+      upstream: endpoint,
+      service: 'dynamodb',
+      region: LOCAL_REGION,
+      accountId: '123456789012',
+      authorize: () => undefined,
+      observer: usage.proxyObserver('dynamodb'),
+    });
+    const caller = new DynamoDBClient({
+      endpoint: metered.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const writeUnits = async () => {
+      await usage.settled();
+      return usage.snapshot().dynamodb.Fn?.writeUnits ?? 0;
+    };
+    const big = 'y'.repeat(2500);
+    try {
+      // A new 2.5 KB item, no index entry: 2 × 3 (DynamoDB Local: 12).
+      await caller.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: TABLE, Item: { pk: { S: 'tx' }, b: { S: big } } } }],
+        }),
+      );
+      expect(await writeUnits()).toBe(6);
+      // Replaced, now with an index entry (all attributes projected): 2 × 3 + 2 × 3.
+      usage.reset();
+      await caller.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: TABLE, Item: { pk: { S: 'tx' }, gk: { S: 'g2' }, b: { S: big } } } },
+          ],
+        }),
+      );
+      expect(await writeUnits()).toBe(12);
+      // An update whose condition uses a value the update does not: replayed without the condition.
+      usage.reset();
+      await caller.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: TABLE,
+                Key: { pk: { S: 'tx' } },
+                UpdateExpression: 'SET m = :m',
+                ConditionExpression: 'gk = :g',
+                ExpressionAttributeValues: { ':m': { N: '1' }, ':g': { S: 'g2' } },
+              },
+            },
+          ],
+        }),
+      );
+      expect(await writeUnits()).toBe(12);
+      expect(usage.replayFailures()).toBe(0);
+    } finally {
+      caller.destroy();
+      await metered.close();
+    }
   });
 });

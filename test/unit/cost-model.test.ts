@@ -14,7 +14,6 @@ import {
   createUsageMeter,
   EVENT_CHUNK_BYTES,
   eventEntryBytes,
-  operationOf,
 } from '../../infra/local/metering/usage-meter';
 import type { StackTemplate } from '../../infra/local/template';
 
@@ -77,22 +76,6 @@ describe('usage meter', () => {
     expect(eventEntryBytes(event)).toBe(3 + 3 + JSON.stringify({ k: 'v' }).length + 5);
     expect(chunksOf(1, EVENT_CHUNK_BYTES)).toBe(1);
     expect(chunksOf(EVENT_CHUNK_BYTES + 1, EVENT_CHUNK_BYTES)).toBe(2);
-  });
-
-  it('names operations of the JSON, Query and REST protocols', () => {
-    const request = (method: string, path: string, headers: Record<string, string>, body = '') => ({
-      method,
-      path,
-      headers,
-      body,
-    });
-    expect(
-      operationOf('dynamodb', request('POST', '/', { 'x-amz-target': 'DynamoDB_20120810.PutItem' })),
-    ).toBe('PutItem');
-    expect(operationOf('sqs', request('POST', '/', {}, 'Action=SendMessage&QueueUrl=x'))).toBe('SendMessage');
-    expect(operationOf('scheduler', request('POST', '/schedules/t1?x=1', {}))).toBe('CreateSchedule');
-    expect(operationOf('scheduler', request('DELETE', '/schedules/t1', {}))).toBe('DeleteSchedule');
-    expect(operationOf('scheduler', request('GET', '/schedules', {}))).toBe('ListSchedules');
   });
 
   it('adds up per caller what the proxies and the bus report, and forgets it on reset', () => {

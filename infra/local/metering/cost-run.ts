@@ -82,6 +82,8 @@ export interface CostEstimate {
   items: Record<string, { items: number; averageBytes: number; maxBytes: number }>;
   storageUsdPer1000PerMonth: number;
   settled: boolean;
+  /** Transactions the meter could not replay (billed at DynamoDB Local's higher figure instead). */
+  replayFailures: number;
 }
 
 /** Complaints driven one at a time to measure the handlers' durations without contention: one of each kind. */
@@ -158,7 +160,9 @@ export async function runCostEstimate(
     const accepted = driven.submissions.filter((s) => s.accepted).length;
     if (accepted === 0) throw new Error('No complaint was accepted: nothing to measure');
     const after = lambdaReadings(runtime);
+    await meter.settled();
     const snapshot = meter.snapshot();
+    const replayFailures = meter.replayFailures();
     const sourcesAfter = runtime.eventSourceStats();
     const logBytes = fileSize(options.functionLogFile) - logBefore;
     const stored = await storedBytes(base, tableName);
@@ -269,6 +273,7 @@ export async function runCostEstimate(
       ),
       storageUsdPer1000PerMonth: costOf('dynamodbStorage', storageBytesPer1000 / 1024 ** 3),
       settled: settled.settled,
+      replayFailures,
     };
   } finally {
     events.close();
@@ -301,6 +306,7 @@ async function measureRun(
   }
   await sleep(500); // what it published reaches the bus and the queues
   const runs = Math.max(1, after.invocations - before.invocations);
+  await meter.settled();
   const snapshot = meter.snapshot();
   const usage = addUsage(
     functionUsage({ template: runtime.stack.template, functionId: fn.logicalId, before, after, snapshot }),

@@ -25,6 +25,9 @@ export function formatCostEstimate(e: CostEstimate): string {
     `Per complaint — ${c.accepted} complaints accepted, ${c.worked} worked by an agent, ${c.resolved} resolved, ` +
       `${c.surveyed} surveys answered${e.settled ? '' : ' (the system did NOT settle: figures are partial)'}`,
     ...Object.entries(c.abandoned).map(([reason, n]) => `  stopped short: ${n} × ${reason}`),
+    ...(e.replayFailures > 0
+      ? [`  ${e.replayFailures} transactions could not be replayed: billed at DynamoDB Local's higher figure`]
+      : []),
     '',
     ...table(
       ['service', 'per complaint', 'unit', 'per 1,000 complaints'],
@@ -78,6 +81,7 @@ export function formatCostEstimate(e: CostEstimate): string {
       customMetrics: e.customMetrics,
       storageUsdPer1000PerMonth: round(e.storageUsdPer1000PerMonth, 5),
       settled: e.settled,
+      replayFailures: e.replayFailures,
     }),
   );
   return lines.join('\n');

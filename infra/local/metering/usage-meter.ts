@@ -11,14 +11,17 @@
  * What the runtime counts elsewhere is read at the end: Lambda invocations and billed milliseconds
  * (`LambdaStats`), the event source mappings' receives and batch calls, Scheduler invocations.
  */
+
+import { operationOf } from '../aws-error-answer';
 import type { AwsRequest, AwsService } from '../aws-request-actions';
 import { accessKeyIdOf } from '../aws-request-actions';
 import {
   type CapacityMeter,
+  capacityOf,
   createCapacityMeter,
-  operationOfTarget,
   withCapacityRequested,
 } from './dynamodb-capacity';
+import type { TransactionShadow } from './transaction-shadow';
 
 /** PutEvents bills each 64 KB of an entry as one event. */
 export const EVENT_CHUNK_BYTES = 64 * 1024;
@@ -39,24 +42,6 @@ export function eventEntryBytes(event: EventEntryLike): number {
 }
 
 export const chunksOf = (bytes: number, chunk: number): number => Math.max(1, Math.ceil(bytes / chunk));
-
-/** The operation an AWS request names: JSON protocol target, Query protocol `Action`, or REST method and path. */
-export function operationOf(service: AwsService, request: AwsRequest): string {
-  const target = request.headers['x-amz-target'];
-  if (typeof target === 'string' && target !== '') return operationOfTarget(target);
-  if (service === 'sqs') {
-    const action = new URLSearchParams(request.body).get('Action');
-    if (action !== null) return action;
-  }
-  if (service === 'scheduler') {
-    const path = request.path.split('?')[0] ?? '';
-    const kind = path.startsWith('/schedule-groups') ? 'ScheduleGroup' : 'Schedule';
-    const verb =
-      { POST: 'Create', PUT: 'Update', DELETE: 'Delete', GET: 'Get' }[request.method] ?? request.method;
-    return /^\/schedules?(-groups)?\/?$/.test(path) ? `List${kind}s` : `${verb}${kind}`;
-  }
-  return `${request.method} ${request.path.split('?')[0]}`;
-}
 
 export interface UsageSnapshot {
   /** Per caller (function logical id, or `other` for unsigned callers): `<service>:<operation>` → requests. */
@@ -88,6 +73,15 @@ export interface UsageMeter {
   snapshot(): UsageSnapshot;
   /** Forgets everything counted so far (to measure one period). */
   reset(): void;
+  /**
+   * Bills transactions by AWS's rules, replayed on a shadow table (`transaction-shadow.ts`); without
+   * it, DynamoDB Local's own figure for a transaction is taken, which overstates it.
+   */
+  useTransactionShadow(shadow: TransactionShadow): void;
+  /** Resolves once every replay in flight has been counted (before reading a snapshot). */
+  settled(): Promise<void>;
+  /** Transactions whose replay failed, billed at DynamoDB Local's own figure instead. */
+  replayFailures(): number;
 }
 
 /** The function a request came from, by the local access key it signed with (`wiring/iam.ts`). */
@@ -103,6 +97,9 @@ export function createUsageMeter(options: {
   const events = new Map<string, { entries: number; chunks: number; bytes: number }>();
   let queueDeliveries = 0;
   const http = { requests: 0, chunks: 0 };
+  let shadow: TransactionShadow | undefined;
+  const pending = new Set<Promise<void>>();
+  let failures = 0;
   const callerOfRequest = (request: AwsRequest) =>
     options.callerOf(accessKeyIdOf(request.headers, request.path)) ?? 'other';
 
@@ -112,6 +109,11 @@ export function createUsageMeter(options: {
         ...(service === 'dynamodb' && {
           requestBody: (request: AwsRequest) =>
             withCapacityRequested(operationOf(service, request), request.body),
+          beforeForward: async (request: AwsRequest) => {
+            if (shadow === undefined || operationOf(service, request) !== 'TransactWriteItems') return;
+            // The state before, for the replay; a failure here fails the replay (Local's figure then).
+            await shadow.prepare(request.body).catch(() => undefined);
+          },
         }),
         answered(request, status, body) {
           const caller = callerOfRequest(request);
@@ -123,8 +125,18 @@ export function createUsageMeter(options: {
           if (service === 'dynamodb') {
             const meter = capacity.get(caller) ?? createCapacityMeter();
             const text = body.toString('utf8');
-            meter.record(operation, status, text);
             capacity.set(caller, meter);
+            if (shadow !== undefined && operation === 'TransactWriteItems' && status === 200) {
+              const replay = shadow.replay(request.body).then(
+                (writeUnits: number) => meter.add(operation, { readUnits: 0, writeUnits, refusedWrites: 0 }),
+                () => {
+                  failures++;
+                  meter.add(operation, capacityOf(operation, status, text));
+                },
+              );
+              pending.add(replay);
+              void replay.finally(() => pending.delete(replay));
+            } else meter.record(operation, status, text);
             if (options.traceDynamoDb !== undefined) {
               let consumed: unknown;
               try {
@@ -153,7 +165,15 @@ export function createUsageMeter(options: {
       http.requests++;
       http.chunks += chunksOf(bodyBytes, HTTP_CHUNK_BYTES);
     },
+    useTransactionShadow(given) {
+      shadow = given;
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+    replayFailures: () => failures,
     reset() {
+      failures = 0;
       calls.clear();
       capacity.clear();
       events.clear();

@@ -115,7 +115,7 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     const c = await createStored();
     // Two writers of a record-only change (no timeline, no counters) from the same version.
     const results = await Promise.allSettled(
-      ['awaiting_customer', 'in_progress'].map((status) =>
+      ['waiting_on_customer', 'in_progress'].map((status) =>
         store.update({
           next: { ...c, version: 2, status: status as 'in_progress' },
           expectedVersion: 1,
@@ -132,7 +132,7 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     ).rejects.toBeInstanceOf(ConcurrencyConflictError);
     const stored = await store.get(c.id);
     expect(stored?.version).toBe(2);
-    expect(['awaiting_customer', 'in_progress']).toContain(stored?.status);
+    expect(['waiting_on_customer', 'in_progress']).toContain(stored?.status);
   });
 
   it('refuses an update whose version does not follow the expected one', async () => {

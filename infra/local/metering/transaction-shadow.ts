@@ -8,7 +8,7 @@
  * writes consume:
  *
  * 1. before the transaction is forwarded, the items it names are copied from the table to the shadow
- *    (their state before);
+ *    (their state before: one batch read, one batch write);
  * 2. once it has committed, each of its Put, Update and Delete runs on the shadow as a plain write
  *    (conditions dropped: they held on the table), and their units are added up.
  *
@@ -17,11 +17,12 @@
  */
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
   ResourceInUseException,
   UpdateItemCommand,
@@ -70,6 +71,13 @@ export function plainWrite(input: Operation): Operation {
   };
 }
 
+/** One item's identity in a table: its key attributes' values. */
+const identity = (table: string, item: Item, keyNames: readonly string[]): string =>
+  `${table}|${[...keyNames]
+    .sort()
+    .map((name) => JSON.stringify(item[name]))
+    .join('|')}`;
+
 export function createTransactionShadow(client: DynamoDBClient) {
   const keySchemas = new Map<string, Promise<string[]>>();
 
@@ -115,35 +123,63 @@ export function createTransactionShadow(client: DynamoDBClient) {
   return {
     /** Copies the items a transaction names from their table to the shadow (their state before). */
     async prepare(body: string): Promise<void> {
-      for (const { kind, input } of transactionOperations(body)) {
-        const table = String(input.TableName);
-        await keyAttributes(table);
-        const Key = await keyOf(kind, input);
-        const { Item } = await client.send(
-          new GetItemCommand({ TableName: table, Key, ConsistentRead: true }),
-        );
-        const TableName = shadowTableName(table);
-        if (Item === undefined) await client.send(new DeleteItemCommand({ TableName, Key }));
-        else await client.send(new PutItemCommand({ TableName, Item }));
+      // One BatchGetItem for the state before, one BatchWriteItem to the shadow (a transaction has at
+      // most 100 items, a batch write 25): the transaction waits for this, so it stays short.
+      const operations = transactionOperations(body);
+      const keys = await Promise.all(
+        operations.map(async ({ kind, input }) => {
+          const table = String(input.TableName);
+          await keyAttributes(table);
+          return { table, Key: await keyOf(kind, input) };
+        }),
+      );
+      const byTable = new Map<string, Item[]>();
+      for (const { table, Key } of keys) byTable.set(table, [...(byTable.get(table) ?? []), Key]);
+      const found = new Map<string, Item>();
+      for (const [table, tableKeys] of byTable) {
+        for (let i = 0; i < tableKeys.length; i += 100) {
+          const { Responses } = await client.send(
+            new BatchGetItemCommand({
+              RequestItems: { [table]: { Keys: tableKeys.slice(i, i + 100), ConsistentRead: true } },
+            }),
+          );
+          for (const item of Responses?.[table] ?? [])
+            found.set(identity(table, item, Object.keys(tableKeys[0] ?? {})), item);
+        }
+      }
+      const writes = keys.map(({ table, Key }) => {
+        const before = found.get(identity(table, Key, Object.keys(Key)));
+        return {
+          table: shadowTableName(table),
+          request: before === undefined ? { DeleteRequest: { Key } } : { PutRequest: { Item: before } },
+        };
+      });
+      for (let i = 0; i < writes.length; i += 25) {
+        const chunk = writes.slice(i, i + 25);
+        const RequestItems: Record<string, Array<(typeof chunk)[number]['request']>> = {};
+        for (const { table, request } of chunk)
+          RequestItems[table] = [...(RequestItems[table] ?? []), request];
+        await client.send(new BatchWriteItemCommand({ RequestItems: RequestItems as never }));
       }
     },
 
     /** Replays a committed transaction on the shadow; what AWS bills for it (twice the plain writes' units). */
     async replay(body: string): Promise<number> {
-      let units = 0;
-      for (const { kind, input } of transactionOperations(body)) {
-        const write = { ...plainWrite(input), ReturnConsumedCapacity: 'INDEXES' as const };
-        const answer =
-          kind === 'Put'
-            ? await client.send(new PutItemCommand(write as never))
-            : kind === 'Update'
-              ? await client.send(new UpdateItemCommand(write as never))
-              : kind === 'Delete'
-                ? await client.send(new DeleteItemCommand(write as never))
-                : undefined; // ConditionCheck: no write
-        units += Number(answer?.ConsumedCapacity?.CapacityUnits ?? 0);
-      }
-      return 2 * units;
+      const units = await Promise.all(
+        transactionOperations(body).map(async ({ kind, input }) => {
+          const write = { ...plainWrite(input), ReturnConsumedCapacity: 'INDEXES' as const };
+          const answer =
+            kind === 'Put'
+              ? await client.send(new PutItemCommand(write as never))
+              : kind === 'Update'
+                ? await client.send(new UpdateItemCommand(write as never))
+                : kind === 'Delete'
+                  ? await client.send(new DeleteItemCommand(write as never))
+                  : undefined; // ConditionCheck: no write
+          return Number(answer?.ConsumedCapacity?.CapacityUnits ?? 0);
+        }),
+      );
+      return 2 * units.reduce((sum, n) => sum + n, 0);
     },
   };
 }

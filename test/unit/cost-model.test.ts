@@ -60,13 +60,13 @@ describe('cost model: usage × list price', () => {
     expect(monthly).toMatchObject({ dynamodbReads: 86_400, dynamodbWrites: 90, lambdaRequests: 8670 });
   });
 
-  it('counts runs of schedule expressions in a 30-day month', () => {
-    expect(runsPerMonth('rate(5 minutes)')).toBe(8640);
-    expect(runsPerMonth('rate(1 hour)')).toBe(720);
-    expect(runsPerMonth('cron(10 0 * * ? *)')).toBe(30);
-    // January 2027 from the 1st: Mondays on the 4th, 11th, 18th, 25th.
-    expect(runsPerMonth('cron(20 0 ? * MON *)')).toBe(4);
-    expect(runsPerMonth('cron(30 0 1 * ? *)')).toBe(1);
+  it('counts runs of schedule expressions in an average month (a year of 2027 / 12)', () => {
+    expect(runsPerMonth('rate(5 minutes)')).toBe(8760);
+    expect(runsPerMonth('rate(1 hour)')).toBe(730);
+    expect(runsPerMonth('cron(10 0 * * ? *)')).toBeCloseTo(365 / 12, 9);
+    // 2027 has 52 Mondays; a monthly report at 00:30 in Shanghai still runs 12 times a year.
+    expect(runsPerMonth('cron(20 0 ? * MON *)')).toBeCloseTo(52 / 12, 9);
+    expect(runsPerMonth('cron(30 0 1 * ? *)', 'Asia/Shanghai')).toBe(1);
   });
 });
 

@@ -15,8 +15,6 @@ import type { UsageSnapshot } from './usage-meter';
 // biome-ignore lint/suspicious/noExplicitAny: template properties are untyped JSON, read field by field.
 type Props = Record<string, any>;
 
-const MONTH_MS = ASSUMPTIONS.minutesPerMonth * 60_000;
-
 /** A function's Lambda figures (invocations, billed ms) now: subtract an earlier reading to get a period's. */
 export function lambdaReadings(runtime: Pick<LocalRuntime, 'functions'>): Map<string, LambdaStats> {
   return new Map([...runtime.functions.values()].map((f) => [f.logicalId, f.lambda.stats()]));
@@ -28,21 +26,18 @@ function referencedId(value: unknown): string | undefined {
   return v?.['Fn::GetAtt']?.[0] ?? v?.Ref;
 }
 
-/** Fire times of a schedule expression in a 30-day month from `from`. */
-export function runsPerMonth(
-  expression: string,
-  timeZone = 'UTC',
-  from = new Date(Date.UTC(2027, 0, 1)),
-): number {
+/** Fire times of a schedule expression in an average month: a year's (2027), divided by 12. */
+export function runsPerMonth(expression: string, timeZone = 'UTC'): number {
+  const from = new Date(Date.UTC(2027, 0, 1));
   const parsed = parseScheduleExpression(expression, timeZone, { start: from, now: () => from });
-  if (parsed.kind === 'at') return 1;
-  const end = from.getTime() + MONTH_MS;
+  if (parsed.kind === 'at') return 1 / 12;
+  const end = Date.UTC(2028, 0, 1);
   let runs = 0;
   for (let at = parsed.nextAfter(new Date(from.getTime() - 1)); at !== undefined && at.getTime() < end; ) {
     runs++;
     at = parsed.nextAfter(at);
   }
-  return runs;
+  return runs / 12;
 }
 
 export interface RecurringTrigger {

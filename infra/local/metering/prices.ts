@@ -85,7 +85,7 @@ export const ASSUMPTIONS = {
   platformLogBytesPerInvocation: 450,
   /**
    * Empty `ReceiveMessage` calls of an idle SQS event source mapping per month. Lambda long-polls with
-   * (at least) 5 pollers per mapping; a long poll waits up to 20 s: 5 × 3 a minute × 43,200 minutes.
+   * (at least) 5 pollers per mapping; a long poll waits up to 20 s: 5 × 3 a minute × 43,800 minutes.
    * AWS publishes no exact rate; read the queue's `NumberOfEmptyReceives` after a day to check.
    */
   idleReceivesPerMappingMonth: 5 * 3 * 43_200,

@@ -233,6 +233,24 @@ describe('EventBridgeTimerScheduler: times', () => {
     expect(expressions).toEqual(['at(2026-03-02T08:02:00)', 'at(2026-03-02T08:02:00)']);
   });
 
+  it('keeps a lead for the call itself on a finer scheduler: a due timer goes 3 s out at 1 s precision', async () => {
+    scheduler.on(CreateScheduleCommand).resolves({});
+    const fine = options({ precisionSeconds: 1, now: () => new Date('2026-03-02T08:00:55.400Z') });
+    await new EventBridgeTimerScheduler(new SchedulerClient({}), fine).apply({
+      upsert: [
+        timer('2026-03-02T08:00:55.000Z'),
+        timer('2026-03-02T08:01:30.000Z', { clock: 'firstResponse' }),
+      ],
+      remove: [],
+    });
+    const expressions = scheduler
+      .commandCalls(CreateScheduleCommand)
+      .map((c) => c.args[0].input.ScheduleExpression)
+      .sort();
+    // 08:00:55.4 + 3 s → 08:00:59 (whole seconds); a timer well ahead keeps its own time.
+    expect(expressions).toEqual(['at(2026-03-02T08:00:59)', 'at(2026-03-02T08:01:30)']);
+  });
+
   it('rounds a future time with seconds up to the next minute, so the timer never arrives early', () => {
     const now = Date.parse('2026-03-02T08:00:00.000Z');
     expect(scheduleTime(Date.parse('2026-03-04T09:30:01.000Z'), now, 10_000)).toBe(

@@ -136,12 +136,16 @@ export interface ScheduleContext {
   now: () => Date;
 }
 
+/** How old a request's signing time may be and still be when "now" is judged from (SigV4 allows 5 minutes). */
+const SENT_AT_TRUSTED_MS = 5 * 60_000;
+
 /** Validates a Create/UpdateSchedule body and builds the stored schedule (shared: update replaces everything). */
 export function buildSchedule(
   context: ScheduleContext,
   name: string,
   body: Record<string, unknown>,
   previous?: StoredSchedule,
+  sentAt?: Date,
 ): StoredSchedule {
   if (!NAME_PATTERN.test(name)) {
     throw validation(
@@ -196,10 +200,15 @@ export function buildSchedule(
   requireGroup(context.groups, group);
 
   const created = context.now();
+  // "In the past" is judged from when the caller sent the request, as AWS sees it arrive: a request
+  // that waited in this busy process must not lose a one-time schedule that was in time when sent
+  // (it fires late instead, and is counted late). Only a recent signing time counts (≤ 5 minutes).
+  const sentAgo = sentAt === undefined ? Number.NaN : created.getTime() - sentAt.getTime();
+  const reference = sentAgo > 0 && sentAgo <= SENT_AT_TRUSTED_MS ? (sentAt as Date) : created;
   let parsed: ParsedSchedule;
   try {
     parsed = parseScheduleExpression(expression, timeZone, {
-      now: () => created,
+      now: () => reference,
       ...(startDate ? { start: startDate } : {}),
     });
   } catch (error) {
@@ -228,7 +237,7 @@ export function buildSchedule(
     parsed,
     nextFireAt: undefined,
   };
-  schedule.nextFireAt = firstFire(schedule, created);
+  schedule.nextFireAt = firstFire(schedule, reference);
   return schedule;
 }
 

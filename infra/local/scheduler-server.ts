@@ -138,6 +138,14 @@ export interface SchedulerServer {
   fireDue(at?: Date): Promise<number>;
 }
 
+/** When the caller signed the request (`X-Amz-Date`, `yyyyMMddTHHmmssZ`), or undefined. */
+export function signedAt(header: string | string[] | undefined): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(String(header ?? ''));
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+  return new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, se));
+}
+
 /** Starts the endpoint and its firing engine. */
 export async function startSchedulerServer(options: SchedulerServerOptions): Promise<SchedulerServer> {
   const now = options.now ?? (() => new Date());
@@ -177,7 +185,12 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
 
   // ----------------------------------------------------------------------------- HTTP routing
 
-  const handle = async (method: string, url: URL, body: Record<string, unknown>): Promise<unknown> => {
+  const handle = async (
+    method: string,
+    url: URL,
+    body: Record<string, unknown>,
+    sentAt?: Date,
+  ): Promise<unknown> => {
     const parts = url.pathname
       .split('/')
       .filter((p) => p !== '')
@@ -190,7 +203,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
     if (collection === 'schedules' && name !== undefined) {
       switch (method) {
         case 'POST': {
-          const schedule = buildSchedule(context, name, body);
+          const schedule = buildSchedule(context, name, body, undefined, sentAt);
           const k = scheduleKey(schedule.group, name);
           if (store.has(k)) throw new AwsError('ConflictException', `Schedule ${name} already exists.`, 409);
           putSchedule(schedule);
@@ -199,7 +212,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
         case 'PUT': {
           const group = optionalString(body.GroupName, 'groupName') ?? 'default';
           const previous = requireSchedule(group, name);
-          const schedule = buildSchedule(context, name, body, previous);
+          const schedule = buildSchedule(context, name, body, previous, sentAt);
           putSchedule(schedule);
           return { ScheduleArn: schedule.arn };
         }
@@ -281,7 +294,7 @@ export async function startSchedulerServer(options: SchedulerServerOptions): Pro
         body = parsed;
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const result = await handle(req.method ?? 'GET', url, body);
+      const result = await handle(req.method ?? 'GET', url, body, signedAt(req.headers['x-amz-date']));
       send(res, 200, result);
     } catch (error) {
       if (error instanceof AwsError) {

@@ -201,6 +201,40 @@ describe('scheduler server firing', () => {
     await expectError(client.send(new GetScheduleCommand({ Name: 'timer-1' })), ResourceNotFoundException);
   });
 
+  it('judges "in the past" from when the request was signed: a call that waited here still fires, late', async () => {
+    // The caller signed at 00:09:57; this server handles the request at 00:10:00 (it was busy).
+    clock = new Date('2025-06-01T00:10:00Z');
+    const slow = new SchedulerClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+      systemClockOffset: Date.parse('2025-06-01T00:09:57Z') - Date.now(),
+    });
+    try {
+      // Still ahead when it was sent: fires at the next look, late.
+      await slow.send(
+        new CreateScheduleCommand(
+          definition({ Name: 'sent-in-time', ScheduleExpression: 'at(2025-06-01T00:09:59)' }),
+        ),
+      );
+      // Already past when it was sent: never fires (as on AWS).
+      await slow.send(
+        new CreateScheduleCommand(
+          definition({ Name: 'sent-late', ScheduleExpression: 'at(2025-06-01T00:09:50)' }),
+        ),
+      );
+    } finally {
+      slow.destroy();
+    }
+    expect(await server.fireDue(new Date('2025-06-01T00:10:01Z'))).toBe(1);
+    expect(server.fired().at(-1)).toMatchObject({
+      name: 'sent-in-time',
+      at: new Date('2025-06-01T00:09:59Z'),
+    });
+    expect(server.schedules().find((x) => x.name === 'sent-late')?.nextFireAt).toBeUndefined();
+  });
+
   it('fires a cron in Asia/Shanghai at the right UTC instant', async () => {
     clock = new Date('2025-06-01T00:00:00Z');
     await client.send(

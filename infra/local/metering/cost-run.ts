@@ -157,6 +157,7 @@ export async function runCostEstimate(
       capMs: 180_000,
       log,
     });
+    if (!settled.settled) log(`cost: NOT settled; last look: ${JSON.stringify(settled.last)}`);
     const accepted = driven.submissions.filter((s) => s.accepted).length;
     if (accepted === 0) throw new Error('No complaint was accepted: nothing to measure');
     const after = lambdaReadings(runtime);

@@ -39,10 +39,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Backoff } from './delivery/engine';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import { LOCAL_REGION } from './dynamodb-local';
 import type { SqsEventSourceStats } from './event-source-mapping';
 import type {
   AcceptedEvent,
@@ -55,7 +54,7 @@ import { createFaults, type Faults } from './faults';
 import type { HttpApi } from './http-api';
 import { createLocalIssuer, type LocalIssuer } from './jwt';
 import { type KmsServer, startKmsServer } from './kms-server';
-import { createTransactionShadow } from './metering/transaction-shadow';
+import { shadowTransactions } from './metering/transaction-shadow';
 import type { UsageMeter } from './metering/usage-meter';
 import type { SchedulerServer } from './scheduler-server';
 import { functionStatus, type RuntimeStatus } from './status';
@@ -271,16 +270,8 @@ export async function startLocalRuntime(options: StartLocalRuntimeOptions): Prom
     closers.push(() => db.close());
     const { tables, partitionKeys } = db;
     const dynamodbEndpoint = db.endpoint;
-    if (options.meter !== undefined) {
-      // Transactions billed by AWS's rules: replayed as plain writes on shadow tables.
-      const client = new DynamoDBClient({
-        endpoint: dynamodbEndpoint,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-      });
-      options.meter.useTransactionShadow(createTransactionShadow(client));
-      closers.push(async () => client.destroy());
-    }
+    // Transactions billed by AWS's rules: replayed as plain writes on shadow tables.
+    if (options.meter !== undefined) closers.push(shadowTransactions(options.meter, dynamodbEndpoint));
 
     // --- KMS: the template's keys (ids from the resolver, so ARNs stay stable across restarts) -----
     const kms = await startKmsServer({

@@ -22,11 +22,12 @@ import {
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
-  type DynamoDBClient,
+  DynamoDBClient,
   PutItemCommand,
   ResourceInUseException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../dynamodb-local';
 
 type Item = Record<string, AttributeValue>;
 // biome-ignore lint/suspicious/noExplicitAny: the wire form of a transaction's operations, read field by field.
@@ -185,3 +186,13 @@ export function createTransactionShadow(client: DynamoDBClient) {
 }
 
 export type TransactionShadow = ReturnType<typeof createTransactionShadow>;
+
+/** Gives `meter` a shadow on the DynamoDB at `endpoint`; returns what closes its client. */
+export function shadowTransactions(
+  meter: { useTransactionShadow(shadow: TransactionShadow): void },
+  endpoint: string,
+): () => Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  meter.useTransactionShadow(createTransactionShadow(client));
+  return async () => client.destroy();
+}

@@ -349,8 +349,6 @@ async function storedBytes(
       entry.items++;
       entry.bytes += size;
       entry.maxBytes = Math.max(entry.maxBytes, size);
-      if (kind === 'META' && size === entry.maxBytes)
-        (await import('node:fs')).writeFileSync('/work/tmp/meta.json', JSON.stringify(item));
     }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);

@@ -1,10 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { sqsClient } from '../../shared/clients/sqs';
+import type { LifecycleEvent } from '../../shared/domain/reporting/facts';
 import { logger, withObservability } from '../../shared/handlers/observability';
 import { createReportingContext, createRuntime } from '../../shared/handlers/runtime';
-import { parseEventRecord, sqsBatchHandler } from '../../shared/handlers/sqs-batch';
-import { recordLifecycleEvent, verifyLifecycleEvent } from '../../shared/services/reporting';
+import { parseEventRecord, sqsGroupedBatchHandler } from '../../shared/handlers/sqs-batch';
+import { implausibleEvents, recordLifecycleEvents } from '../../shared/services/reporting';
 
 const runtime = createRuntime();
 const reporting = createReportingContext(runtime);
@@ -15,26 +16,30 @@ const LifecycleDetailSchema = z.object({
   data: z.looseObject({ complaintId: z.string().min(1) }),
 });
 
-/**
- * A lifecycle event → the complaint's report facts and the period aggregates (idempotent, order-free).
- * An event for a complaint the store does not hold, or with implausible values, is poison: it goes to
- * the DLQ with the reason and never into a figure.
- */
-export async function handleLifecycleEvent(record: SQSRecord): Promise<void> {
+const eventOf = (record: SQSRecord): LifecycleEvent => {
   const { envelope, detail } = parseEventRecord(record, LifecycleDetailSchema);
-  const event = { detailType: envelope['detail-type'], detail };
-  await verifyLifecycleEvent(reporting, event);
-  const outcome = await recordLifecycleEvent(reporting, event);
-  logger.debug('Aggregated', {
-    complaintId: detail.data.complaintId,
-    detailType: envelope['detail-type'],
-    outcome,
-  });
+  return { detailType: envelope['detail-type'], detail };
+};
+
+/**
+ * The lifecycle events of one complaint in a batch → its report facts and the period aggregates, in
+ * one write (idempotent, order-free). An event for a complaint the store does not hold, or with
+ * implausible values, is poison: it goes to the DLQ with the reason and never into a figure; the
+ * others are counted.
+ */
+export async function handleComplaintEvents(records: SQSRecord[]) {
+  const events = records.map(eventOf);
+  const complaintId = events[0]?.detail.data.complaintId ?? '';
+  const implausible = await implausibleEvents(reporting, complaintId, events);
+  const plausible = events.filter((_, i) => implausible[i] === undefined);
+  const outcome = await recordLifecycleEvents(reporting, plausible);
+  logger.debug('Aggregated', { complaintId, events: plausible.length, outcome });
+  return implausible;
 }
 
 export const handler = withObservability(
-  // In order: a batch usually holds several events of the same complaint, whose facts item they all update.
-  sqsBatchHandler(handleLifecycleEvent, {
+  // Records one after another: parallel batches of the same day would only conflict on its buckets.
+  sqsGroupedBatchHandler((record) => eventOf(record).detail.data.complaintId, handleComplaintEvents, {
     sqs: sqsClient,
     deadLetterQueueUrl: runtime.config.DEAD_LETTER_QUEUE_URL,
     processInParallel: false,

@@ -86,8 +86,64 @@ export function sqsBatchHandler(
   recordHandler: (record: SQSRecord) => Promise<void>,
   options: SqsBatchOptions,
 ) {
+  return batchHandler(() => recordHandler, options);
+}
+
+/**
+ * As {@link sqsBatchHandler}, for consumers whose records are cheaper handled together when they
+ * concern the same thing (the report aggregator: one write per complaint and batch instead of one per
+ * event). The records of a batch with the same `keyOf` go to `groupHandler` once, in order, when the
+ * first of them comes up; it answers, per record, nothing (done) or that record's poison error (to
+ * the DLQ). If it throws, every record of the group fails and is retried. A record `keyOf` throws for
+ * is handled alone: its error is its outcome (a `PoisonMessageError` goes to the DLQ).
+ */
+export function sqsGroupedBatchHandler(
+  keyOf: (record: SQSRecord) => string,
+  groupHandler: (records: SQSRecord[]) => Promise<Array<PoisonMessageError | undefined>>,
+  options: SqsBatchOptions,
+) {
+  return batchHandler((records) => {
+    const keys = new Map<string, string | unknown>();
+    const groups = new Map<string, SQSRecord[]>();
+    for (const record of records) {
+      try {
+        const key = keyOf(record);
+        keys.set(record.messageId, key);
+        groups.set(key, [...(groups.get(key) ?? []), record]);
+      } catch (error) {
+        keys.set(record.messageId, { error });
+      }
+    }
+    const outcomes = new Map<string, Promise<Map<string, PoisonMessageError | undefined>>>();
+    const outcomeOf = (key: string): Promise<Map<string, PoisonMessageError | undefined>> => {
+      const known = outcomes.get(key);
+      if (known !== undefined) return known;
+      const members = groups.get(key) ?? [];
+      const started = groupHandler(members).then(
+        (errors) => new Map(members.map((m, i) => [m.messageId, errors[i]])),
+      );
+      outcomes.set(key, started);
+      return started;
+    };
+    return async (record) => {
+      const key = keys.get(record.messageId);
+      if (typeof key !== 'string') throw (key as { error: unknown } | undefined)?.error;
+      const poison = (await outcomeOf(key)).get(record.messageId);
+      if (poison !== undefined) throw poison;
+    };
+  }, options);
+}
+
+/** The batch machinery of both: `handlerFor` gives the record handler of one batch. */
+function batchHandler(
+  handlerFor: (records: SQSRecord[]) => (record: SQSRecord) => Promise<void>,
+  options: SqsBatchOptions,
+) {
   const processor = new BatchProcessor(EventType.SQS);
-  const handleRecord = async (record: SQSRecord): Promise<void> => {
+  const handleRecord = async (
+    recordHandler: (record: SQSRecord) => Promise<void>,
+    record: SQSRecord,
+  ): Promise<void> => {
     try {
       await recordHandler(record);
     } catch (error) {
@@ -115,6 +171,7 @@ export function sqsBatchHandler(
     }
   };
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const recordHandler = handlerFor(event.Records);
     const deadline = Date.now() + context.getRemainingTimeInMillis() - BATCH_DEADLINE_MARGIN_MS;
     let outOfTime = 0;
     // One timer for the whole batch: every record still running when it fires gives up.
@@ -136,7 +193,7 @@ export function sqsBatchHandler(
         throw new BatchDeadlineError('Not started before the function ran out of time');
       }
       try {
-        await Promise.race([handleRecord(record), expired]);
+        await Promise.race([handleRecord(recordHandler, record), expired]);
       } catch (error) {
         if (error instanceof BatchDeadlineError) outOfTime++;
         throw error;

@@ -50,22 +50,40 @@ export class ImplausibleEventError extends PoisonMessageError {
  * be plausible for it (`plausibility.ts`). Throws {@link ImplausibleEventError} with the reason.
  */
 export async function verifyLifecycleEvent(ctx: ReportingContext, event: LifecycleEvent): Promise<void> {
-  if (ctx.complaints === undefined || ctx.vocabulary === undefined) {
+  const [error] = await implausibleEvents(ctx, event.detail.data.complaintId, [event]);
+  if (error !== undefined) throw error;
+}
+
+/**
+ * {@link verifyLifecycleEvent} for several events of one complaint, with one read of it: per event,
+ * nothing (plausible) or the error saying why not.
+ */
+export async function implausibleEvents(
+  ctx: ReportingContext,
+  complaintId: string,
+  events: readonly LifecycleEvent[],
+): Promise<Array<ImplausibleEventError | undefined>> {
+  const { complaints, vocabulary } = ctx;
+  if (complaints === undefined || vocabulary === undefined) {
     throw new Error('verifyLifecycleEvent needs the complaint store and the policy vocabulary');
   }
-  const { complaintId } = event.detail.data;
-  const complaint = await ctx.complaints.get(complaintId);
-  if (complaint === undefined) {
-    throw new ImplausibleEventError(
-      `"${event.detailType}" for complaint ${complaintId}, which does not exist`,
-    );
-  }
-  const reason = implausibility(event, complaint, ctx.vocabulary, ctx.now());
-  if (reason !== undefined) {
-    throw new ImplausibleEventError(
-      `Implausible "${event.detailType}" for complaint ${complaintId}: ${reason}`,
-    );
-  }
+  const complaint = await complaints.get(complaintId);
+  return events.map((event) => {
+    if (event.detail.data.complaintId !== complaintId) {
+      return new ImplausibleEventError(`"${event.detailType}" is not an event of complaint ${complaintId}`);
+    }
+    if (complaint === undefined) {
+      return new ImplausibleEventError(
+        `"${event.detailType}" for complaint ${complaintId}, which does not exist`,
+      );
+    }
+    const reason = implausibility(event, complaint, vocabulary, ctx.now());
+    return reason === undefined
+      ? undefined
+      : new ImplausibleEventError(
+          `Implausible "${event.detailType}" for complaint ${complaintId}: ${reason}`,
+        );
+  });
 }
 
 /**
@@ -76,12 +94,29 @@ export async function recordLifecycleEvent(
   ctx: ReportingContext,
   event: LifecycleEvent,
 ): Promise<'changed' | 'unchanged'> {
-  const id = event.detail.data.complaintId;
+  return recordLifecycleEvents(ctx, [event]);
+}
+
+/**
+ * {@link recordLifecycleEvent} for several events of one complaint at once: one facts write for all
+ * of them (each write bills the facts item and every bucket it touches, twice: a transaction), with
+ * the same figures as one at a time, since merging is order-free.
+ */
+export async function recordLifecycleEvents(
+  ctx: ReportingContext,
+  events: readonly LifecycleEvent[],
+): Promise<'changed' | 'unchanged'> {
+  const [first] = events;
+  if (first === undefined) return 'unchanged';
+  const id = first.detail.data.complaintId;
+  if (events.some((e) => e.detail.data.complaintId !== id)) {
+    throw new Error('recordLifecycleEvents takes the events of one complaint');
+  }
   const options = { timeZone: ctx.timeZone, shards: ctx.shards ?? DEFAULT_AGGREGATE_SHARDS };
   return retryOnConflict(async () => {
     const stored = await ctx.store.getFacts(id);
     const before = stored?.facts ?? emptyFacts(id);
-    const after = mergeEvent(before, event);
+    const after = events.reduce(mergeEvent, before);
     if (sameFacts(before, after)) return 'unchanged' as const;
     const delta: Contributions = diffContributions(
       contributions(before, options),

@@ -9,7 +9,6 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ulid } from 'ulid';
 import { type Complaint, ComplaintSchema } from '../domain/complaint';
 import { HANDOFF_KIND, handoffDueAt } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
@@ -33,8 +32,23 @@ import type {
   TimelinePage,
   TimelinePageOptions,
 } from './ports';
-import { ConcurrencyConflictError, InvalidTimelineCursorError, queuePosition } from './ports';
+import { ConcurrencyConflictError, queuePosition } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
+import {
+  complaintPk,
+  decodeTimelineCursor,
+  encodeTimelineCursor,
+  mergePending,
+  pendingAttribute,
+  pendingOfItem,
+  putEntries,
+  readPending,
+  type StagedEntry,
+  settleReplaced,
+  stageEntries,
+  timelineEntryOfItem,
+  timelineItem,
+} from './timeline-items';
 import { isRetryableWriteFailure } from './transactions';
 
 /**
@@ -60,7 +74,10 @@ const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
 /** Department-queue key of a complaint without a lead department yet. */
 export const UNROUTED = '_unrouted';
 
-export const complaintPk = (id: string) => `C#${id}`;
+export { complaintPk, timelineEntryOfItem };
+
+/** Records whose pending timeline entries this instance read, by complaint: `update` settles them. */
+const PENDING_MEMO_SIZE = 64;
 
 export interface DynamoDbStoreOptions {
   tableName: string;
@@ -69,6 +86,9 @@ export interface DynamoDbStoreOptions {
 }
 
 export class DynamoDbComplaintStore implements ComplaintStore {
+  /** The pending entries of the records this instance read last, by complaint id (`update`). */
+  private readonly pendingRead = new Map<string, { version: number; staged: StagedEntry[] }>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly options: DynamoDbStoreOptions,
@@ -120,8 +140,8 @@ export class DynamoDbComplaintStore implements ComplaintStore {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
-        ...input.timeline.map((entry) => ({
-          Put: { TableName: this.table, Item: timelineItem(complaint.id, entry) },
+        ...stageEntries(complaint.id, input.timeline).map((staged) => ({
+          Put: { TableName: this.table, Item: timelineItem(staged) },
         })),
       ],
     };
@@ -174,7 +194,19 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     const result = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { pk: complaintPk(id), sk: META }, ConsistentRead: true }),
     );
-    return result.Item === undefined ? undefined : fromItem(result.Item);
+    if (result.Item === undefined) return undefined;
+    const complaint = fromItem(result.Item);
+    this.rememberPending(id, complaint.version, pendingOfItem(result.Item));
+    return complaint;
+  }
+
+  private rememberPending(id: string, version: number, staged: StagedEntry[]): void {
+    this.pendingRead.delete(id);
+    this.pendingRead.set(id, { version, staged });
+    if (this.pendingRead.size > PENDING_MEMO_SIZE) {
+      const oldest = this.pendingRead.keys().next().value;
+      if (oldest !== undefined) this.pendingRead.delete(oldest);
+    }
   }
 
   async getByNumber(number: string): Promise<Complaint | undefined> {
@@ -202,6 +234,11 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     return typeof id === 'string' ? this.get(id) : undefined;
   }
 
+  /**
+   * One conditional write of the record, carrying the change's timeline entries (`timeline-items.ts`),
+   * then the entry items. A transaction only where another item must change with the record: an
+   * agent's load counter (its capacity condition).
+   */
   async update(update: ComplaintUpdate): Promise<void> {
     const { next, expectedVersion } = update;
     if (next.version !== expectedVersion + 1) {
@@ -209,42 +246,40 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         `Update of ${next.id} must bump the version from ${expectedVersion} to ${expectedVersion + 1}`,
       );
     }
-    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-      {
-        Put: {
-          TableName: this.table,
-          Item: complaintItem(withEntries(next, update.timeline.length), this.options.deadlineShards),
-          ConditionExpression: '#v = :expected',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':expected': expectedVersion },
-        },
+    const staged = stageEntries(next.id, update.timeline, update.relatedTimeline);
+    const record = {
+      TableName: this.table,
+      Item: {
+        ...complaintItem(withEntries(next, update.timeline.length), this.options.deadlineShards),
+        ...pendingAttribute(staged),
       },
-      ...update.timeline.map((entry) => ({
-        Put: { TableName: this.table, Item: timelineItem(next.id, entry) },
-      })),
-      ...(update.relatedTimeline ?? []).map(({ complaintId, entry }) => ({
-        Put: { TableName: this.table, Item: timelineItem(complaintId, entry) },
-      })),
-      ...(update.agentLoadChanges ?? []).map(({ agentId, delta, capacity }) => ({
-        Update: {
-          TableName: this.table,
-          Key: { pk: `AGENT#${agentId}`, sk: 'LOAD' },
-          UpdateExpression: 'ADD openCount :d',
-          ...(capacity === undefined
-            ? { ExpressionAttributeValues: { ':d': delta } }
-            : {
-                ConditionExpression: 'attribute_not_exists(openCount) OR openCount < :cap',
-                ExpressionAttributeValues: { ':d': delta, ':cap': capacity },
-              }),
-        },
-      })),
-    ];
+      ConditionExpression: '#v = :expected',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':expected': expectedVersion },
+    };
+    const loads = (update.agentLoadChanges ?? []).map(({ agentId, delta, capacity }) => ({
+      Update: {
+        TableName: this.table,
+        Key: { pk: `AGENT#${agentId}`, sk: 'LOAD' },
+        UpdateExpression: 'ADD openCount :d',
+        ...(capacity === undefined
+          ? { ExpressionAttributeValues: { ':d': delta } }
+          : {
+              ConditionExpression: 'attribute_not_exists(openCount) OR openCount < :cap',
+              ExpressionAttributeValues: { ':d': delta, ':cap': capacity },
+            }),
+      },
+    }));
+    let replaced: StagedEntry[];
     try {
-      const [only] = items;
-      // A change of the record alone (a timer's bookkeeping) is one conditional Put: a transaction
-      // would bill every item twice for an atomicity one item has anyway.
-      if (items.length === 1 && only?.Put !== undefined) await this.db.send(new PutCommand(only.Put));
-      else await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      if (loads.length === 0) {
+        const { Attributes } = await this.db.send(new PutCommand({ ...record, ReturnValues: 'ALL_OLD' }));
+        replaced = pendingOfItem(Attributes);
+      } else {
+        // A transaction returns no old item: the replaced entries are the ones read with the record.
+        replaced = await this.pendingBefore(next.id, expectedVersion);
+        await this.db.send(new TransactWriteCommand({ TransactItems: [{ Put: record }, ...loads] }));
+      }
     } catch (error) {
       // A stale version, an agent who filled up meanwhile, or a concurrent transaction on the same
       // complaint or agent counter (TransactionConflict): all are retried from a fresh read.
@@ -253,21 +288,38 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       }
       throw error;
     }
+    this.rememberPending(next.id, next.version, staged);
+    await Promise.all([
+      putEntries(this.db, this.table, staged),
+      settleReplaced(this.db, this.table, replaced),
+    ]);
+  }
+
+  /** The pending entries of the record at `version` (read with it, or read now). */
+  private async pendingBefore(id: string, version: number): Promise<StagedEntry[]> {
+    const known = this.pendingRead.get(id);
+    if (known?.version === version) return known.staged;
+    const stored = await readPending(this.db, this.table, id);
+    return stored.staged;
   }
 
   async timeline(id: string): Promise<TimelineEntry[]> {
-    const items = await this.queryAll({
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
-      ExpressionAttributeValues: { ':pk': complaintPk(id), ':tl': 'TL#' },
-    });
-    return items.map(timelineEntryOfItem);
+    const [items, pending] = await Promise.all([
+      this.queryAll({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
+        ExpressionAttributeValues: { ':pk': complaintPk(id), ':tl': 'TL#' },
+      }),
+      readPending(this.db, this.table, id),
+    ]);
+    const stored = items.map((item) => ({ sk: String(item.sk), entry: timelineEntryOfItem(item) }));
+    return mergePending(id, stored, pending.staged).map((i) => i.entry);
   }
 
   async timelinePage(id: string, options: TimelinePageOptions): Promise<TimelinePage> {
     const { limit, maxBytes } = options;
     const beforeKey = options.before === undefined ? undefined : decodeTimelineCursor(options.before);
-    const result = await this.db.send(
+    const query = this.db.send(
       new QueryCommand({
         TableName: this.table,
         // BETWEEN is inclusive: the cursor's own entry comes back and is dropped below.
@@ -287,15 +339,27 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         Limit: limit + 1 + (beforeKey === undefined ? 0 : 1),
       }),
     );
-    const items = (result.Items ?? []).filter((i) => i.sk !== beforeKey);
+    const [result, pending] = await Promise.all([query, readPending(this.db, this.table, id)]);
+    const found = (result.Items ?? []).map((item) => ({
+      sk: String(item.sk),
+      entry: timelineEntryOfItem(item),
+    }));
+    // The newest change's entries may have no item yet; only those inside this page's range count.
+    const lowest =
+      found.length > 0 && result.LastEvaluatedKey !== undefined ? found[found.length - 1]?.sk : undefined;
+    const inRange = pending.staged.filter(
+      (s) => (beforeKey === undefined || s.sk < beforeKey) && (lowest === undefined || s.sk >= lowest),
+    );
+    const items = mergePending(id, found, inRange)
+      .reverse()
+      .filter((i) => i.sk !== beforeKey);
     const page: Array<{ sk: unknown; entry: TimelineEntry }> = [];
     let bytes = 0;
-    for (const item of items.slice(0, limit)) {
-      const entry = timelineEntryOfItem(item);
+    for (const { sk, entry } of items.slice(0, limit)) {
       const size = Buffer.byteLength(JSON.stringify(entry));
       // Always at least one entry, or paging could not move on.
       if (page.length > 0 && bytes + size > maxBytes) break;
-      page.push({ sk: item.sk, entry });
+      page.push({ sk, entry });
       bytes += size;
     }
     const oldest = page[page.length - 1];
@@ -606,14 +670,6 @@ export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | un
   return best;
 }
 
-function timelineItem(complaintId: string, entry: TimelineEntry): Record<string, unknown> {
-  return { pk: complaintPk(complaintId), sk: `TL#${entry.at}#${ulid()}`, entry: packDocument(entry) };
-}
-
-/** The timeline entry a `TL#…` item holds. */
-export const timelineEntryOfItem = (item: Record<string, unknown>): TimelineEntry =>
-  unpackDocument(item.entry) as TimelineEntry;
-
 /** The complaint record a `META` item holds, as stored (not validated). */
 export const complaintOfItem = (item: Record<string, unknown>): unknown => unpackDocument(item.complaint);
 
@@ -622,19 +678,6 @@ function withEntries(c: Complaint, entries: number): Complaint {
   if (entries === 0) return c;
   const usage = c.usage ?? { timelineEntries: 0, customerReplies: 0, recentReplies: [] };
   return { ...c, usage: { ...usage, timelineEntries: usage.timelineEntries + entries } };
-}
-
-const TIMELINE_SK = /^TL#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z#[0-9A-HJKMNP-TV-Z]{26}$/;
-
-/** A timeline page cursor: the oldest entry's sort key (within the complaint the caller already sees). */
-function encodeTimelineCursor(sk: string): string {
-  return Buffer.from(sk.slice(3)).toString('base64url');
-}
-
-function decodeTimelineCursor(cursor: string): string {
-  const sk = `TL#${Buffer.from(cursor, 'base64url').toString('utf8')}`;
-  if (cursor.length > 100 || !TIMELINE_SK.test(sk)) throw new InvalidTimelineCursorError();
-  return sk;
 }
 
 function fromItem(item: Record<string, unknown>): Complaint {

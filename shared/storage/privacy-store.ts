@@ -30,14 +30,10 @@ import {
   emptyCounts,
 } from '../domain/privacy';
 import { packDocument } from './document-codec';
-import {
-  complaintItem,
-  complaintPk,
-  RETENTION_PARTITION_PREFIX,
-  timelineEntryOfItem,
-} from './dynamodb-store';
+import { complaintItem, RETENTION_PARTITION_PREFIX } from './dynamodb-store';
 import { ConcurrencyConflictError, type TimelineEntry } from './ports';
 import { INDEXES, TTL_ATTRIBUTE } from './table-schema';
+import { complaintPk, readPending, settleReplaced, timelineEntryOfItem } from './timeline-items';
 import { isRetryableCancellation } from './transactions';
 
 /** A stored timeline entry with its sort key (erasure rewrites it in place). */
@@ -236,6 +232,10 @@ export class DynamoDbPrivacyStore implements PrivacyStore {
   }
 
   async timeline(complaintId: string): Promise<StoredTimelineEntry[]> {
+    // The newest change's entries get their items first: the redaction rewrites items in place, and
+    // the redacted record no longer carries them (`timeline-items.ts`).
+    const pending = await readPending(this.db, this.tableName, complaintId);
+    await settleReplaced(this.db, this.tableName, pending.staged);
     const entries: StoredTimelineEntry[] = [];
     let start: Record<string, unknown> | undefined;
     do {

@@ -20,6 +20,7 @@ import {
 import type { Contributions, Counters } from '../domain/reporting/contributions';
 import type { ComplaintFacts } from '../domain/reporting/facts';
 import type { Report } from '../domain/reporting/report';
+import { packDocument, unpackDocument } from './document-codec';
 import { ConcurrencyConflictError } from './ports';
 import { isRetryableCancellation } from './transactions';
 
@@ -42,6 +43,12 @@ export interface ReportingStore {
   getReport(kind: string, id: string): Promise<Report | undefined>;
 }
 
+/** The facts a `FACTS#` item holds: packed (`document-codec.ts`), or a JSON string as first stored. */
+export function factsOfItem(item: Record<string, unknown>): ComplaintFacts {
+  const stored = unpackDocument(item.facts);
+  return (typeof stored === 'string' ? JSON.parse(stored) : stored) as ComplaintFacts;
+}
+
 const COUNTER_PREFIX = 'c:';
 /** DynamoDB's limit on items in one transaction. */
 const MAX_TRANSACTION_ITEMS = 100;
@@ -61,7 +68,7 @@ export class DynamoDbReportingStore implements ReportingStore {
       }),
     );
     if (Item === undefined) return undefined;
-    return { facts: JSON.parse(String(Item.facts)) as ComplaintFacts, version: Number(Item.version) };
+    return { facts: factsOfItem(Item), version: Number(Item.version) };
   }
 
   async saveFacts(facts: ComplaintFacts, expectedVersion: number, delta: Contributions): Promise<void> {
@@ -81,7 +88,7 @@ export class DynamoDbReportingStore implements ReportingStore {
                 Item: {
                   pk: `FACTS#${facts.complaintId}`,
                   sk: 'FACTS',
-                  facts: JSON.stringify(facts),
+                  facts: packDocument(facts),
                   version: expectedVersion + 1,
                 },
                 ConditionExpression:

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_FILE } from '../../infra/complaint-service-stack';
 import { ESM_REQUIRE_BANNER } from '../../infra/constructs/base-function';
 import { MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from '../../infra/constructs/queue-consumer';
+import { AGGREGATION_BATCHING_WINDOW } from '../../infra/constructs/reporting-service';
 import { REPORTED_DETAIL_TYPES } from '../../shared/domain/reporting/facts';
 import { DETAIL_TYPES, OWN_SOURCE_PREFIX, SOURCES } from '../../shared/events/names';
 import { policyDigest } from '../../shared/policy/bundled';
@@ -223,15 +224,21 @@ describe('queues', () => {
   it('consumes every work queue with partial batch responses, a batch size and a batching window', () => {
     const mappings = resourcesOfType(synthesized.template, 'AWS::Lambda::EventSourceMapping');
     expect(mappings.size).toBeGreaterThan(0);
-    // The queues from intake to assigned wait for nothing (latency); the others batch for a second.
+    // The queues from intake to assigned wait for nothing (latency); the report aggregator's gathers a
+    // complaint's events into one write; the others batch for a second.
     const latencyPath = /^(IntakeInbound|ClassificationReceived|AssignmentClassified)Queue/;
+    const aggregation = /^ReportingLifecycleQueue/;
     const queueOf = (mapping: CfnResource) => getAttId(mapping.Properties.EventSourceArn) ?? '';
     expect([...mappings.values()].filter((m) => latencyPath.test(queueOf(m)))).toHaveLength(3);
     for (const [id, mapping] of mappings) {
       expect(mapping.Properties.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
       expect(mapping.Properties.BatchSize, id).toBeGreaterThan(0);
       expect(mapping.Properties.MaximumBatchingWindowInSeconds, id).toBe(
-        latencyPath.test(queueOf(mapping)) ? 0 : 1,
+        latencyPath.test(queueOf(mapping))
+          ? 0
+          : aggregation.test(queueOf(mapping))
+            ? AGGREGATION_BATCHING_WINDOW.toSeconds()
+            : 1,
       );
       const queueId = getAttId(mapping.Properties.EventSourceArn);
       expect(queueId && workQueueIds().includes(queueId), `${id} reads a work queue, not a DLQ`).toBe(true);

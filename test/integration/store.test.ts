@@ -1,7 +1,8 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { ConcurrencyConflictError, queuePosition } from '../../shared/storage/ports';
+import { DynamoDbPrivacyStore } from '../../shared/storage/privacy-store';
 import { complaintRecord, runningClock } from '../support/fixtures';
 import { createTestTable, localDynamoClient } from './support/dynamodb';
 
@@ -107,7 +108,7 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect(rejected[0]?.reason).toBeInstanceOf(ConcurrencyConflictError);
     const stored = await store.get(c.id);
     expect(stored?.version).toBe(2);
-    // The loser's timeline entry was not written either (same transaction).
+    // The loser's timeline entry was not written either (the record write comes first).
     expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received', stored?.status]);
   });
 
@@ -305,5 +306,95 @@ describe('documents stored compressed', () => {
       }),
     );
     expect(await store.get(plain.id)).toEqual(plain);
+  });
+});
+
+describe('timeline entries written after the record, without a transaction', () => {
+  /** A client whose timeline-entry puts fail: the writer dies between its two writes. */
+  const dyingAfterRecord = {
+    send: (command: unknown) =>
+      command instanceof PutCommand && String(command.input.Item?.sk).startsWith('TL#')
+        ? Promise.reject(new Error('the instance died'))
+        : db.send(command as PutCommand),
+  } as unknown as DynamoDBDocumentClient;
+
+  const entryItems = async (id: string) =>
+    (
+      await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
+          ExpressionAttributeValues: { ':pk': `C#${id}`, ':tl': 'TL#' },
+        }),
+      )
+    ).Items ?? [];
+
+  it('shows the entries of a committed change whose entry items were never written, and the next writer puts them', async () => {
+    const c = await createStored();
+    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 2, status: 'classified' },
+        expectedVersion: 1,
+        timeline: [newEntry('classified')],
+      }),
+    ).rejects.toThrow(/died/);
+    expect(await entryItems(c.id)).toHaveLength(1);
+    // Committed: readers see the change and its entry (carried by the record until the next change).
+    expect((await store.get(c.id))?.version).toBe(2);
+    expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received', 'classified']);
+    const page = await store.timelinePage(c.id, { limit: 1, maxBytes: 100_000 });
+    expect(page.entries.map((e) => e.type)).toEqual(['classified']);
+    const older = await store.timelinePage(c.id, { limit: 5, maxBytes: 100_000, before: page.olderCursor });
+    expect(older.entries.map((e) => e.type)).toEqual(['received']);
+
+    // The next change (read by another instance) replaces the pending entries: it puts them first.
+    const fresh = new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 });
+    const current = await fresh.get(c.id);
+    if (current === undefined) throw new Error('stored complaint missing');
+    await fresh.update({
+      next: { ...current, version: 3, status: 'assigned' },
+      expectedVersion: 2,
+      timeline: [newEntry('assigned')],
+    });
+    expect(await entryItems(c.id)).toHaveLength(3);
+    expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received', 'classified', 'assigned']);
+  });
+
+  it('settles them in a transaction with an agent counter too, from a record it did not read itself', async () => {
+    const c = await createStored();
+    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 2, status: 'classified' },
+        expectedVersion: 1,
+        timeline: [newEntry('classified')],
+      }),
+    ).rejects.toThrow(/died/);
+    const other = new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 });
+    await other.update({
+      next: { ...c, version: 3, status: 'assigned' },
+      expectedVersion: 2,
+      timeline: [],
+      agentLoadChanges: [{ agentId: `agent_${c.id}`, delta: 1, capacity: 5 }],
+    });
+    expect((await entryItems(c.id)).length).toBe(2);
+    expect((await store.timeline(c.id)).map((e) => e.type)).toEqual(['received', 'classified']);
+  });
+
+  it('gives an erasure the items of pending entries, so the redaction finds every entry', async () => {
+    const c = await createStored();
+    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 2, status: 'classified' },
+        expectedVersion: 1,
+        timeline: [{ ...newEntry('classified'), data: { note: 'personal' } }],
+      }),
+    ).rejects.toThrow(/died/);
+    const privacy = new DynamoDbPrivacyStore(db, tableName, 4);
+    const entries = await privacy.timeline(c.id);
+    expect(entries.map((e) => e.entry.type)).toEqual(['received', 'classified']);
+    expect(await entryItems(c.id)).toHaveLength(2);
   });
 });

@@ -24,6 +24,7 @@ import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
 import { complaintOfItem } from '../../../shared/storage/dynamodb-store';
+import { factsOfItem } from '../../../shared/storage/reporting-store';
 import { type DriveResult, MARKER_PATTERN, POISON_PREFIX } from './drive';
 import { isDeadLetterQueue } from './settle';
 
@@ -114,7 +115,7 @@ async function scanComplaints(
     );
     for (const item of page.Items ?? []) {
       if (item.sk === 'FACTS') {
-        const facts = JSON.parse(String(item.facts)) as Json;
+        const facts = factsOfItem(item) as unknown as Json;
         if (facts.received !== undefined) inReport.add(String(facts.complaintId));
       } else if (item.complaint !== undefined) complaints.push(complaintOfItem(item) as Json);
     }

@@ -90,8 +90,9 @@ const { byDepartment, byAssignee, byCustomer, openDeadlines } = INDEXES;
 
 /**
  * Per function, derived from the store calls of its handler's services (`shared/storage/*-store.ts`).
- * Every complaint write is a transaction of `Put`s (the record and its timeline) and `Update`s (agent
- * counters, report buckets); nothing deletes an item today, so no function gets `DeleteItem`.
+ * A complaint write is a conditional `PutItem` of the record, then `PutItem`s of its timeline entries;
+ * a transaction only where an agent's place within capacity is claimed with it (`UpdateItem`), and
+ * report facts with their buckets. Only the erasure deletes items.
  */
 export const TABLE_ACCESS = {
   intake: {
@@ -124,7 +125,7 @@ export const TABLE_ACCESS = {
     indexes: [byCustomer.name],
   },
   assignment: {
-    why: "assignComplaint: get() and update() of the complaint, agentLoads() (BatchGetItem AGENT#), the chosen agent's counter (UpdateItem ADD) in the update transaction.",
+    why: "assignComplaint: get() and update() of the complaint, agentLoads() (BatchGetItem AGENT#), the chosen agent's place (UpdateItem ADD within capacity) in a transaction with the record, a previous owner's released (UpdateItem DELETE) after it.",
     grants: [
       { actions: ['GetItem', 'PutItem'], items: ['complaint'] },
       { actions: ['BatchGetItem', 'UpdateItem'], items: ['agentLoad'] },
@@ -148,7 +149,7 @@ export const TABLE_ACCESS = {
   agentApi: {
     why:
       'Queues (department and assignee indexes), detail (get, timeline Query on C#, recentByCustomer on ' +
-      'the customer index, agentLoads BatchGetItem), actions (update: Put C#, UpdateItem ADD on agent counters); ' +
+      'the customer index, agentLoads BatchGetItem), actions (update: Put C#, UpdateItem ADD/DELETE on agent load sets); ' +
       'hotline submissions (POST /agent/complaints: the intake transaction, the directory tier); ' +
       'PUT /admin/customers/{id} (conditional PutItem CUSTDIR#).',
     grants: [

@@ -13,6 +13,13 @@ import { type Complaint, ComplaintSchema } from '../domain/complaint';
 import { HANDOFF_KIND, handoffDueAt } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
 import { type ComplaintStatus, isOpen, OPEN_STATUSES } from '../domain/lifecycle';
+import {
+  applyLoadChanges,
+  capacityClaim,
+  type LoadChange,
+  loadOfItem,
+  pendingLoadAttribute,
+} from './agent-load';
 import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
 import { packDocument, unpackDocument } from './document-codec';
 import type {
@@ -39,8 +46,9 @@ import {
   decodeTimelineCursor,
   encodeTimelineCursor,
   mergePending,
+  type Pending,
   pendingAttribute,
-  pendingOfItem,
+  pendingOf,
   putEntries,
   readPending,
   type StagedEntry,
@@ -87,7 +95,7 @@ export interface DynamoDbStoreOptions {
 
 export class DynamoDbComplaintStore implements ComplaintStore {
   /** The pending entries of the records this instance read last, by complaint id (`update`). */
-  private readonly pendingRead = new Map<string, { version: number; staged: StagedEntry[] }>();
+  private readonly pendingRead = new Map<string, Pending & { version: number }>();
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -196,13 +204,13 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     );
     if (result.Item === undefined) return undefined;
     const complaint = fromItem(result.Item);
-    this.rememberPending(id, complaint.version, pendingOfItem(result.Item));
+    this.rememberPending(id, complaint.version, pendingOf(result.Item));
     return complaint;
   }
 
-  private rememberPending(id: string, version: number, staged: StagedEntry[]): void {
+  private rememberPending(id: string, version: number, pending: Pending): void {
     this.pendingRead.delete(id);
-    this.pendingRead.set(id, { version, staged });
+    this.pendingRead.set(id, { version, ...pending });
     if (this.pendingRead.size > PENDING_MEMO_SIZE) {
       const oldest = this.pendingRead.keys().next().value;
       if (oldest !== undefined) this.pendingRead.delete(oldest);
@@ -235,9 +243,10 @@ export class DynamoDbComplaintStore implements ComplaintStore {
   }
 
   /**
-   * One conditional write of the record, carrying the change's timeline entries (`timeline-items.ts`),
-   * then the entry items. A transaction only where another item must change with the record: an
-   * agent's load counter (its capacity condition).
+   * One conditional write of the record, carrying the change's timeline entries and its agent load
+   * changes (`timeline-items.ts`, `agent-load.ts`), then the entry items and the load changes. A
+   * transaction only where another item must change with the record: an agent's place claimed within
+   * their capacity.
    */
   async update(update: ComplaintUpdate): Promise<void> {
     const { next, expectedVersion } = update;
@@ -247,38 +256,43 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       );
     }
     const staged = stageEntries(next.id, update.timeline, update.relatedTimeline);
+    const changes = (update.agentLoadChanges ?? []).map((c) => ({
+      change: { agentId: c.agentId, complaintId: next.id, op: c.delta > 0 ? 'add' : 'remove' } as LoadChange,
+      capacity: c.delta > 0 ? c.capacity : undefined,
+    }));
+    const claims = changes.filter((c) => c.capacity !== undefined);
+    const later = changes.filter((c) => c.capacity === undefined).map((c) => c.change);
+    // The replaced record's load changes go first when this one has its own, so the newer wins; a
+    // change of no load carries them forward (it may not be allowed to apply them).
+    const before = await this.pendingBefore(next.id, expectedVersion);
+    if (changes.length > 0) await applyLoadChanges(this.db, this.table, before.loads);
+    const carried = changes.length > 0 ? later : before.loads;
     const record = {
       TableName: this.table,
       Item: {
         ...complaintItem(withEntries(next, update.timeline.length), this.options.deadlineShards),
         ...pendingAttribute(staged),
+        ...pendingLoadAttribute(carried),
       },
       ConditionExpression: '#v = :expected',
       ExpressionAttributeNames: { '#v': 'version' },
       ExpressionAttributeValues: { ':expected': expectedVersion },
     };
-    const loads = (update.agentLoadChanges ?? []).map(({ agentId, delta, capacity }) => ({
-      Update: {
-        TableName: this.table,
-        Key: { pk: `AGENT#${agentId}`, sk: 'LOAD' },
-        UpdateExpression: 'ADD openCount :d',
-        ...(capacity === undefined
-          ? { ExpressionAttributeValues: { ':d': delta } }
-          : {
-              ConditionExpression: 'attribute_not_exists(openCount) OR openCount < :cap',
-              ExpressionAttributeValues: { ':d': delta, ':cap': capacity },
-            }),
-      },
-    }));
     let replaced: StagedEntry[];
     try {
-      if (loads.length === 0) {
+      if (claims.length === 0) {
         const { Attributes } = await this.db.send(new PutCommand({ ...record, ReturnValues: 'ALL_OLD' }));
-        replaced = pendingOfItem(Attributes);
+        replaced = pendingOf(Attributes).staged;
       } else {
-        // A transaction returns no old item: the replaced entries are the ones read with the record.
-        replaced = await this.pendingBefore(next.id, expectedVersion);
-        await this.db.send(new TransactWriteCommand({ TransactItems: [{ Put: record }, ...loads] }));
+        replaced = before.staged;
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: record },
+              ...claims.map((c) => capacityClaim(this.table, c.change, c.capacity as number)),
+            ],
+          }),
+        );
       }
     } catch (error) {
       // A stale version, an agent who filled up meanwhile, or a concurrent transaction on the same
@@ -288,19 +302,19 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       }
       throw error;
     }
-    this.rememberPending(next.id, next.version, staged);
+    this.rememberPending(next.id, next.version, { staged, loads: carried });
     await Promise.all([
       putEntries(this.db, this.table, staged),
       settleReplaced(this.db, this.table, replaced),
+      changes.length === 0 ? undefined : applyLoadChanges(this.db, this.table, later),
     ]);
   }
 
-  /** The pending entries of the record at `version` (read with it, or read now). */
-  private async pendingBefore(id: string, version: number): Promise<StagedEntry[]> {
+  /** What the record at `version` carries (read with it, or read now). */
+  private async pendingBefore(id: string, version: number): Promise<Pending> {
     const known = this.pendingRead.get(id);
-    if (known?.version === version) return known.staged;
-    const stored = await readPending(this.db, this.table, id);
-    return stored.staged;
+    if (known?.version === version) return known;
+    return readPending(this.db, this.table, id);
   }
 
   async timeline(id: string): Promise<TimelineEntry[]> {
@@ -419,7 +433,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
           new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }),
         );
         for (const item of result.Responses?.[this.table] ?? []) {
-          loads.set(String(item.pk).slice('AGENT#'.length), Number(item.openCount ?? 0));
+          loads.set(String(item.pk).slice('AGENT#'.length), loadOfItem(item));
         }
         keys = result.UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, string>> | undefined;
       }

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
+import { type LoadChange, PENDING_LOAD_ATTRIBUTE, pendingLoadOfItem } from './agent-load';
 import { packDocument, unpackDocument } from './document-codec';
 import { InvalidTimelineCursorError, type TimelineEntry } from './ports';
 
@@ -107,24 +108,35 @@ export async function settleReplaced(
   );
 }
 
-/** The pending entries of a complaint's record as stored now. */
+/** What a record carries for after its write: timeline entries and agent load changes. */
+export interface Pending {
+  staged: StagedEntry[];
+  loads: LoadChange[];
+}
+
+export const pendingOf = (item: Record<string, unknown> | undefined): Pending => ({
+  staged: pendingOfItem(item),
+  loads: pendingLoadOfItem(item),
+});
+
+/** The pending entries and load changes of a complaint's record as stored now. */
 export async function readPending(
   db: DynamoDBDocumentClient,
   tableName: string,
   complaintId: string,
-): Promise<{ version?: number; staged: StagedEntry[] }> {
+): Promise<Pending & { version?: number }> {
   const { Item } = await db.send(
     new GetCommand({
       TableName: tableName,
       Key: { pk: complaintPk(complaintId), sk: META },
-      ProjectionExpression: '#p, #v',
-      ExpressionAttributeNames: { '#p': PENDING_ATTRIBUTE, '#v': 'version' },
+      ProjectionExpression: '#p, #l, #v',
+      ExpressionAttributeNames: { '#p': PENDING_ATTRIBUTE, '#l': PENDING_LOAD_ATTRIBUTE, '#v': 'version' },
       ConsistentRead: true,
     }),
   );
   return {
     ...(typeof Item?.version === 'number' ? { version: Item.version } : {}),
-    staged: pendingOfItem(Item),
+    ...pendingOf(Item),
   };
 }
 

@@ -1,4 +1,10 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { ConcurrencyConflictError, queuePosition } from '../../shared/storage/ports';
@@ -396,5 +402,101 @@ describe('timeline entries written after the record, without a transaction', () 
     const entries = await privacy.timeline(c.id);
     expect(entries.map((e) => e.entry.type)).toEqual(['received', 'classified']);
     expect(await entryItems(c.id)).toHaveLength(2);
+  });
+});
+
+describe('agent loads as sets of open complaints', () => {
+  /** A client whose agent-load updates outside a transaction fail: the writer dies after the record. */
+  const dyingBeforeLoad = {
+    send: (command: unknown) =>
+      command instanceof UpdateCommand && String(command.input.Key?.pk).startsWith('AGENT#')
+        ? Promise.reject(new Error('the instance died'))
+        : db.send(command as UpdateCommand),
+  } as unknown as DynamoDBDocumentClient;
+
+  const load = async (agentId: string) => (await store.agentLoads([agentId])).get(agentId);
+
+  it('claims within capacity in the transaction, releases and takes back after the record write', async () => {
+    const agent = `agent_${Date.now()}`;
+    const c = await createStored();
+    const write = (version: number, delta: number, capacity?: number) =>
+      store.update({
+        next: { ...c, version },
+        expectedVersion: version - 1,
+        timeline: [],
+        agentLoadChanges: [{ agentId: agent, delta, ...(capacity === undefined ? {} : { capacity }) }],
+      });
+    await write(2, 1, 1);
+    expect(await load(agent)).toBe(1);
+    // The same complaint claimed again (a redelivery) is no second place, even at capacity.
+    await write(3, 1, 1);
+    expect(await load(agent)).toBe(1);
+    await write(4, -1);
+    expect(await load(agent)).toBe(0);
+    await write(5, 1);
+    expect(await load(agent)).toBe(1);
+  });
+
+  it('applies a release its writer never made before the next writer’s own change, carried across changes of no load', async () => {
+    const a = `agent_a_${Date.now()}`;
+    const b = `agent_b_${Date.now()}`;
+    const c = await createStored();
+    await store.update({
+      next: { ...c, version: 2 },
+      expectedVersion: 1,
+      timeline: [],
+      agentLoadChanges: [{ agentId: a, delta: 1, capacity: 5 }],
+    });
+    const dying = new DynamoDbComplaintStore(dyingBeforeLoad, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 3, status: 'resolved' },
+        expectedVersion: 2,
+        timeline: [newEntry('resolved')],
+        agentLoadChanges: [{ agentId: a, delta: -1 }],
+      }),
+    ).rejects.toThrow(/died/);
+    expect(await load(a)).toBe(1);
+    // A change of no load (another instance, which did not read the record) carries the release on.
+    const other = new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 });
+    await other.update({ next: { ...c, version: 4, status: 'resolved' }, expectedVersion: 3, timeline: [] });
+    expect(await load(a)).toBe(1);
+    // The next change of loads applies it first, then its own.
+    await other.update({
+      next: { ...c, version: 5, status: 'reopened' },
+      expectedVersion: 4,
+      timeline: [],
+      agentLoadChanges: [{ agentId: b, delta: 1 }],
+    });
+    expect(await load(a)).toBe(0);
+    expect(await load(b)).toBe(1);
+  });
+
+  it('lets the newer change win when the replaced one is applied again', async () => {
+    const a = `agent_r_${Date.now()}`;
+    const c = await createStored();
+    await store.update({
+      next: { ...c, version: 2 },
+      expectedVersion: 1,
+      timeline: [],
+      agentLoadChanges: [{ agentId: a, delta: 1, capacity: 5 }],
+    });
+    const dying = new DynamoDbComplaintStore(dyingBeforeLoad, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 3, status: 'resolved' },
+        expectedVersion: 2,
+        timeline: [],
+        agentLoadChanges: [{ agentId: a, delta: -1 }],
+      }),
+    ).rejects.toThrow(/died/);
+    // A reopening takes the complaint back: the release it replaces must not undo that.
+    await store.update({
+      next: { ...c, version: 4, status: 'reopened' },
+      expectedVersion: 3,
+      timeline: [],
+      agentLoadChanges: [{ agentId: a, delta: 1 }],
+    });
+    expect(await load(a)).toBe(1);
   });
 });

@@ -7,12 +7,11 @@ import { createRuntime } from '../../shared/handlers/runtime';
 import { backlogMetrics } from '../../shared/metrics/lifecycle-metrics';
 import { measureBacklog, type SweepResult, sweepDueDeadlines } from '../../shared/services/sla';
 
-const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServiceKeys });
+const { ctx } = createRuntime({ timers: eventBridgeTimers, keys: kmsServiceKeys });
 
 /**
  * The backstop sweep, run by a scheduled rule every few minutes: finds deadlines a
- * lost timer should have handled (one query per shard of the sparse index, never a
- * scan) and applies them. Anything it applies is counted: a non-zero
+ * lost timer should have handled (one query per department queue, never a scan) and applies them. Anything it applies is counted: a non-zero
  * `SweepRecoveredDeadlines` means timers are being lost. It also repairs lost hand-offs from intake
  * to classification (`IntakeHandoffsRepaired`, see `shared/domain/handoff.ts`). Then it measures the open
  * backlog and its age for the dashboard (`OpenComplaints`, `OldestOpenComplaintAge`); a
@@ -22,7 +21,7 @@ const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServ
 export async function sweep(_event: unknown, _context: Context): Promise<SweepResult> {
   // Independent reads: the backlog is measured while the sweep repairs (repairs change no status).
   const [result, backlog] = await Promise.all([
-    sweepDueDeadlines(ctx, { shards: config.DEADLINE_SHARDS }),
+    sweepDueDeadlines(ctx),
     measureBacklog(ctx).then(
       (groups) => ({ groups }),
       (error: unknown) => ({ error }),

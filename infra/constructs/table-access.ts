@@ -86,7 +86,7 @@ export interface TableAccess {
   readonly indexes?: readonly IndexName[];
 }
 
-const { byDepartment, byAssignee, byCustomer, openDeadlines } = INDEXES;
+const { byDepartment, byAssignee, byCustomer, retention } = INDEXES;
 
 /**
  * Per function, derived from the store calls of its handler's services (`shared/storage/*-store.ts`).
@@ -137,10 +137,11 @@ export const TABLE_ACCESS = {
   },
   slaSweep: {
     why:
-      'sweepDueDeadlines: dueDeadlines() on the open-deadline index, then get()/update() of each due ' +
-      'complaint; measureBacklog: openBacklog() on the department index.',
+      'sweepDueDeadlines: dueForSweep() on the department index (due entries of each queue, the ' +
+      'received ones), then get()/update() of each due complaint; measureBacklog: openBacklog() on the ' +
+      'department index.',
     grants: [{ actions: ['GetItem', 'PutItem'], items: ['complaint'] }],
-    indexes: [openDeadlines.name, byDepartment.name],
+    indexes: [byDepartment.name],
   },
   survey: {
     why: 'handleSurveyTimer: get() and update() of the complaint.',
@@ -217,7 +218,7 @@ export const TABLE_ACCESS = {
       { actions: ['DeleteItem'], items: ['tracking', 'customerDirectory'] },
       { actions: ['GetItem', 'UpdateItem'], items: ['erasure'] },
     ],
-    indexes: [byCustomer.name, openDeadlines.name],
+    indexes: [byCustomer.name, retention.name],
   },
   privacyRetention: {
     why:

@@ -123,7 +123,6 @@ async function dropFiredTimers(ctx: ServiceContext, complaint: Complaint): Promi
 }
 
 export interface SweepResult {
-  shards: number;
   examined: number;
   /** Complaints whose due deadlines the sweep applied (their timers were lost). */
   applied: number;
@@ -132,42 +131,39 @@ export interface SweepResult {
 }
 
 /**
- * The backstop sweep (a scheduled rule every few minutes): reads the sparse index
- * of open deadlines shard by shard and applies whatever is still due. A deadline is
- * taken once it is more than `grace` old — the exact timer gets the first chance —;
- * a hand-off entry (no timer stands behind it) as soon as it is due. Never a
- * table scan: one query per shard, bounded by `limit`.
+ * The backstop sweep (a scheduled rule every few minutes): reads what is due in the department
+ * queues, which order every complaint by its next deadline, and applies whatever is still due. A
+ * deadline is taken once it is more than `grace` old — the exact timer gets the first chance —; a
+ * complaint still `received` (no timer stands behind its hand-off) as soon as its repair is due.
+ * Never a table scan: one bounded query per department and status.
  */
 export async function sweepDueDeadlines(
   ctx: ServiceContext,
-  options: { shards: number; graceSeconds?: number; limit?: number },
+  options: { graceSeconds?: number; limit?: number } = {},
 ): Promise<SweepResult> {
   const now = ctx.now();
   const timersBefore = new Date(now.getTime() - (options.graceSeconds ?? 60) * 1000).toISOString();
-  const result: SweepResult = { shards: options.shards, examined: 0, applied: 0, handoffsRepaired: 0 };
-  for (let shard = 0; shard < options.shards; shard++) {
-    const due = await ctx.store.dueDeadlines(shard, now.toISOString(), options.limit ?? 100);
-    for (const entry of due) {
-      if (entry.kind !== HANDOFF_KIND && entry.dueAt > timersBefore) continue;
-      result.examined++;
-      // Counted outside the retried attempt: an attempt that repaired and then lost a race on its
-      // next write is retried from a fresh read, which finds the repair done.
-      let repaired = false;
-      const outcome = await retryOnConflict(async () => {
-        const complaint = await ctx.store.get(entry.complaintId);
-        if (complaint === undefined) return { applied: [] };
-        const handoff = handoffRepairDue(complaint, now)
-          ? await repairHandoff(ctx, complaint, now)
-          : undefined;
-        if (handoff !== undefined) repaired = true;
-        // A received complaint has no timers yet (classification schedules them): whatever is due
-        // for it, only the sweep can find.
-        const current = handoff ?? complaint;
-        return applyDecisions(ctx, current, dueDecisions(current, now, chainOf(ctx)), 'sweep');
-      });
-      if (outcome.applied.length > 0) result.applied++;
-      if (repaired) result.handoffsRepaired++;
-    }
+  const result: SweepResult = { examined: 0, applied: 0, handoffsRepaired: 0 };
+  const departments = ctx.policy.routing.departments.map((d) => d.id);
+  const due = await ctx.store.dueForSweep(departments, now.toISOString(), options.limit ?? 100);
+  for (const entry of due) {
+    if (entry.kind !== HANDOFF_KIND && entry.dueAt > timersBefore) continue;
+    result.examined++;
+    // Counted outside the retried attempt: an attempt that repaired and then lost a race on its
+    // next write is retried from a fresh read, which finds the repair done.
+    let repaired = false;
+    const outcome = await retryOnConflict(async () => {
+      const complaint = await ctx.store.get(entry.complaintId);
+      if (complaint === undefined) return { applied: [] };
+      const handoff = handoffRepairDue(complaint, now) ? await repairHandoff(ctx, complaint, now) : undefined;
+      if (handoff !== undefined) repaired = true;
+      // A received complaint has no timers yet (classification schedules them): whatever is due
+      // for it, only the sweep can find.
+      const current = handoff ?? complaint;
+      return applyDecisions(ctx, current, dueDecisions(current, now, chainOf(ctx)), 'sweep');
+    });
+    if (outcome.applied.length > 0) result.applied++;
+    if (repaired) result.handoffsRepaired++;
   }
   return result;
 }

@@ -10,9 +10,9 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type Complaint, ComplaintSchema } from '../domain/complaint';
-import { HANDOFF_KIND, handoffDueAt } from '../domain/handoff';
+import { HANDOFF_GRACE_SECONDS, HANDOFF_KIND } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
-import { type ComplaintStatus, isOpen, OPEN_STATUSES } from '../domain/lifecycle';
+import { type ComplaintStatus, OPEN_STATUSES } from '../domain/lifecycle';
 import {
   applyLoadChanges,
   capacityClaim,
@@ -79,6 +79,11 @@ const META = 'META';
 const CONFLICT_RETRIES = 4;
 /** Idempotency records outlive any redelivery, retry or archive replay window we document (30 days). */
 const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
+/** Statuses whose complaints can have something due: a running clock, or a resolved one's survey. */
+const SWEPT_STATUSES: readonly ComplaintStatus[] = [...OPEN_STATUSES, 'resolved'];
+/** The kind of a due entry found in a queue (the record tells which deadline it is). */
+export const DEADLINE_KIND = 'deadline';
+
 /** Department-queue key of a complaint without a lead department yet. */
 export const UNROUTED = '_unrouted';
 
@@ -500,26 +505,62 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       : { ...page, items: page.items.filter((item) => queuePosition(item) !== read.after) };
   }
 
-  async dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]> {
-    const result = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: INDEXES.openDeadlines.name,
-        KeyConditionExpression: '#pk = :pk AND #sk <= :until',
-        ExpressionAttributeNames: {
-          '#pk': INDEXES.openDeadlines.partitionKey,
-          '#sk': INDEXES.openDeadlines.sortKey,
-        },
-        // `~` sorts after the `#<id>` suffix, so a deadline exactly at `until` is included.
-        ExpressionAttributeValues: { ':pk': `DUE#${shard}`, ':until': `${until}~` },
-        Limit: limit,
-      }),
+  /**
+   * What the backstop sweep must look at (docs/sla.md): the department queues (gsi1) order every
+   * complaint by its next deadline, so one query per department and status that can have something
+   * due finds what is due by `until` — no index of its own, whose entries every change would move
+   * (two billed writes each). Plus the complaints still `received` past the hand-off grace
+   * (`shared/domain/handoff.ts`; the sweep reads each and decides). Each id once, earliest first.
+   */
+  async dueForSweep(departments: readonly string[], until: string, limit: number): Promise<DueDeadline[]> {
+    const index = INDEXES.byDepartment;
+    const names = { '#pk': index.partitionKey, '#sk': index.sortKey };
+    const due = new Map<string, DueDeadline>();
+    const note = (entry: DueDeadline) => {
+      const known = due.get(entry.complaintId);
+      if (known === undefined || entry.dueAt < known.dueAt) due.set(entry.complaintId, entry);
+    };
+    const partitions = [...new Set([...departments, UNROUTED])].flatMap((d) =>
+      SWEPT_STATUSES.map((status) => `DEPT#${d}#${status}`),
     );
-    return (result.Items ?? []).map((i) => ({
-      complaintId: String(i.pk).slice(2),
-      dueAt: String(i[INDEXES.openDeadlines.sortKey]).split('#')[0] ?? '',
-      kind: String(i.nextDeadlineKind),
-    }));
+    const handoffsBefore = new Date(Date.parse(until) - HANDOFF_GRACE_SECONDS * 1000).toISOString();
+    await Promise.all([
+      ...partitions.map(async (pk) => {
+        const result = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: index.name,
+            // `~` sorts after the `#<id>` suffix, so a deadline exactly at `until` is included.
+            KeyConditionExpression: '#pk = :pk AND #sk <= :until',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':pk': pk, ':until': `${until}~` },
+            ProjectionExpression: '#sk',
+            Limit: limit,
+          }),
+        );
+        for (const item of result.Items ?? []) {
+          const [dueAt = '', id = ''] = String(item[index.sortKey]).split('#');
+          note({ complaintId: id, dueAt, kind: DEADLINE_KIND });
+        }
+      }),
+      (async () => {
+        const received = await this.queryAll({
+          TableName: this.table,
+          IndexName: index.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': index.partitionKey, '#r': 'receivedAt', '#sk': index.sortKey },
+          ExpressionAttributeValues: { ':pk': `DEPT#${UNROUTED}#received` },
+          ProjectionExpression: '#r, #sk',
+        });
+        for (const item of received) {
+          const receivedAt = String(item.receivedAt);
+          if (receivedAt > handoffsBefore) continue;
+          const id = String(item[index.sortKey]).split('#')[1] ?? '';
+          note({ complaintId: id, dueAt: receivedAt, kind: HANDOFF_KIND });
+        }
+      })(),
+    ]);
+    return [...due.values()].sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0));
   }
 
   /**
@@ -633,33 +674,14 @@ export function complaintItem(c: Complaint, deadlineShards: number): Record<stri
     item[INDEXES.byAssignee.partitionKey] = `AGENT#${c.assignment.assignee}`;
     item[INDEXES.byAssignee.sortKey] = `${c.status}#${queuePosition({ id: c.id, nextDueAt })}`;
   }
-  const shard = deadlineShard(c.id, deadlineShards);
-  const sweepAt = sweepEntry(c, next);
-  if (sweepAt !== undefined && (isOpen(c.status) || c.status === 'resolved')) {
-    // Sparse: only complaints with something pending (a clock, the survey of a resolved one, or
-    // the hand-off to classification of a received one) are in the sweep index.
-    item[INDEXES.openDeadlines.partitionKey] = `DUE#${shard}`;
-    item[INDEXES.openDeadlines.sortKey] = `${sweepAt.dueAt}#${c.id}`;
-    item.nextDeadlineKind = sweepAt.kind;
-  } else if ((c.status === 'closed' || c.status === 'rejected') && c.erasure === undefined) {
-    // Sparse: closed or rejected complaints that still hold personal data, oldest change first.
-    item[INDEXES.openDeadlines.partitionKey] = `${RETENTION_PARTITION_PREFIX}${shard}`;
-    item[INDEXES.openDeadlines.sortKey] = `${c.updatedAt}#${c.id}`;
+  if ((c.status === 'closed' || c.status === 'rejected') && c.erasure === undefined) {
+    // Sparse: closed or rejected complaints that still hold personal data, oldest change first (the
+    // retention run). Written once when the complaint ends, so no other change moves it.
+    item[INDEXES.retention.partitionKey] =
+      `${RETENTION_PARTITION_PREFIX}${deadlineShard(c.id, deadlineShards)}`;
+    item[INDEXES.retention.sortKey] = `${c.updatedAt}#${c.id}`;
   }
   return item;
-}
-
-/**
- * What the sweep index orders a complaint by: its next deadline, or the hand-off repair
- * (`shared/domain/handoff.ts`) when that comes first. Queues keep ordering by the deadline alone.
- */
-function sweepEntry(
-  c: Complaint,
-  next: { dueAt: string; kind: string } | undefined,
-): { dueAt: string; kind: string } | undefined {
-  const handoff = handoffDueAt(c);
-  if (handoff === undefined || (next !== undefined && next.dueAt <= handoff)) return next;
-  return { dueAt: handoff, kind: HANDOFF_KIND };
 }
 
 /**

@@ -138,6 +138,7 @@ export interface QueueRead {
 export interface DueDeadline {
   complaintId: string;
   dueAt: string;
+  /** `deadline` (the record says which), or `handoff` (`shared/domain/handoff.ts`). */
   kind: string;
 }
 
@@ -235,8 +236,12 @@ export interface ComplaintStore {
     status: ComplaintStatus,
     read: QueueRead & { leadDepartment?: string },
   ): Promise<QueuePage>;
-  /** Deadlines due at or before `until` in one shard of the sparse index (backstop sweep). */
-  dueDeadlines(shard: number, until: string, limit: number): Promise<DueDeadline[]>;
+  /**
+   * What the backstop sweep must look at by `until`: complaints of these departments (and the not
+   * yet routed ones) with a deadline due, at most `limit` per department and status, and those
+   * still `received` past the hand-off grace (kind `handoff`). Earliest first.
+   */
+  dueForSweep(departments: readonly string[], until: string, limit: number): Promise<DueDeadline[]>;
   /**
    * Every open complaint counted per (lead department, status), with its oldest receipt: the
    * given departments and the not yet routed ones, one group per open status each.

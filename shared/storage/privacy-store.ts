@@ -156,7 +156,7 @@ export class DynamoDbPrivacyStore implements PrivacyStore {
             until: undefined,
           }))
         : Array.from({ length: shards }, (_, shard) => ({
-            index: INDEXES.openDeadlines,
+            index: INDEXES.retention,
             pk: `${RETENTION_PARTITION_PREFIX}${shard}`,
             // `~` sorts after the `#<id>` suffix: a complaint changed exactly at the cutoff is included.
             until: `${scope.closedBefore}~`,

@@ -42,11 +42,14 @@ export const INDEXES = {
     sortKey: 'gsi3sk',
     include: ['number', 'status', 'category', 'receivedAt', 'fingerprint'],
   },
-  /** Sparse index of open deadlines: `DUE#<shard>` ordered by `<dueAt>#<id>`; absent once nothing is due. */
-  openDeadlines: {
+  /**
+   * Sparse retention index: `ERASE#<shard>` ordered by `<last change>#<id>`, only for closed or
+   * rejected complaints that still hold personal data (the SLA sweep reads the department queues).
+   */
+  retention: {
     name: 'gsi4',
     partitionKey: 'gsi4pk',
     sortKey: 'gsi4sk',
-    include: ['nextDeadlineKind', 'status'],
+    include: ['status'],
   },
 } as const satisfies Record<string, IndexDefinition>;

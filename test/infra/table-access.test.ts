@@ -50,7 +50,7 @@ const EXPECTED: Record<string, Expected> = {
     indexes: [],
   },
   SlaTimer: { items: COMPLAINT_RW, indexes: [] },
-  SlaSweep: { items: COMPLAINT_RW, indexes: ['gsi1', 'gsi4'] },
+  SlaSweep: { items: COMPLAINT_RW, indexes: ['gsi1'] },
   SurveyTimer: { items: COMPLAINT_RW, indexes: [] },
   AgentApi: {
     items: {

@@ -161,7 +161,7 @@ describe('SLA timers against DynamoDB Local', () => {
     await Promise.all([
       handleSlaTimer(ctx, payload),
       handleSlaTimer(ctx, payload),
-      sweepDueDeadlines(ctx, { shards: 2, graceSeconds: 60 }),
+      sweepDueDeadlines(ctx, { graceSeconds: 60 }),
     ]);
     expect(
       events(DETAIL_TYPES.slaBreached, c.id).filter((e) => e.detail.data.clock === 'acknowledge'),
@@ -180,11 +180,11 @@ describe('SLA timers against DynamoDB Local', () => {
     scheduler.scheduled.delete(`${c.id}-ack-warn`); // the timer is lost
     const ack = c.deadlines.acknowledge;
     now = new Date(Date.parse(ack?.warnAt ?? '') + 2 * 60_000);
-    const first = await sweepDueDeadlines(ctx, { shards: 2, graceSeconds: 60 });
+    const first = await sweepDueDeadlines(ctx, { graceSeconds: 60 });
     expect(first.applied).toBeGreaterThanOrEqual(1);
     const warning = events(DETAIL_TYPES.slaWarning, c.id);
     expect(warning.map((e) => e.detail.data.detectedBy)).toEqual(['sweep']);
-    await sweepDueDeadlines(ctx, { shards: 2, graceSeconds: 60 });
+    await sweepDueDeadlines(ctx, { graceSeconds: 60 });
     expect(events(DETAIL_TYPES.slaWarning, c.id)).toHaveLength(1);
   });
 
@@ -236,7 +236,7 @@ describe('the hand-off from intake to classification (shared/domain/handoff.ts)'
     );
   const sweepAt = (base: string, seconds: number) => {
     now = new Date(Date.parse(base) + seconds * 1000);
-    return sweepDueDeadlines(ctx, { shards: 2, graceSeconds: 60 });
+    return sweepDueDeadlines(ctx, { graceSeconds: 60 });
   };
 
   it('publishes again the intake events of a complaint whose publish failed, backing off, once under racing sweeps, and no more once it is classified', async () => {

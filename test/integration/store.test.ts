@@ -222,36 +222,53 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect(elsewhere.next).toBeUndefined();
   });
 
-  it('keeps the open-deadline index sparse: only open complaints with a deadline are in it', async () => {
+  it('finds what the sweep must look at in the department queues: due deadlines and received complaints past the hand-off grace', async () => {
     const due = '2026-11-24T03:00:00.000Z';
+    const department = `dept_${Date.now()}`;
+    const assignment = { leadDepartment: department, collaborators: [], reason: 'test', assignedAt: due };
     const open = await createStored({
-      status: 'classified',
+      status: 'assigned',
+      assignment,
       deadlines: { acknowledge: runningClock(due) },
     });
     const closed = await createStored({
       status: 'closed',
+      assignment,
       deadlines: { acknowledge: runningClock(due) },
     });
-    // Classified without a running deadline: nothing pending.
-    const noDeadline = await createStored({ status: 'classified' });
-    // Received without one: in only for the hand-off repair (shared/domain/handoff.ts).
+    // Assigned without a running deadline: nothing pending.
+    const noDeadline = await createStored({ status: 'assigned', assignment });
+    // Another department's: not asked for.
+    const elsewhere = await createStored({
+      status: 'assigned',
+      assignment: { ...assignment, leadDepartment: `${department}_other` },
+      deadlines: { acknowledge: runningClock(due) },
+    });
+    // Received without one: due for the hand-off repair one grace after receipt (shared/domain/handoff.ts).
     const unclassified = await createStored({ receivedAt: '2026-11-24T02:00:00.000Z' });
-    const all = [];
-    for (let shard = 0; shard < 4; shard++) all.push(...(await store.dueDeadlines(shard, due, 100)));
+    const young = await createStored({ receivedAt: '2026-11-24T02:59:30.000Z' });
+    const all = await store.dueForSweep([department], due, 100);
     const ids = all.map((d) => d.complaintId);
     expect(ids).toContain(open.id);
     expect(ids).not.toContain(closed.id);
     expect(ids).not.toContain(noDeadline.id);
-    expect(all.find((d) => d.complaintId === open.id)).toMatchObject({ dueAt: due, kind: 'acknowledge' });
-    expect(all.find((d) => d.complaintId === unclassified.id)).toMatchObject({
-      dueAt: '2026-11-24T02:01:00.000Z',
-      kind: 'handoff',
-    });
-    // Not yet due one millisecond earlier.
-    const earlier = [];
-    for (let shard = 0; shard < 4; shard++)
-      earlier.push(...(await store.dueDeadlines(shard, '2026-11-24T02:59:59.999Z', 100)));
+    expect(ids).not.toContain(elsewhere.id);
+    expect(ids).not.toContain(young.id);
+    expect(all.find((d) => d.complaintId === open.id)).toMatchObject({ dueAt: due, kind: 'deadline' });
+    expect(all.find((d) => d.complaintId === unclassified.id)).toMatchObject({ kind: 'handoff' });
+    // Earliest first.
+    expect(all.map((d) => d.dueAt)).toEqual(all.map((d) => d.dueAt).sort());
+    // Not yet due one millisecond earlier; a closed complaint is in the retention index instead.
+    const earlier = await store.dueForSweep([department], '2026-11-24T02:59:59.999Z', 100);
     expect(earlier.map((d) => d.complaintId)).not.toContain(open.id);
+    const raw = await db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: `C#${closed.id}`, sk: 'META' } }),
+    );
+    expect(String(raw.Item?.gsi4pk)).toMatch(/^ERASE#/);
+    const openRaw = await db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: `C#${open.id}`, sk: 'META' } }),
+    );
+    expect(openRaw.Item?.gsi4pk).toBeUndefined();
   });
 
   it("finds a customer's recent complaints newest first, without the raw customer id in the key", async () => {

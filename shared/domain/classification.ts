@@ -2,8 +2,7 @@ import type { Policy, SeverityRule } from '../policy/schema';
 import type { Language, Severity } from '../policy/vocabulary';
 import { SEVERITIES } from '../policy/vocabulary';
 import type { Classification, ComplaintSubmission, ValidityVerdict } from './complaint';
-import type { ComplaintStatus } from './lifecycle';
-import { isOpen } from './lifecycle';
+import type { ComplaintPhase } from './lifecycle';
 
 /**
  * Classification: validity, category, severity, repeat status and priority of a
@@ -314,7 +313,7 @@ export interface RecentComplaint {
   number: string;
   /** Absent while that complaint is still waiting to be classified. */
   category?: string | undefined;
-  status: ComplaintStatus;
+  phase: ComplaintPhase;
   /** ISO 8601. */
   receivedAt: string;
   fingerprint: string;
@@ -466,7 +465,7 @@ export function repeatsOf(
       ({ entry, at }) =>
         at >= windowStart &&
         entry.category === category &&
-        entry.status !== 'rejected' &&
+        entry.phase !== 'rejected' &&
         entry.id !== excludeId,
     )
     .sort((a, b) => a.at - b.at)
@@ -526,7 +525,7 @@ export function classify(
     const fingerprint = complaintFingerprint(submission);
     let best: { id: string; similarity: number; at: number } | undefined;
     for (const { entry, at } of earlier) {
-      if (entry.category !== category || !isOpen(entry.status)) continue;
+      if (entry.category !== category || entry.phase !== 'open') continue;
       const similarity = fingerprintSimilarity(fingerprint, entry.fingerprint);
       if (similarity < policy.validity.duplicateSimilarity) continue;
       if (

@@ -122,3 +122,15 @@ export function allowedActions(status: ComplaintStatus): LifecycleAction[] {
 export function isOpen(status: ComplaintStatus): boolean {
   return OPEN_STATUSES.includes(status);
 }
+
+/**
+ * What duplicate and repeat detection need of another complaint's status: still open, ended
+ * (resolved or closed), or rejected. The customer index holds only this, so its entry changes a few
+ * times in a complaint's life instead of with every status.
+ */
+export type ComplaintPhase = 'open' | 'ended' | 'rejected';
+
+export function phaseOf(status: ComplaintStatus): ComplaintPhase {
+  if (isOpen(status)) return 'open';
+  return status === 'rejected' ? 'rejected' : 'ended';
+}

@@ -24,6 +24,7 @@ import {
 } from '../domain/history-import';
 import { IdempotencyKeyReusedError } from '../domain/idempotency';
 import { newComplaintId, newComplaintNumber } from '../domain/identifiers';
+import { phaseOf } from '../domain/lifecycle';
 import {
   contributions,
   DEFAULT_AGGREGATE_SHARDS,
@@ -511,7 +512,7 @@ export async function importHistory(
         id: kept.id,
         number: kept.number,
         category: kept.classification?.category,
-        status: kept.status,
+        phase: phaseOf(kept.status),
         receivedAt: kept.receivedAt,
         fingerprint: kept.fingerprint,
       },

@@ -12,7 +12,7 @@ import {
 import { type Complaint, ComplaintSchema } from '../domain/complaint';
 import { HANDOFF_GRACE_SECONDS, HANDOFF_KIND } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
-import { type ComplaintStatus, OPEN_STATUSES } from '../domain/lifecycle';
+import { type ComplaintPhase, type ComplaintStatus, OPEN_STATUSES, phaseOf } from '../domain/lifecycle';
 import {
   applyLoadChanges,
   capacityClaim,
@@ -406,7 +406,8 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     return items.map((i) => ({
       id: String(i.pk).slice(2),
       number: String(i.number),
-      status: i.status as ComplaintStatus,
+      // Entries written before the phase existed carry the status.
+      phase: typeof i.phase === 'string' ? (i.phase as ComplaintPhase) : phaseOf(i.status as ComplaintStatus),
       category: typeof i.category === 'string' ? i.category : undefined,
       receivedAt: String(i.receivedAt),
       fingerprint: String(i.fingerprint),
@@ -652,6 +653,7 @@ export function complaintItem(c: Complaint, deadlineShards: number): Record<stri
     version: c.version,
     number: c.number,
     status: c.status,
+    phase: phaseOf(c.status),
     channel: c.submission.channel,
     category: c.classification?.category,
     severity: c.classification?.severity,

@@ -1,6 +1,6 @@
 import type { Complaint } from '../domain/complaint';
 import type { CustomerNamespace } from '../domain/identifiers';
-import type { ComplaintStatus } from '../domain/lifecycle';
+import type { ComplaintPhase, ComplaintStatus } from '../domain/lifecycle';
 
 /**
  * The storage port. Services depend on this interface, never on DynamoDB; the
@@ -85,7 +85,7 @@ export interface ComplaintUpdate {
 export interface CustomerComplaintSummary {
   id: string;
   number: string;
-  status: ComplaintStatus;
+  phase: ComplaintPhase;
   category?: string;
   receivedAt: string;
   fingerprint: string;

@@ -40,7 +40,7 @@ export const INDEXES = {
     name: 'gsi3',
     partitionKey: 'gsi3pk',
     sortKey: 'gsi3sk',
-    include: ['number', 'status', 'category', 'receivedAt', 'fingerprint'],
+    include: ['number', 'phase', 'category', 'receivedAt', 'fingerprint'],
   },
   /**
    * Sparse retention index: `ERASE#<shard>` ordered by `<last change>#<id>`, only for closed or

@@ -13,7 +13,7 @@ import {
   textFingerprint,
 } from '../../shared/domain/classification';
 import type { ComplaintSubmission } from '../../shared/domain/complaint';
-import type { ComplaintStatus } from '../../shared/domain/lifecycle';
+import { type ComplaintStatus, phaseOf } from '../../shared/domain/lifecycle';
 import { loadPolicyFile } from '../../shared/policy/load';
 import type { Policy } from '../../shared/policy/schema';
 
@@ -45,7 +45,7 @@ function recent(
     id,
     number: `C20260301-${id.toUpperCase().padEnd(6, 'X').slice(0, 6)}`,
     category,
-    status,
+    phase: phaseOf(status),
     receivedAt: new Date(NOW.getTime() - daysAgo * 86_400_000).toISOString(),
     fingerprint: complaintFingerprint(submission(description)),
   };

@@ -448,7 +448,7 @@ describe('the complaint of a finished row', () => {
         id: '01JN0000000000000000000001',
         number: 'C1',
         category: 'billing_dispute',
-        status: 'closed' as const,
+        phase: 'ended' as const,
         receivedAt: '2025-02-20T01:00:00.000Z',
         fingerprint: '0',
       },
@@ -456,7 +456,7 @@ describe('the complaint of a finished row', () => {
         id: '01JN0000000000000000000002',
         number: 'C2',
         category: 'billing_dispute',
-        status: 'closed' as const,
+        phase: 'ended' as const,
         receivedAt: '2025-03-20T01:00:00.000Z',
         fingerprint: '0',
       },
@@ -474,7 +474,7 @@ describe('the complaint of a finished row', () => {
       id: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', // sorts after any id of this row's millisecond
       number: 'C3',
       category: 'billing_dispute',
-      status: 'closed' as const,
+      phase: 'ended' as const,
       receivedAt: r.receivedAt,
       fingerprint: '0',
     };

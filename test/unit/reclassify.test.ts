@@ -126,7 +126,7 @@ describe('reclassify (planAction)', () => {
       id: '01KAV00000000000000000000B',
       number: 'C20261120-000001',
       category: 'billing_dispute',
-      status: 'closed',
+      phase: 'ended',
       receivedAt: '2026-11-20T02:00:00.000Z',
       fingerprint: 'ffffffffffffffff',
     };

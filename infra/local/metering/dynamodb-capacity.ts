@@ -42,8 +42,29 @@ export function withCapacityRequested(operation: string, body: string): string |
   return JSON.stringify({ ...request, ReturnConsumedCapacity: 'INDEXES' });
 }
 
+/**
+ * The least a read is billed: a `GetItem`, `Query` or `Scan` that finds nothing still costs one unit
+ * (half of one when eventually consistent), where DynamoDB Local reports zero. An assumption from
+ * AWS's rounding rule (reads round up to the next 4 KB), not a documented figure.
+ */
+export function minimumReadUnits(operation: string, requestBody: string | undefined): number {
+  if (!['GetItem', 'Query', 'Scan'].includes(operation)) return 0;
+  try {
+    return (JSON.parse(requestBody ?? '{}') as { ConsistentRead?: unknown }).ConsistentRead === true
+      ? 1
+      : 0.5;
+  } catch {
+    return 0.5;
+  }
+}
+
 /** What one answered request consumed (zero for operations that are not item reads or writes). */
-export function capacityOf(operation: string, status: number, responseBody: string): CapacityUse {
+export function capacityOf(
+  operation: string,
+  status: number,
+  responseBody: string,
+  requestBody?: string,
+): CapacityUse {
   const use: CapacityUse = { readUnits: 0, writeUnits: 0, refusedWrites: 0 };
   const isRead = READS.has(operation);
   if (!isRead && !WRITES.has(operation)) return use;
@@ -69,7 +90,7 @@ export function capacityOf(operation: string, status: number, responseBody: stri
     (sum, entry) => sum + Number((entry as { CapacityUnits?: unknown }).CapacityUnits ?? 0),
     0,
   );
-  if (isRead) use.readUnits = units;
+  if (isRead) use.readUnits = Math.max(units, minimumReadUnits(operation, requestBody));
   else use.writeUnits = units;
   return use;
 }
@@ -78,8 +99,8 @@ export function capacityOf(operation: string, status: number, responseBody: stri
 export function createCapacityMeter() {
   const byOperation = new Map<string, CapacityUse & { requests: number }>();
   return {
-    record(operation: string, status: number, responseBody: string): void {
-      this.add(operation, capacityOf(operation, status, responseBody));
+    record(operation: string, status: number, responseBody: string, requestBody?: string): void {
+      this.add(operation, capacityOf(operation, status, responseBody, requestBody));
     },
     /** Adds units known otherwise (a transaction's, replayed: `transaction-shadow.ts`). */
     add(operation: string, use: CapacityUse): void {

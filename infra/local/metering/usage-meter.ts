@@ -136,7 +136,7 @@ export function createUsageMeter(options: {
               );
               pending.add(replay);
               void replay.finally(() => pending.delete(replay));
-            } else meter.record(operation, status, text);
+            } else meter.record(operation, status, text, request.body);
             if (options.traceDynamoDb !== undefined) {
               let consumed: unknown;
               try {

@@ -2,7 +2,9 @@
  * Storage of the report aggregates, in the same single table (docs/access-patterns.md):
  *
  *   FACTS#<complaint id>        FACTS   the complaint's report facts + a version (optimistic lock)
- *   AGG#<DAY|MONTH>#<date>#<n>  AGG     counters of one bucket shard, as attributes `c:<counter>`
+ *   AGG#<DAY|MONTH>#<date>#<n>|<family>
+ *                               AGG     counters of one family of one bucket shard, as attributes
+ *                                       `c:<counter>` (`familyOf`)
  *   REPORT#<kind>#<id>          REPORT  a generated report (JSON) and when it was generated
  *   REPORTING                   META    the first day with data (where backlog prefix sums start)
  *
@@ -50,6 +52,47 @@ export function factsOfItem(item: Record<string, unknown>): ComplaintFacts {
 }
 
 const COUNTER_PREFIX = 'c:';
+
+/**
+ * Counter families: each bucket is stored as one item per family, so an event's write touches only
+ * the families it changes, and each item stays small however busy the day. An `ADD` is billed by the
+ * size of the whole item (before or after, the larger), so a day bucket holding every counter grew to
+ * several KB, and every event of that day paid for all of it (2 → 10 write units per event at 1,600
+ * complaints a day). Most events change one family (an acknowledgement only `ack`, a survey answer
+ * only `out`); receipt and resolution also move the backlog (`net`).
+ */
+export const COUNTER_FAMILIES = ['in', 'ack', 'frs', 'res', 'out', 'net'] as const;
+export type CounterFamily = (typeof COUNTER_FAMILIES)[number];
+
+export function familyOf(counter: string): CounterFamily {
+  const metric = counter.split('|')[0] ?? counter;
+  if (metric === 'net') return 'net';
+  if (metric.startsWith('acknowledge.') || metric.startsWith('sla.acknowledge.')) return 'ack';
+  if (metric.startsWith('firstResponse.') || metric.startsWith('sla.firstResponse.')) return 'frs';
+  if (
+    metric.startsWith('resolution.') ||
+    metric.startsWith('sla.resolution.') ||
+    metric === 'resolved' ||
+    metric.startsWith('fcr.')
+  ) {
+    return 'res';
+  }
+  if (['received', 'rejected', 'repeat', 'assigned'].includes(metric)) return 'in';
+  return 'out';
+}
+
+/** The item keys of one bucket: one per family. */
+const familyItemKey = (bucket: string, family: CounterFamily) => `AGG#${bucket}|${family}`;
+
+/** A bucket's counters split by family (families without a counter left out). */
+function byFamily(counters: Counters): Map<CounterFamily, Counters> {
+  const out = new Map<CounterFamily, Counters>();
+  for (const [name, value] of Object.entries(counters)) {
+    const family = familyOf(name);
+    out.set(family, { ...(out.get(family) ?? {}), [name]: value });
+  }
+  return out;
+}
 /** DynamoDB's limit on items in one transaction. */
 const MAX_TRANSACTION_ITEMS = 100;
 
@@ -72,10 +115,12 @@ export class DynamoDbReportingStore implements ReportingStore {
   }
 
   async saveFacts(facts: ComplaintFacts, expectedVersion: number, delta: Contributions): Promise<void> {
-    const buckets = [...delta.entries()];
-    if (buckets.length + 1 > MAX_TRANSACTION_ITEMS) {
+    const items = [...delta.entries()].flatMap(([bucket, counters]) =>
+      [...byFamily(counters)].map(([family, part]) => [familyItemKey(bucket, family), part] as const),
+    );
+    if (items.length + 1 > MAX_TRANSACTION_ITEMS) {
       throw new Error(
-        `One fact change touches ${buckets.length} buckets (limit ${MAX_TRANSACTION_ITEMS - 1})`,
+        `One fact change touches ${items.length} bucket items (limit ${MAX_TRANSACTION_ITEMS - 1})`,
       );
     }
     try {
@@ -98,12 +143,12 @@ export class DynamoDbReportingStore implements ReportingStore {
                   : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
               },
             },
-            ...buckets.map(([key, counters]) => {
+            ...items.map(([pk, counters]) => {
               const entries = Object.entries(counters);
               return {
                 Update: {
                   TableName: this.tableName,
-                  Key: { pk: `AGG#${key}`, sk: 'AGG' },
+                  Key: { pk, sk: 'AGG' },
                   UpdateExpression: `ADD ${entries.map((_, i) => `#c${i} :v${i}`).join(', ')}`,
                   ExpressionAttributeNames: Object.fromEntries(
                     entries.map(([name], i) => [`#c${i}`, `${COUNTER_PREFIX}${name}`]),
@@ -128,22 +173,31 @@ export class DynamoDbReportingStore implements ReportingStore {
 
   async getBuckets(keys: readonly string[]): Promise<Map<string, Counters>> {
     const out = new Map<string, Counters>(keys.map((k) => [k, {}]));
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += 100) {
+    const bucketOf = new Map<string, string>();
+    for (const bucket of new Set(keys)) {
+      for (const family of COUNTER_FAMILIES) bucketOf.set(familyItemKey(bucket, family), bucket);
+      // Buckets stored whole, before the split by family.
+      bucketOf.set(`AGG#${bucket}`, bucket);
+    }
+    const itemKeys = [...bucketOf.keys()];
+    for (let i = 0; i < itemKeys.length; i += 100) {
       let request: Record<string, { Keys: Record<string, string>[] }> | undefined = {
-        [this.tableName]: { Keys: unique.slice(i, i + 100).map((k) => ({ pk: `AGG#${k}`, sk: 'AGG' })) },
+        [this.tableName]: { Keys: itemKeys.slice(i, i + 100).map((pk) => ({ pk, sk: 'AGG' })) },
       };
       for (let attempt = 0; request !== undefined && Object.keys(request).length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
         const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
         for (const item of result.Responses?.[this.tableName] ?? []) {
-          const counters: Counters = {};
+          const bucket = bucketOf.get(String(item.pk));
+          if (bucket === undefined) continue;
+          const counters = out.get(bucket) ?? {};
           for (const [name, value] of Object.entries(item)) {
             if (name.startsWith(COUNTER_PREFIX) && Number(value) !== 0) {
-              counters[name.slice(COUNTER_PREFIX.length)] = Number(value);
+              const counter = name.slice(COUNTER_PREFIX.length);
+              counters[counter] = (counters[counter] ?? 0) + Number(value);
             }
           }
-          out.set(String(item.pk).slice('AGG#'.length), counters);
+          out.set(bucket, counters);
         }
         request = result.UnprocessedKeys as typeof request;
       }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../infra/local/dynamodb-local';
 import { createLocalStore } from '../infra/local/local-store';
+import { itemBytes } from '../infra/local/metering/cost-run';
 import { BusinessCalendar } from '../shared/domain/business-calendar';
 import { classify } from '../shared/domain/classification';
 import { ComplaintSubmissionSchema } from '../shared/domain/complaint';
@@ -218,7 +219,7 @@ const REPORT_SEVERITIES = ['general', 'general', 'general', 'important', 'urgent
  * any hour of the month's first 28 days (business zone), acknowledged within 2 h, answered within a
  * day, resolved within 5 days (so some in the next month), surveyed and closed after that.
  */
-function lifecycleEvents(i: number, month: string): LifecycleEvent[] {
+function lifecycleEvents(i: number, month: string, days = 28): LifecycleEvent[] {
   let seed = (i + 1) * 2_654_435_761;
   const random = () => {
     seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0;
@@ -227,7 +228,7 @@ function lifecycleEvents(i: number, month: string): LifecycleEvent[] {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const complaintId = `bench-report-${i}`;
   const [category, department, assignee] = pick(REPORT_ROUTES);
-  const received = Date.parse(`${month}-01T00:00:00+08:00`) + Math.floor(random() * 28 * DAY);
+  const received = Date.parse(`${month}-01T00:00:00+08:00`) + Math.floor(random() * days * DAY);
   const acknowledged = received + 5 * MINUTE + Math.floor(random() * 2 * HOUR);
   const responded = acknowledged + Math.floor(random() * 24 * HOUR);
   const resolved = responded + 2 * HOUR + Math.floor(random() * 5 * DAY);
@@ -359,6 +360,35 @@ function documentClient(endpoint: string): DynamoDBDocumentClient {
   );
 }
 
+/** The largest report bucket item, and the largest bucket with all its family items together (bytes by DynamoDB's rules). */
+async function bucketItemSizes(
+  endpoint: string,
+  table: string,
+): Promise<{ largestItem: number; largestBucket: number }> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const buckets = new Map<string, number>();
+  let largestItem = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: table,
+        ExclusiveStartKey: start,
+        FilterExpression: 'begins_with(pk, :agg)',
+        ExpressionAttributeValues: { ':agg': { S: 'AGG#' } },
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const bytes = itemBytes(item);
+      largestItem = Math.max(largestItem, bytes);
+      const bucket = (item.pk?.S ?? '').split('|')[0] ?? '';
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + bytes);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return { largestItem, largestBucket: Math.max(0, ...buckets.values()) };
+}
+
 async function reportingOnDynamoDb(count: number, concurrency: number): Promise<void> {
   console.log(
     `\nReporting against DynamoDB Local: ${count} complaints × 8 events, ${concurrency} complaints in flight`,
@@ -371,12 +401,12 @@ async function reportingOnDynamoDb(count: number, concurrency: number): Promise<
     // After the month: its report is final (stored), as the scheduled generation makes it.
     const ctx: ReportingContext = { store, timeZone: TZ, now: () => new Date('2026-11-05T00:00:00Z') };
     let redelivered = 0;
-    const feed = async (from: number, to: number) => {
+    const feed = async (from: number, to: number, days = 28) => {
       let next = from;
       const worker = async () => {
         // One complaint's events in order, as the aggregator's in-order SQS batches bring them.
         for (let i = next++; i < to; i = next++) {
-          for (const event of lifecycleEvents(i, REPORT_MONTH)) {
+          for (const event of lifecycleEvents(i, REPORT_MONTH, days)) {
             for (let attempt = 1; ; attempt++) {
               try {
                 await recordLifecycleEvent(ctx, event);
@@ -422,6 +452,14 @@ async function reportingOnDynamoDb(count: number, concurrency: number): Promise<
       await report(upTo);
     }
     console.log(`${'events delivered again after an error'.padEnd(48)} ${String(redelivered).padStart(12)}`);
+    // A busy day: its buckets hold every dimension value; an ADD is billed by the size of the item.
+    const busy = Number(process.env.BENCH_BUSY_DAY_COMPLAINTS ?? 1600);
+    await feed(100_000, 100_000 + busy, 1);
+    const sizes = await bucketItemSizes(dynamo.endpoint, table);
+    const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
+    console.log(
+      `${`busy day (+${busy} complaints received on one day)`.padEnd(48)} ${`${sizes.largestItem} B`.padStart(12)} largest bucket item (${units(sizes.largestItem)} write units per ADD; the same bucket stored whole: ${sizes.largestBucket} B, ${units(sizes.largestBucket)} units)`,
+    );
     console.log(
       `${'heap used'.padEnd(48)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(1).padStart(12)} MB`,
     );

@@ -80,6 +80,8 @@ export interface CostEstimate {
   storageBytesPer1000: number;
   /** Items per kind (sort key up to its first `#`): count, average and largest size in bytes. */
   items: Record<string, { items: number; averageBytes: number; maxBytes: number }>;
+  /** What fills a complaint's record item (`META`): average bytes per attribute (name and value). */
+  recordAttributes: Record<string, number>;
   storageUsdPer1000PerMonth: number;
   settled: boolean;
   /** Transactions the meter could not replay (billed at DynamoDB Local's higher figure instead). */
@@ -274,6 +276,7 @@ export async function runCostEstimate(
           { items: v.items, averageBytes: Math.round(v.bytes / v.items), maxBytes: v.maxBytes },
         ]),
       ),
+      recordAttributes: stored.recordAttributes,
       storageUsdPer1000PerMonth: costOf('dynamodbStorage', storageBytesPer1000 / 1024 ** 3),
       settled: settled.settled,
       replayFailures,
@@ -331,9 +334,15 @@ async function measureRun(
 async function storedBytes(
   client: DynamoDBClient,
   tableName: string,
-): Promise<{ total: number; bySortKey: Record<string, { items: number; bytes: number; maxBytes: number }> }> {
+): Promise<{
+  total: number;
+  bySortKey: Record<string, { items: number; bytes: number; maxBytes: number }>;
+  recordAttributes: Record<string, number>;
+}> {
   let total = 0;
   const bySortKey: Record<string, { items: number; bytes: number; maxBytes: number }> = {};
+  const attributeBytes = new Map<string, number>();
+  let records = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
@@ -349,10 +358,21 @@ async function storedBytes(
       entry.items++;
       entry.bytes += size;
       entry.maxBytes = Math.max(entry.maxBytes, size);
+      if (kind === 'META' && item.complaint !== undefined) {
+        records++;
+        for (const [name, value] of Object.entries(item)) {
+          attributeBytes.set(name, (attributeBytes.get(name) ?? 0) + itemBytes({ [name]: value }));
+        }
+      }
     }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
-  return { total, bySortKey };
+  const recordAttributes = Object.fromEntries(
+    [...attributeBytes]
+      .sort(([, a], [, b]) => b - a)
+      .map(([name, bytes]) => [name, Math.round(bytes / Math.max(1, records))]),
+  );
+  return { total, bySortKey, recordAttributes };
 }
 
 /** The type of a stored timeline entry, compressed or not. */

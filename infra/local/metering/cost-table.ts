@@ -54,6 +54,9 @@ export function formatCostEstimate(e: CostEstimate): string {
     `Items by kind (count, average and largest bytes): ${Object.entries(e.items)
       .map(([kind, v]) => `${kind} ${v.items} × ${v.averageBytes} (max ${v.maxBytes})`)
       .join(', ')}`,
+    `The record item (META), average bytes per attribute: ${Object.entries(e.recordAttributes)
+      .map(([name, bytes]) => `${name} ${bytes}`)
+      .join(', ')}`,
     '',
     'Fixed, per month, whatever the volume:',
     ...table(

@@ -341,6 +341,20 @@ describe('timeline entries written after the record, without a transaction', () 
         : db.send(command as PutCommand),
   } as unknown as DynamoDBDocumentClient;
 
+  /** A stored complaint classified (version 2) by a writer that died before putting its timeline entry. */
+  async function classifiedByADyingWriter(data?: Record<string, unknown>) {
+    const c = await createStored();
+    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 2, status: 'classified' },
+        expectedVersion: 1,
+        timeline: [{ ...newEntry('classified'), ...(data === undefined ? {} : { data }) }],
+      }),
+    ).rejects.toThrow(/died/);
+    return c;
+  }
+
   const entryItems = async (id: string) =>
     (
       await db.send(
@@ -353,15 +367,7 @@ describe('timeline entries written after the record, without a transaction', () 
     ).Items ?? [];
 
   it('shows the entries of a committed change whose entry items were never written, and the next writer puts them', async () => {
-    const c = await createStored();
-    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
-    await expect(
-      dying.update({
-        next: { ...c, version: 2, status: 'classified' },
-        expectedVersion: 1,
-        timeline: [newEntry('classified')],
-      }),
-    ).rejects.toThrow(/died/);
+    const c = await classifiedByADyingWriter();
     expect(await entryItems(c.id)).toHaveLength(1);
     // Committed: readers see the change and its entry (carried by the record until the next change).
     expect((await store.get(c.id))?.version).toBe(2);
@@ -385,15 +391,7 @@ describe('timeline entries written after the record, without a transaction', () 
   });
 
   it('settles them in a transaction with an agent counter too, from a record it did not read itself', async () => {
-    const c = await createStored();
-    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
-    await expect(
-      dying.update({
-        next: { ...c, version: 2, status: 'classified' },
-        expectedVersion: 1,
-        timeline: [newEntry('classified')],
-      }),
-    ).rejects.toThrow(/died/);
+    const c = await classifiedByADyingWriter();
     const other = new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 });
     await other.update({
       next: { ...c, version: 3, status: 'assigned' },
@@ -406,15 +404,7 @@ describe('timeline entries written after the record, without a transaction', () 
   });
 
   it('gives an erasure the items of pending entries, so the redaction finds every entry', async () => {
-    const c = await createStored();
-    const dying = new DynamoDbComplaintStore(dyingAfterRecord, { tableName, deadlineShards: 4 });
-    await expect(
-      dying.update({
-        next: { ...c, version: 2, status: 'classified' },
-        expectedVersion: 1,
-        timeline: [{ ...newEntry('classified'), data: { note: 'personal' } }],
-      }),
-    ).rejects.toThrow(/died/);
+    const c = await classifiedByADyingWriter({ note: 'personal' });
     const privacy = new DynamoDbPrivacyStore(db, tableName, 4);
     const entries = await privacy.timeline(c.id);
     expect(entries.map((e) => e.entry.type)).toEqual(['received', 'classified']);
@@ -432,6 +422,27 @@ describe('agent loads as sets of open complaints', () => {
   } as unknown as DynamoDBDocumentClient;
 
   const load = async (agentId: string) => (await store.agentLoads([agentId])).get(agentId);
+
+  /** A complaint assigned to `agent` (version 2), then resolved (version 3) by a writer that died before releasing it. */
+  async function assignedThenReleasedByADyingWriter(agent: string) {
+    const c = await createStored();
+    await store.update({
+      next: { ...c, version: 2 },
+      expectedVersion: 1,
+      timeline: [],
+      agentLoadChanges: [{ agentId: agent, delta: 1, capacity: 5 }],
+    });
+    const dying = new DynamoDbComplaintStore(dyingBeforeLoad, { tableName, deadlineShards: 4 });
+    await expect(
+      dying.update({
+        next: { ...c, version: 3, status: 'resolved' },
+        expectedVersion: 2,
+        timeline: [newEntry('resolved')],
+        agentLoadChanges: [{ agentId: agent, delta: -1 }],
+      }),
+    ).rejects.toThrow(/died/);
+    return c;
+  }
 
   it('claims within capacity in the transaction, releases and takes back after the record write', async () => {
     const agent = `agent_${Date.now()}`;
@@ -457,22 +468,7 @@ describe('agent loads as sets of open complaints', () => {
   it('applies a release its writer never made before the next writer’s own change, carried across changes of no load', async () => {
     const a = `agent_a_${Date.now()}`;
     const b = `agent_b_${Date.now()}`;
-    const c = await createStored();
-    await store.update({
-      next: { ...c, version: 2 },
-      expectedVersion: 1,
-      timeline: [],
-      agentLoadChanges: [{ agentId: a, delta: 1, capacity: 5 }],
-    });
-    const dying = new DynamoDbComplaintStore(dyingBeforeLoad, { tableName, deadlineShards: 4 });
-    await expect(
-      dying.update({
-        next: { ...c, version: 3, status: 'resolved' },
-        expectedVersion: 2,
-        timeline: [newEntry('resolved')],
-        agentLoadChanges: [{ agentId: a, delta: -1 }],
-      }),
-    ).rejects.toThrow(/died/);
+    const c = await assignedThenReleasedByADyingWriter(a);
     expect(await load(a)).toBe(1);
     // A change of no load (another instance, which did not read the record) carries the release on.
     const other = new DynamoDbComplaintStore(db, { tableName, deadlineShards: 4 });
@@ -491,22 +487,7 @@ describe('agent loads as sets of open complaints', () => {
 
   it('lets the newer change win when the replaced one is applied again', async () => {
     const a = `agent_r_${Date.now()}`;
-    const c = await createStored();
-    await store.update({
-      next: { ...c, version: 2 },
-      expectedVersion: 1,
-      timeline: [],
-      agentLoadChanges: [{ agentId: a, delta: 1, capacity: 5 }],
-    });
-    const dying = new DynamoDbComplaintStore(dyingBeforeLoad, { tableName, deadlineShards: 4 });
-    await expect(
-      dying.update({
-        next: { ...c, version: 3, status: 'resolved' },
-        expectedVersion: 2,
-        timeline: [],
-        agentLoadChanges: [{ agentId: a, delta: -1 }],
-      }),
-    ).rejects.toThrow(/died/);
+    const c = await assignedThenReleasedByADyingWriter(a);
     // A reopening takes the complaint back: the release it replaces must not undo that.
     await store.update({
       next: { ...c, version: 4, status: 'reopened' },

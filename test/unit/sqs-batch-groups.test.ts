@@ -3,24 +3,11 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { sqsGroupedBatchHandler } from '../../shared/handlers/sqs-batch';
 import { PoisonMessageError } from '../../shared/services/context';
-import { lambdaContext } from '../support/lambda';
+import { lambdaContext, sqsRecord } from '../support/lambda';
 
-/** A record whose body is its group key (`!` for one whose key cannot be read). */
-const record = (id: string, key: string): SQSRecord =>
-  ({
-    messageId: id,
-    receiptHandle: `rh-${id}`,
-    body: key,
-    attributes: {},
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
-    awsRegion: 'us-east-1',
-  }) as SQSRecord;
-
+/** Records whose body is their group key (`!` for one whose key cannot be read). */
 const batch = (...records: Array<[string, string]>): SQSEvent => ({
-  Records: records.map(([id, key]) => record(id, key)),
+  Records: records.map(([id, key]) => sqsRecord(key, id)),
 });
 
 /** Collects what would go to the DLQ. */

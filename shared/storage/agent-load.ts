@@ -7,7 +7,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
  * A membership change is idempotent (adding or removing a set member twice is doing it once), so
  * only a claim that must respect the agent's capacity is written in one transaction with the
  * record; every other change (a resolution releasing the complaint, a reopening taking it back) is
- * applied after the record's single write, which carries it as `pendingLoad` so that it is never
+ * applied after the record's single write, which carries it (`pendingLoad` in its document) so that it is never
  * lost: the next writer that changes loads applies the replaced record's changes before its own (so
  * the newer change wins), and a writer that changes none carries them forward.
  */
@@ -17,9 +17,6 @@ export interface LoadChange {
   complaintId: string;
   op: 'add' | 'remove';
 }
-
-/** The record attribute with the changes applied after its write (plain: a few short maps). */
-export const PENDING_LOAD_ATTRIBUTE = 'pendingLoad';
 
 const OPEN = 'open';
 
@@ -32,9 +29,8 @@ export function loadOfItem(item: Record<string, unknown>): number {
   return Number(item.openCount ?? 0);
 }
 
-/** The changes a record item carries (none when absent or malformed). */
-export function pendingLoadOfItem(item: Record<string, unknown> | undefined): LoadChange[] {
-  const value = item?.[PENDING_LOAD_ATTRIBUTE];
+/** The load changes in a record's document (none when absent or malformed). */
+export function loadChangesOf(value: unknown): LoadChange[] {
   if (!Array.isArray(value)) return [];
   return value.filter(
     (c): c is LoadChange =>
@@ -42,10 +38,6 @@ export function pendingLoadOfItem(item: Record<string, unknown> | undefined): Lo
       typeof c?.complaintId === 'string' &&
       (c?.op === 'add' || c?.op === 'remove'),
   );
-}
-
-export function pendingLoadAttribute(changes: readonly LoadChange[]): Record<string, unknown> {
-  return changes.length === 0 ? {} : { [PENDING_LOAD_ATTRIBUTE]: changes };
 }
 
 /** The transaction member that claims a place within `capacity` for the complaint (idempotent). */

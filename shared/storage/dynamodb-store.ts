@@ -13,15 +13,8 @@ import { type Complaint, ComplaintSchema } from '../domain/complaint';
 import { HANDOFF_GRACE_SECONDS, HANDOFF_KIND } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
 import { type ComplaintPhase, type ComplaintStatus, OPEN_STATUSES, phaseOf } from '../domain/lifecycle';
-import {
-  applyLoadChanges,
-  capacityClaim,
-  type LoadChange,
-  loadOfItem,
-  pendingLoadAttribute,
-} from './agent-load';
+import { applyLoadChanges, capacityClaim, type LoadChange, loadOfItem } from './agent-load';
 import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
-import { packDocument, unpackDocument } from './document-codec';
 import type {
   BacklogGroup,
   ComplaintStore,
@@ -47,10 +40,11 @@ import {
   encodeTimelineCursor,
   mergePending,
   type Pending,
-  pendingAttribute,
+  packRecord,
   pendingOf,
   putEntries,
   readPending,
+  recordDocumentOf,
   type StagedEntry,
   settleReplaced,
   stageEntries,
@@ -274,11 +268,10 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     const carried = changes.length > 0 ? later : before.loads;
     const record = {
       TableName: this.table,
-      Item: {
-        ...complaintItem(withEntries(next, update.timeline.length), this.options.deadlineShards),
-        ...pendingAttribute(staged),
-        ...pendingLoadAttribute(carried),
-      },
+      Item: complaintItem(withEntries(next, update.timeline.length), this.options.deadlineShards, {
+        staged,
+        loads: carried,
+      }),
       ConditionExpression: '#v = :expected',
       ExpressionAttributeNames: { '#v': 'version' },
       ExpressionAttributeValues: { ':expected': expectedVersion },
@@ -642,14 +635,18 @@ export const RETENTION_PARTITION_PREFIX = 'ERASE#';
  *   (the SLA sweep), and `ERASE#<shard>` ordered by the last change for a closed or rejected one
  *   whose personal data is still there (the retention run). The two never coexist on one item.
  */
-export function complaintItem(c: Complaint, deadlineShards: number): Record<string, unknown> {
+export function complaintItem(
+  c: Complaint,
+  deadlineShards: number,
+  pending?: Partial<Pending>,
+): Record<string, unknown> {
   const next = nextDeadline(c);
   const nextDueAt = next?.dueAt;
   const department = c.assignment?.leadDepartment ?? UNROUTED;
   const item: Record<string, unknown> = {
     pk: complaintPk(c.id),
     sk: META,
-    complaint: packDocument(c),
+    ...packRecord(c, pending),
     version: c.version,
     number: c.number,
     status: c.status,
@@ -709,7 +706,7 @@ export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | un
 }
 
 /** The complaint record a `META` item holds, as stored (not validated). */
-export const complaintOfItem = (item: Record<string, unknown>): unknown => unpackDocument(item.complaint);
+export const complaintOfItem = (item: Record<string, unknown>): unknown => recordDocumentOf(item)?.complaint;
 
 /** The record as written: the update's timeline entries added to its count (policy.limits.maxTimelineEntries). */
 function withEntries(c: Complaint, entries: number): Complaint {

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { type LoadChange, PENDING_LOAD_ATTRIBUTE, pendingLoadOfItem } from './agent-load';
+import { type LoadChange, loadChangesOf } from './agent-load';
 import { packDocument, unpackDocument } from './document-codec';
 import { InvalidTimelineCursorError, type TimelineEntry } from './ports';
 
@@ -24,8 +24,43 @@ export interface StagedEntry {
   entry: TimelineEntry;
 }
 
-/** The record attribute holding the newest change's entries (packed: `document-codec.ts`). */
-export const PENDING_ATTRIBUTE = 'pendingTimeline';
+/**
+ * The record item's document (`doc`, packed: `document-codec.ts`): the complaint and what its last
+ * change carries for after its write, compressed together (the entries' events repeat much of the
+ * record, and the item is billed by the started KB). Records stored before hold the complaint in
+ * `complaint` and the rest in attributes of the same names.
+ */
+export const RECORD_DOCUMENT = 'doc';
+
+export interface RecordDocument {
+  complaint: unknown;
+  pendingTimeline?: StagedEntry[];
+  pendingLoad?: LoadChange[];
+}
+
+export function packRecord(complaint: unknown, pending?: Partial<Pending>): Record<string, unknown> {
+  const doc: RecordDocument = {
+    complaint,
+    ...(pending?.staged !== undefined && pending.staged.length > 0
+      ? { pendingTimeline: pending.staged }
+      : {}),
+    ...(pending?.loads !== undefined && pending.loads.length > 0 ? { pendingLoad: pending.loads } : {}),
+  };
+  return { [RECORD_DOCUMENT]: packDocument(doc) };
+}
+
+/** The document of a record item, in either form (undefined for an item without one). */
+export function recordDocumentOf(item: Record<string, unknown> | undefined): RecordDocument | undefined {
+  if (item === undefined) return undefined;
+  if (item[RECORD_DOCUMENT] !== undefined) return unpackDocument(item[RECORD_DOCUMENT]) as RecordDocument;
+  return {
+    complaint: unpackDocument(item.complaint),
+    ...(item.pendingTimeline === undefined
+      ? {}
+      : { pendingTimeline: unpackDocument(item.pendingTimeline) as StagedEntry[] }),
+    ...(item.pendingLoad === undefined ? {} : { pendingLoad: item.pendingLoad as LoadChange[] }),
+  };
+}
 
 const META = 'META';
 
@@ -54,19 +89,6 @@ export function timelineItem(staged: StagedEntry): Record<string, unknown> {
 /** The timeline entry a `TL#…` item holds. */
 export const timelineEntryOfItem = (item: Record<string, unknown>): TimelineEntry =>
   unpackDocument(item.entry) as TimelineEntry;
-
-/** The pending entries a record item carries (none when absent or unreadable). */
-export function pendingOfItem(item: Record<string, unknown> | undefined): StagedEntry[] {
-  const value = item?.[PENDING_ATTRIBUTE];
-  if (value === undefined) return [];
-  const staged = unpackDocument(value);
-  return Array.isArray(staged) ? (staged as StagedEntry[]) : [];
-}
-
-/** The record attribute for a change's staged entries (absent when there are none). */
-export function pendingAttribute(staged: readonly StagedEntry[]): Record<string, unknown> {
-  return staged.length === 0 ? {} : { [PENDING_ATTRIBUTE]: packDocument(staged) };
-}
 
 /** Puts the entry items (plain puts of fixed keys: repeating one changes nothing). */
 export async function putEntries(
@@ -114,10 +136,13 @@ export interface Pending {
   loads: LoadChange[];
 }
 
-export const pendingOf = (item: Record<string, unknown> | undefined): Pending => ({
-  staged: pendingOfItem(item),
-  loads: pendingLoadOfItem(item),
-});
+export function pendingOf(item: Record<string, unknown> | undefined): Pending {
+  const doc = recordDocumentOf(item);
+  return {
+    staged: Array.isArray(doc?.pendingTimeline) ? doc.pendingTimeline : [],
+    loads: loadChangesOf(doc?.pendingLoad),
+  };
+}
 
 /** The pending entries and load changes of a complaint's record as stored now. */
 export async function readPending(
@@ -129,8 +154,14 @@ export async function readPending(
     new GetCommand({
       TableName: tableName,
       Key: { pk: complaintPk(complaintId), sk: META },
-      ProjectionExpression: '#p, #l, #v',
-      ExpressionAttributeNames: { '#p': PENDING_ATTRIBUTE, '#l': PENDING_LOAD_ATTRIBUTE, '#v': 'version' },
+      ProjectionExpression: '#d, #c, #p, #l, #v',
+      ExpressionAttributeNames: {
+        '#d': RECORD_DOCUMENT,
+        '#c': 'complaint',
+        '#p': 'pendingTimeline',
+        '#l': 'pendingLoad',
+        '#v': 'version',
+      },
       ConsistentRead: true,
     }),
   );

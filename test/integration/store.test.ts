@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -6,7 +7,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
+import { unpackDocument } from '../../shared/storage/document-codec';
+import { complaintOfItem, DynamoDbComplaintStore } from '../../shared/storage/dynamodb-store';
 import { ConcurrencyConflictError, queuePosition } from '../../shared/storage/ports';
 import { DynamoDbPrivacyStore } from '../../shared/storage/privacy-store';
 import { complaintRecord, runningClock } from '../support/fixtures';
@@ -309,9 +311,10 @@ describe('documents stored compressed', () => {
     });
     expect(result.outcome).toBe('created');
     const raw = await db.send(new GetCommand({ TableName: tableName, Key: { pk: `C#${c.id}`, sk: 'META' } }));
-    // Binary, and much smaller than its JSON.
-    expect(raw.Item?.complaint).toBeInstanceOf(Uint8Array);
-    expect((raw.Item?.complaint as Uint8Array | undefined)?.length ?? Number.POSITIVE_INFINITY).toBeLessThan(
+    // One binary document, much smaller than its JSON.
+    expect(raw.Item?.doc).toBeInstanceOf(Uint8Array);
+    expect(raw.Item?.complaint).toBeUndefined();
+    expect((raw.Item?.doc as Uint8Array | undefined)?.length ?? Number.POSITIVE_INFINITY).toBeLessThan(
       JSON.stringify(c).length / 3,
     );
     expect((await store.get(c.id))?.submission.description).toBe(c.submission.description);
@@ -329,6 +332,27 @@ describe('documents stored compressed', () => {
       }),
     );
     expect(await store.get(plain.id)).toEqual(plain);
+  });
+
+  it('compresses a change’s pending entries with the record, into the same document', async () => {
+    const c = await createStored();
+    const outbox = {
+      outbox: [{ detail: { description: c.submission.description, note: 'y'.repeat(1500) } }],
+    };
+    await store.update({
+      next: { ...c, version: 2, status: 'classified' },
+      expectedVersion: 1,
+      timeline: [{ ...newEntry('classified'), data: outbox }],
+    });
+    const raw = await db.send(new GetCommand({ TableName: tableName, Key: { pk: `C#${c.id}`, sk: 'META' } }));
+    expect(raw.Item?.pendingTimeline).toBeUndefined();
+    const doc = unpackDocument(raw.Item?.doc) as { pendingTimeline?: Array<{ entry: { data?: unknown } }> };
+    expect(doc.pendingTimeline?.[0]?.entry.data).toEqual(outbox);
+    // Smaller than the record and the entries compressed apart.
+    const apart =
+      deflateRawSync(JSON.stringify(complaintOfItem(raw.Item ?? {}))).length +
+      deflateRawSync(JSON.stringify(doc.pendingTimeline)).length;
+    expect((raw.Item?.doc as Uint8Array).length).toBeLessThan(apart);
   });
 });
 

@@ -110,14 +110,16 @@ async function scanComplaints(
         ExclusiveStartKey: start,
         FilterExpression: '(sk = :meta AND begins_with(pk, :c)) OR sk = :facts',
         ExpressionAttributeValues: { ':meta': 'META', ':c': 'C#', ':facts': 'FACTS' },
-        ProjectionExpression: 'sk, complaint, facts',
+        ProjectionExpression: 'sk, doc, complaint, facts',
       }),
     );
     for (const item of page.Items ?? []) {
       if (item.sk === 'FACTS') {
         const facts = factsOfItem(item) as unknown as Json;
         if (facts.received !== undefined) inReport.add(String(facts.complaintId));
-      } else if (item.complaint !== undefined) complaints.push(complaintOfItem(item) as Json);
+      } else if (item.doc !== undefined || item.complaint !== undefined) {
+        complaints.push(complaintOfItem(item) as Json);
+      }
     }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);

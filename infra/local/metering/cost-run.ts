@@ -358,7 +358,7 @@ async function storedBytes(
       entry.items++;
       entry.bytes += size;
       entry.maxBytes = Math.max(entry.maxBytes, size);
-      if (kind === 'META' && item.complaint !== undefined) {
+      if (kind === 'META' && (item.doc !== undefined || item.complaint !== undefined)) {
         records++;
         for (const [name, value] of Object.entries(item)) {
           attributeBytes.set(name, (attributeBytes.get(name) ?? 0) + itemBytes({ [name]: value }));

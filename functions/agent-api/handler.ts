@@ -37,7 +37,7 @@ import {
 import { agentView, getComplaintView } from '../../shared/services/agent-view';
 import { UnknownTierError, updateCustomerTier } from '../../shared/services/customer-directory';
 import { receiveComplaint } from '../../shared/services/intake';
-import { listQueue } from '../../shared/services/queue-listing';
+import { findByNumber, listQueue } from '../../shared/services/queue-listing';
 
 const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServiceKeys });
 /** The one claim roles are read from (fails the cold start when the stack did not name it). */
@@ -91,6 +91,15 @@ async function listComplaints(event: APIGatewayProxyEventV2, principal: Principa
   const parsed = ListQuerySchema.safeParse(event.queryStringParameters ?? {});
   if (!parsed.success) return badRequest(issues(parsed.error));
   const query = parsed.data;
+  if (query.number !== undefined) {
+    const others = (['status', 'department', 'assignee', 'overdue', 'cursor'] as const).filter(
+      (name) => query[name] !== undefined,
+    );
+    if (others.length > 0) {
+      return badRequest([{ field: 'number', reason: `cannot be combined with ${others.join(', ')}` }]);
+    }
+    return json(200, await findByNumber(ctx, principal, query.number));
+  }
   let statuses: z.infer<typeof StatusListSchema> | undefined;
   if (query.status !== undefined) {
     const list = StatusListSchema.safeParse(

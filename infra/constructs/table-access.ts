@@ -149,7 +149,7 @@ export const TABLE_ACCESS = {
   },
   agentApi: {
     why:
-      'Queues (department and assignee indexes), detail (get, timeline Query on C#, recentByCustomer on ' +
+      'Queues (department and assignee indexes), look-up by number (GetItem NUM#, then C#), detail (get, timeline Query on C#, recentByCustomer on ' +
       'the customer index, agentLoads BatchGetItem), actions (update: Put C#, UpdateItem ADD/DELETE on agent load sets); ' +
       'hotline submissions (POST /agent/complaints: the intake transaction, the directory tier); ' +
       'PUT /admin/customers/{id} (conditional PutItem CUSTDIR#).',
@@ -157,7 +157,7 @@ export const TABLE_ACCESS = {
       { actions: ['GetItem', 'Query', 'PutItem'], items: ['complaint'] },
       { actions: ['BatchGetItem', 'UpdateItem'], items: ['agentLoad'] },
       { actions: ['PutItem'], items: ['idempotency', 'number', 'tracking', 'customerDirectory'] },
-      { actions: ['GetItem'], items: ['idempotency', 'customerDirectory'] },
+      { actions: ['GetItem'], items: ['idempotency', 'customerDirectory', 'number'] },
     ],
     indexes: [byDepartment.name, byAssignee.name, byCustomer.name],
   },

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { AGENT_ACTIONS } from '../auth/authorization';
 import { MoneyAmountSchema, moneyDecimalsProblem } from '../domain/bounds';
 import { ClockLogEntrySchema, ComplaintSchema, DeadlineSchema, MoneySchema } from '../domain/complaint';
+import { COMPLAINT_NUMBER_PATTERN } from '../domain/identifiers';
 import { COMPLAINT_STATUSES, ComplaintStatusSchema } from '../domain/lifecycle';
 import { ErasureCountsSchema, ErasureReasonSchema } from '../domain/privacy';
 import { RoutingSuggestionSchema } from '../domain/routing';
@@ -335,6 +336,13 @@ export const ListQuerySchema = z
       .optional()
       .describe(
         'The `cursor` of the previous page, unchanged. Opaque and sealed: it opens only for the same caller with the same filters, for 24 hours; otherwise 400 (start again without it).',
+      ),
+    number: z
+      .string()
+      .regex(COMPLAINT_NUMBER_PATTERN, 'must be a complaint number, e.g. C20261124-7KQ2MZ')
+      .optional()
+      .describe(
+        'Look-up by complaint number (what a customer quotes on the phone): at most one item, none when no complaint has this number or the caller may not see it. Not combined with the other filters.',
       ),
   })
   .strict();

@@ -13,6 +13,7 @@ import { type Complaint, ComplaintSchema } from '../domain/complaint';
 import { HANDOFF_GRACE_SECONDS, HANDOFF_KIND } from '../domain/handoff';
 import { type CustomerNamespace, customerKey, deadlineShard } from '../domain/identifiers';
 import { type ComplaintPhase, type ComplaintStatus, OPEN_STATUSES, phaseOf } from '../domain/lifecycle';
+import { nextDeadline } from '../domain/next-deadline';
 import { applyLoadChanges, capacityClaim, type LoadChange, loadOfItem } from './agent-load';
 import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
 import type {
@@ -81,7 +82,7 @@ export const DEADLINE_KIND = 'deadline';
 /** Department-queue key of a complaint without a lead department yet. */
 export const UNROUTED = '_unrouted';
 
-export { complaintPk, timelineEntryOfItem };
+export { complaintPk, nextDeadline, timelineEntryOfItem };
 
 /** Records whose pending timeline entries this instance read, by complaint: `update` settles them. */
 const PENDING_MEMO_SIZE = 64;
@@ -681,28 +682,6 @@ export function complaintItem(
     item[INDEXES.retention.sortKey] = `${c.updatedAt}#${c.id}`;
   }
   return item;
-}
-
-/**
- * The next moment something must happen for a complaint: the earliest timer it
- * should have (the record's `timers` map, set with every state change), else the
- * earliest running deadline. This is what the sparse index orders by, so the
- * backstop sweep finds a complaint whose timer was lost.
- */
-export function nextDeadline(c: Complaint): { dueAt: string; kind: string } | undefined {
-  let best: { dueAt: string; kind: string } | undefined;
-  const consider = (dueAt: string, kind: string) => {
-    if (best === undefined || dueAt < best.dueAt) best = { dueAt, kind };
-  };
-  const timers = Object.entries(c.timers ?? {});
-  if (timers.length > 0) {
-    for (const [name, at] of timers) consider(at, name.slice(c.id.length + 1));
-    return best;
-  }
-  for (const [kind, deadline] of Object.entries(c.deadlines)) {
-    if (deadline !== undefined && deadline.state === 'running') consider(deadline.dueAt, kind);
-  }
-  return best;
 }
 
 /** The complaint record a `META` item holds, as stored (not validated). */

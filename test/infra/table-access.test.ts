@@ -54,7 +54,7 @@ const EXPECTED: Record<string, Expected> = {
   SurveyTimer: { items: COMPLAINT_RW, indexes: [] },
   AgentApi: {
     items: {
-      GetItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*'],
+      GetItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*', 'NUM#*'],
       PutItem: ['C#*', 'CUSTDIR#*', 'IDEMP#*', 'NUM#*', 'TRACK#*'],
       Query: ['C#*'],
       BatchGetItem: ['AGENT#*'],

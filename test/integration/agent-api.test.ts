@@ -1051,6 +1051,46 @@ describe('GET /complaints (queues)', () => {
   });
 });
 
+describe('GET /complaints?number= (look-up by complaint number)', () => {
+  it('finds the complaint a caller may see, and nothing for one they may not or that does not exist', async () => {
+    const fixture = await seedAssigned();
+    const stored = await ctx.store.get(fixture.id);
+    const number = String(stored?.number);
+    const found = await call(request('agent', 'GET /complaints', { query: { number } }));
+    expect(found.status).toBe(200);
+    expect(found.body.items).toHaveLength(1);
+    expect(found.body.items[0]).toMatchObject({
+      id: fixture.id,
+      number,
+      status: stored?.status,
+      leadDepartment: stored?.assignment?.leadDepartment,
+      version: stored?.version,
+    });
+    expect(found.body.cursor).toBeUndefined();
+    expect((await call(request('admin', 'GET /complaints', { query: { number } }))).body.items).toHaveLength(
+      1,
+    );
+    // Another department's agent learns nothing, not even that the number exists.
+    const other = await call(request('otherAgent', 'GET /complaints', { query: { number } }));
+    expect(other).toMatchObject({ status: 200, body: { items: [] } });
+    const unknown = await call(
+      request('agent', 'GET /complaints', { query: { number: 'C20990101-ZZZZZZ' } }),
+    );
+    expect(unknown).toMatchObject({ status: 200, body: { items: [] } });
+  });
+
+  it('refuses a malformed number and a number with other filters, naming the field', async () => {
+    const bad = await call(request('agent', 'GET /complaints', { query: { number: 'C2026-1' } }));
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('number');
+    const mixed = await call(
+      request('agent', 'GET /complaints', { query: { number: 'C20261124-7KQ2MZ', status: 'assigned' } }),
+    );
+    expect(mixed.status).toBe(400);
+    expect(JSON.stringify(mixed.body)).toMatch(/number.*status/);
+  });
+});
+
 describe('responses match the documented schemas (docs/openapi.json)', () => {
   it('returns what the OpenAPI document promises, on success and on error', async () => {
     const schemas = await import('../../shared/api/schemas');

@@ -37,7 +37,8 @@ import {
 import { agentView, getComplaintView } from '../../shared/services/agent-view';
 import { UnknownTierError, updateCustomerTier } from '../../shared/services/customer-directory';
 import { receiveComplaint } from '../../shared/services/intake';
-import { findByNumber, listQueue } from '../../shared/services/queue-listing';
+import { findByCustomer, findByNumber } from '../../shared/services/look-up';
+import { listQueue } from '../../shared/services/queue-listing';
 
 const { ctx, config } = createRuntime({ timers: eventBridgeTimers, keys: kmsServiceKeys });
 /** The one claim roles are read from (fails the cold start when the stack did not name it). */
@@ -92,13 +93,28 @@ async function listComplaints(event: APIGatewayProxyEventV2, principal: Principa
   if (!parsed.success) return badRequest(issues(parsed.error));
   const query = parsed.data;
   if (query.number !== undefined) {
-    const others = (['status', 'department', 'assignee', 'overdue', 'cursor'] as const).filter(
+    const others = (['status', 'department', 'assignee', 'overdue', 'cursor', 'customer'] as const).filter(
       (name) => query[name] !== undefined,
     );
     if (others.length > 0) {
       return badRequest([{ field: 'number', reason: `cannot be combined with ${others.join(', ')}` }]);
     }
     return json(200, await findByNumber(ctx, principal, query.number));
+  }
+  if (query.customer !== undefined) {
+    const others = (['status', 'department', 'assignee', 'overdue'] as const).filter(
+      (name) => query[name] !== undefined,
+    );
+    if (others.length > 0) {
+      return badRequest([{ field: 'customer', reason: `cannot be combined with ${others.join(', ')}` }]);
+    }
+    return json(
+      200,
+      await findByCustomer(ctx, principal, query.customer, {
+        limit: query.limit,
+        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      }),
+    );
   }
   let statuses: z.infer<typeof StatusListSchema> | undefined;
   if (query.status !== undefined) {

@@ -344,6 +344,14 @@ export const ListQuerySchema = z
       .describe(
         'Look-up by complaint number (what a customer quotes on the phone): at most one item, none when no complaint has this number or the caller may not see it. Not combined with the other filters.',
       ),
+    customer: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe(
+        "Look-up by customer id: the customer's complaints the caller may see, newest first (`limit`, `cursor`), including anonymous submissions that gave this id. The items carry no customer data. Not combined with the other filters.",
+      ),
   })
   .strict();
 

@@ -1,54 +1,13 @@
 import * as z from 'zod';
 import type { QueueItemView } from '../api/schemas';
 import { toQueueItemView } from '../api/views';
-import { authorizeComplaint, authorizeList } from '../auth/authorization';
+import { authorizeList } from '../auth/authorization';
 import type { Principal } from '../auth/principal';
-import type { Complaint } from '../domain/complaint';
 import type { ComplaintStatus } from '../domain/lifecycle';
-import { nextDeadline } from '../domain/next-deadline';
 import { openCursor, SealedCursorError, sealCursor } from '../security/sealed-cursor';
 import { type QueueItem, type QueuePage, type QueueRead, queuePosition } from '../storage/ports';
-import { ComplaintAccessError, RequestValidationError, scopeOf } from './actions';
+import { ComplaintAccessError, RequestValidationError } from './actions';
 import type { ServiceContext } from './context';
-
-/**
- * `GET /complaints?number=`: the complaint with this number as a one-item list, or an empty one when
- * there is none or the caller may not see it (the two look the same, as on `GET /complaints/{id}`).
- * Access pattern: the number claim `NUM#<number>`, then the record (docs/access-patterns.md).
- */
-export async function findByNumber(
-  ctx: ServiceContext,
-  principal: Principal,
-  number: string,
-): Promise<{ items: QueueItemView[] }> {
-  const complaint = await ctx.store.getByNumber(number);
-  if (complaint === undefined || !authorizeComplaint(principal, 'view', scopeOf(complaint)).allow) {
-    return { items: [] };
-  }
-  return { items: [toQueueItemView(queueItemOf(complaint), ctx.now())] };
-}
-
-/** A record as its queue entry shows it. */
-function queueItemOf(c: Complaint): QueueItem {
-  const nextDueAt = nextDeadline(c)?.dueAt;
-  return {
-    id: c.id,
-    number: c.number,
-    status: c.status,
-    receivedAt: c.receivedAt,
-    version: c.version,
-    ...(c.classification === undefined
-      ? {}
-      : {
-          category: c.classification.category,
-          severity: c.classification.severity,
-          priority: c.classification.priority,
-        }),
-    ...(c.assignment?.leadDepartment === undefined ? {} : { leadDepartment: c.assignment.leadDepartment }),
-    ...(c.assignment?.assignee === undefined ? {} : { assignee: c.assignment.assignee }),
-    ...(nextDueAt === undefined ? {} : { nextDueAt }),
-  };
-}
 
 /** The statuses a queue shows by default: every status an owned complaint can be in. */
 export const QUEUE_STATUSES: readonly ComplaintStatus[] = [
@@ -219,7 +178,7 @@ async function readSource(
   return { items, horizon: position };
 }
 
-async function openQueueCursor(
+export async function openQueueCursor(
   ctx: ServiceContext,
   binding: { principal: string; query: string },
   cursor: string,

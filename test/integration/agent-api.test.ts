@@ -205,11 +205,15 @@ const SERVICE_QUALITY = '客服态度很差，电话里直接挂断了，投诉�
 let seq = 0;
 
 /** A complaint of the customer service department, assigned (version 3). */
-async function seedAssigned(description = SERVICE_QUALITY, amount?: number): Promise<Fixture> {
+async function seedAssigned(
+  description = SERVICE_QUALITY,
+  amount?: number,
+  customerId?: string,
+): Promise<Fixture> {
   seq++;
   const result = await services.receive(ctx, {
     submission: ComplaintSubmissionSchema.parse(
-      submission({ customer: { id: `agent-api-${seq}`, language: 'zh' }, description, amount }),
+      submission({ customer: { id: customerId ?? `agent-api-${seq}`, language: 'zh' }, description, amount }),
     ),
     sourceSystem: 'test',
     messageId: `agent-api-${seq}`,
@@ -1051,7 +1055,7 @@ describe('GET /complaints (queues)', () => {
   });
 });
 
-describe('GET /complaints?number= (look-up by complaint number)', () => {
+describe('GET /complaints?number= and ?customer= (look-up)', () => {
   it('finds the complaint a caller may see, and nothing for one they may not or that does not exist', async () => {
     const fixture = await seedAssigned();
     const stored = await ctx.store.get(fixture.id);
@@ -1079,6 +1083,34 @@ describe('GET /complaints?number= (look-up by complaint number)', () => {
     expect(unknown).toMatchObject({ status: 200, body: { items: [] } });
   });
 
+  it('finds a customer’s complaints the caller may see, newest first, page by page', async () => {
+    const customer = `lookup-${Date.now()}`;
+    const first = await seedAssigned(SERVICE_QUALITY, undefined, customer);
+    const second = await seedAssigned('客服电话一直打不通，排队一个小时也没人接', undefined, customer);
+    await seedAssigned(SERVICE_QUALITY); // another customer's
+    const all = await call(request('agent', 'GET /complaints', { query: { customer } }));
+    expect(all.status).toBe(200);
+    expect(all.body.items.map((i: { id: string }) => i.id)).toEqual([second.id, first.id]);
+    // Page by page with the sealed cursor, which only this caller can use for this customer.
+    const page1 = await call(request('agent', 'GET /complaints', { query: { customer, limit: '1' } }));
+    expect(page1.body.items.map((i: { id: string }) => i.id)).toEqual([second.id]);
+    expect(typeof page1.body.cursor).toBe('string');
+    const page2 = await call(
+      request('agent', 'GET /complaints', { query: { customer, limit: '1', cursor: page1.body.cursor } }),
+    );
+    expect(page2.body.items.map((i: { id: string }) => i.id)).toEqual([first.id]);
+    const stolen = await call(
+      request('supervisor', 'GET /complaints', {
+        query: { customer, limit: '1', cursor: page1.body.cursor },
+      }),
+    );
+    expect(stolen.status).toBe(400);
+    // Another department sees none of them; the items name no customer.
+    const other = await call(request('otherAgent', 'GET /complaints', { query: { customer } }));
+    expect(other).toMatchObject({ status: 200, body: { items: [] } });
+    expect(JSON.stringify(all.body)).not.toContain(customer);
+  });
+
   it('refuses a malformed number and a number with other filters, naming the field', async () => {
     const bad = await call(request('agent', 'GET /complaints', { query: { number: 'C2026-1' } }));
     expect(bad.status).toBe(400);
@@ -1088,6 +1120,11 @@ describe('GET /complaints?number= (look-up by complaint number)', () => {
     );
     expect(mixed.status).toBe(400);
     expect(JSON.stringify(mixed.body)).toMatch(/number.*status/);
+    const customerMixed = await call(
+      request('agent', 'GET /complaints', { query: { customer: 'c-1', department: 'customer_service' } }),
+    );
+    expect(customerMixed.status).toBe(400);
+    expect(JSON.stringify(customerMixed.body)).toMatch(/customer.*department/);
   });
 });
 

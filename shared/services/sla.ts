@@ -122,6 +122,9 @@ async function dropFiredTimers(ctx: ServiceContext, complaint: Complaint): Promi
   await syncTimers(ctx, complaint, next);
 }
 
+/** Complaints one sweep run examines at most (the earliest due first; the next run takes the rest). */
+export const SWEEP_LIMIT = 200;
+
 export interface SweepResult {
   examined: number;
   /** Complaints whose due deadlines the sweep applied (their timers were lost). */
@@ -145,7 +148,7 @@ export async function sweepDueDeadlines(
   const timersBefore = new Date(now.getTime() - (options.graceSeconds ?? 60) * 1000).toISOString();
   const result: SweepResult = { examined: 0, applied: 0, handoffsRepaired: 0 };
   const departments = ctx.policy.routing.departments.map((d) => d.id);
-  const due = await ctx.store.dueForSweep(departments, now.toISOString(), options.limit ?? 100);
+  const due = await ctx.store.dueForSweep(departments, now.toISOString(), options.limit ?? SWEEP_LIMIT);
   for (const entry of due) {
     if (entry.kind !== HANDOFF_KIND && entry.dueAt > timersBefore) continue;
     result.examined++;

@@ -516,7 +516,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
    * complaint by its next deadline, so one query per department and status that can have something
    * due finds what is due by `until` — no index of its own, whose entries every change would move
    * (two billed writes each). Plus the complaints still `received` past the hand-off grace
-   * (`shared/domain/handoff.ts`; the sweep reads each and decides). Each id once, earliest first.
+   * (`shared/domain/handoff.ts`; the sweep reads each and decides). Each id once, earliest first, at
+   * most `limit` in all: under a backlog (thousands due at once) a sweep run must stay bounded, or it
+   * outlasts its interval and the next run piles onto the same work.
    */
   async dueForSweep(departments: readonly string[], until: string, limit: number): Promise<DueDeadline[]> {
     const index = INDEXES.byDepartment;
@@ -550,15 +552,18 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         }
       }),
       (async () => {
-        const received = await this.queryAll({
-          TableName: this.table,
-          IndexName: index.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': index.partitionKey, '#r': 'receivedAt', '#sk': index.sortKey },
-          ExpressionAttributeValues: { ':pk': `DEPT#${UNROUTED}#received` },
-          ProjectionExpression: '#r, #sk',
-        });
-        for (const item of received) {
+        const result = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: index.name,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': index.partitionKey, '#r': 'receivedAt', '#sk': index.sortKey },
+            ExpressionAttributeValues: { ':pk': `DEPT#${UNROUTED}#received` },
+            ProjectionExpression: '#r, #sk',
+            Limit: limit,
+          }),
+        );
+        for (const item of result.Items ?? []) {
           const receivedAt = String(item.receivedAt);
           if (receivedAt > handoffsBefore) continue;
           const id = String(item[index.sortKey]).split('#')[1] ?? '';
@@ -566,7 +571,9 @@ export class DynamoDbComplaintStore implements ComplaintStore {
         }
       })(),
     ]);
-    return [...due.values()].sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0));
+    return [...due.values()]
+      .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0))
+      .slice(0, limit);
   }
 
   /**

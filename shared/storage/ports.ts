@@ -238,8 +238,8 @@ export interface ComplaintStore {
   ): Promise<QueuePage>;
   /**
    * What the backstop sweep must look at by `until`: complaints of these departments (and the not
-   * yet routed ones) with a deadline due, at most `limit` per department and status, and those
-   * still `received` past the hand-off grace (kind `handoff`). Earliest first.
+   * yet routed ones) with a deadline due, and those still `received` past the hand-off grace (kind
+   * `handoff`). Earliest first, at most `limit`.
    */
   dueForSweep(departments: readonly string[], until: string, limit: number): Promise<DueDeadline[]>;
   /**

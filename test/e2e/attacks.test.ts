@@ -282,6 +282,29 @@ describe('attacks on the trust boundary, against the local runtime', () => {
     expect(other.status).toBe(403);
   });
 
+  it('look-ups by number and by customer find nothing another department may not see', async () => {
+    await assigned(first.complaintId);
+    const seen = await call('GET', `/complaints/${first.complaintId}`, { token: admin() });
+    const { number, assignment } = seen.body as { number: string; assignment: { leadDepartment: string } };
+    const lead = assignment.leadDepartment;
+    const supervisorOf = (department: string) =>
+      runtime.issuer.tokenFor({ role: 'supervisor', department, agentId: `lead.${department}` });
+    const outsider = supervisorOf(lead === 'billing' ? 'customer_service' : 'billing');
+    const byNumber = `/complaints?number=${number}`;
+    const byCustomer = `/complaints?customer=${encodeURIComponent(victim.customerId)}`;
+    expect((await call('GET', byNumber, { token: outsider })).body).toEqual({ items: [] });
+    expect((await call('GET', byCustomer, { token: outsider })).body).toEqual({ items: [] });
+    // The lead department's supervisor finds it both ways; no list carries the customer's id or text.
+    const found = await call('GET', byNumber, { token: supervisorOf(lead) });
+    expect(found.body.items.map((i: Json) => i.id)).toEqual([first.complaintId]);
+    const mine = await call('GET', byCustomer, { token: supervisorOf(lead) });
+    expect(mine.body.items.map((i: Json) => i.id)).toContain(first.complaintId);
+    for (const body of [found.body, mine.body]) {
+      expect(JSON.stringify(body)).not.toContain(victim.customerId);
+      expect(JSON.stringify(body)).not.toContain('VICTIM-SECRET');
+    }
+  });
+
   it('erasure leaves none of the customer data and no tracking token in clear anywhere in the table', async () => {
     const agent = runtime.issuer.tokenFor({ role: 'agent', department: 'billing', agentId: 'bill_wu' });
     const request = { customerId: victim.customerId, reason: 'customer_request' };

@@ -258,8 +258,10 @@ describe('DynamoDbComplaintStore against DynamoDB Local', () => {
     expect(ids).not.toContain(young.id);
     expect(all.find((d) => d.complaintId === open.id)).toMatchObject({ dueAt: due, kind: 'deadline' });
     expect(all.find((d) => d.complaintId === unclassified.id)).toMatchObject({ kind: 'handoff' });
-    // Earliest first.
+    // Earliest first, and bounded as a whole (a backlog must not make one sweep run unbounded).
     expect(all.map((d) => d.dueAt)).toEqual(all.map((d) => d.dueAt).sort());
+    expect(all.length).toBeGreaterThan(2);
+    expect(await store.dueForSweep([department], due, 2)).toEqual(all.slice(0, 2));
     // Not yet due one millisecond earlier; a closed complaint is in the retention index instead.
     const earlier = await store.dueForSweep([department], '2026-11-24T02:59:59.999Z', 100);
     expect(earlier.map((d) => d.complaintId)).not.toContain(open.id);

@@ -285,21 +285,35 @@ describe('attacks on the trust boundary, against the local runtime', () => {
   it('look-ups by number and by customer find nothing another department may not see', async () => {
     await assigned(first.complaintId);
     const seen = await call('GET', `/complaints/${first.complaintId}`, { token: admin() });
-    const { number, assignment } = seen.body as { number: string; assignment: { leadDepartment: string } };
+    const { number, assignment } = seen.body as {
+      number: string;
+      assignment: { leadDepartment: string; collaborators: string[] };
+    };
     const lead = assignment.leadDepartment;
     const supervisorOf = (department: string) =>
       runtime.issuer.tokenFor({ role: 'supervisor', department, agentId: `lead.${department}` });
-    const outsider = supervisorOf(lead === 'billing' ? 'customer_service' : 'billing');
+    // A department that neither leads nor collaborates on the victim's complaint.
+    const stranger = ['billing', 'customer_service', 'technical_support', 'product', 'security'].find(
+      (d) => d !== lead && !assignment.collaborators.includes(d),
+    ) as string;
+    const outsider = supervisorOf(stranger);
     const byNumber = `/complaints?number=${number}`;
     const byCustomer = `/complaints?customer=${encodeURIComponent(victim.customerId)}`;
     expect((await call('GET', byNumber, { token: outsider })).body).toEqual({ items: [] });
-    expect((await call('GET', byCustomer, { token: outsider })).body).toEqual({ items: [] });
+    // The customer's other complaints may involve the stranger's department; this one never shows,
+    // and whatever does show, the stranger may open.
+    const theirs = await call('GET', byCustomer, { token: outsider });
+    expect(theirs.status).toBe(200);
+    const ids = theirs.body.items.map((i: Json) => i.id as string);
+    expect(ids).not.toContain(first.complaintId);
+    for (const id of ids)
+      expect((await call('GET', `/complaints/${id}`, { token: outsider })).status).toBe(200);
     // The lead department's supervisor finds it both ways; no list carries the customer's id or text.
     const found = await call('GET', byNumber, { token: supervisorOf(lead) });
     expect(found.body.items.map((i: Json) => i.id)).toEqual([first.complaintId]);
     const mine = await call('GET', byCustomer, { token: supervisorOf(lead) });
     expect(mine.body.items.map((i: Json) => i.id)).toContain(first.complaintId);
-    for (const body of [found.body, mine.body]) {
+    for (const body of [found.body, mine.body, theirs.body]) {
       expect(JSON.stringify(body)).not.toContain(victim.customerId);
       expect(JSON.stringify(body)).not.toContain('VICTIM-SECRET');
     }

@@ -16,9 +16,16 @@ const LifecycleDetailSchema = z.object({
   data: z.looseObject({ complaintId: z.string().min(1) }),
 });
 
+/** Each record parsed once: for its group key, then for its group (the batch's records are these objects). */
+const parsed = new WeakMap<SQSRecord, LifecycleEvent>();
+
 const eventOf = (record: SQSRecord): LifecycleEvent => {
+  const known = parsed.get(record);
+  if (known !== undefined) return known;
   const { envelope, detail } = parseEventRecord(record, LifecycleDetailSchema);
-  return { detailType: envelope['detail-type'], detail };
+  const event = { detailType: envelope['detail-type'], detail };
+  parsed.set(record, event);
+  return event;
 };
 
 /**

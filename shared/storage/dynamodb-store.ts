@@ -10,9 +10,8 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Complaint } from '../domain/complaint';
-import { HANDOFF_GRACE_SECONDS, HANDOFF_KIND } from '../domain/handoff';
 import { type CustomerNamespace, customerKey } from '../domain/identifiers';
-import { type ComplaintPhase, type ComplaintStatus, OPEN_STATUSES, phaseOf } from '../domain/lifecycle';
+import { type ComplaintPhase, type ComplaintStatus, phaseOf } from '../domain/lifecycle';
 import { nextDeadline } from '../domain/next-deadline';
 import { applyLoadChanges, capacityClaim, type LoadChange, loadOfItem } from './agent-load';
 import {
@@ -25,6 +24,7 @@ import {
   withEntries,
 } from './complaint-item';
 import { getDirectoryEntry, putDirectoryEntry } from './customer-directory';
+import { dueForSweep, openBacklog, queryAll } from './department-index';
 import type {
   BacklogGroup,
   ComplaintStore,
@@ -80,10 +80,6 @@ const META = 'META';
 const CONFLICT_RETRIES = 4;
 /** Idempotency records outlive any redelivery, retry or archive replay window we document (30 days). */
 const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
-/** Statuses whose complaints can have something due: a running clock, or a resolved one's survey. */
-const SWEPT_STATUSES: readonly ComplaintStatus[] = [...OPEN_STATUSES, 'resolved'];
-/** The kind of a due entry found in a queue (the record tells which deadline it is). */
-export const DEADLINE_KIND = 'deadline';
 
 export {
   complaintItem,
@@ -329,7 +325,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
 
   async timeline(id: string): Promise<TimelineEntry[]> {
     const [items, pending] = await Promise.all([
-      this.queryAll({
+      queryAll(this.db, {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
         ExpressionAttributeValues: { ':pk': complaintPk(id), ':tl': 'TL#' },
@@ -400,7 +396,7 @@ export class DynamoDbComplaintStore implements ComplaintStore {
     since: string,
     namespace: CustomerNamespace,
   ): Promise<CustomerComplaintSummary[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.db, {
       TableName: this.table,
       IndexName: INDEXES.byCustomer.name,
       KeyConditionExpression: '#pk = :pk AND #sk >= :since',
@@ -511,110 +507,12 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       : { ...page, items: page.items.filter((item) => queuePosition(item) !== read.after) };
   }
 
-  /**
-   * What the backstop sweep must look at (docs/sla.md): the department queues (gsi1) order every
-   * complaint by its next deadline, so one query per department and status that can have something
-   * due finds what is due by `until` — no index of its own, whose entries every change would move
-   * (two billed writes each). Plus the complaints still `received` past the hand-off grace
-   * (`shared/domain/handoff.ts`; the sweep reads each and decides). Each id once, earliest first, at
-   * most `limit` in all: under a backlog (thousands due at once) a sweep run must stay bounded, or it
-   * outlasts its interval and the next run piles onto the same work.
-   */
   async dueForSweep(departments: readonly string[], until: string, limit: number): Promise<DueDeadline[]> {
-    const index = INDEXES.byDepartment;
-    const names = { '#pk': index.partitionKey, '#sk': index.sortKey };
-    const due = new Map<string, DueDeadline>();
-    const note = (entry: DueDeadline) => {
-      const known = due.get(entry.complaintId);
-      if (known === undefined || entry.dueAt < known.dueAt) due.set(entry.complaintId, entry);
-    };
-    const partitions = [...new Set([...departments, UNROUTED])].flatMap((d) =>
-      SWEPT_STATUSES.map((status) => `DEPT#${d}#${status}`),
-    );
-    const handoffsBefore = new Date(Date.parse(until) - HANDOFF_GRACE_SECONDS * 1000).toISOString();
-    await Promise.all([
-      ...partitions.map(async (pk) => {
-        const result = await this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: index.name,
-            // `~` sorts after the `#<id>` suffix, so a deadline exactly at `until` is included.
-            KeyConditionExpression: '#pk = :pk AND #sk <= :until',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':pk': pk, ':until': `${until}~` },
-            ProjectionExpression: '#sk',
-            Limit: limit,
-          }),
-        );
-        for (const item of result.Items ?? []) {
-          const [dueAt = '', id = ''] = String(item[index.sortKey]).split('#');
-          note({ complaintId: id, dueAt, kind: DEADLINE_KIND });
-        }
-      }),
-      (async () => {
-        const result = await this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: index.name,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': index.partitionKey, '#r': 'receivedAt', '#sk': index.sortKey },
-            ExpressionAttributeValues: { ':pk': `DEPT#${UNROUTED}#received` },
-            ProjectionExpression: '#r, #sk',
-            Limit: limit,
-          }),
-        );
-        for (const item of result.Items ?? []) {
-          const receivedAt = String(item.receivedAt);
-          if (receivedAt > handoffsBefore) continue;
-          const id = String(item[index.sortKey]).split('#')[1] ?? '';
-          note({ complaintId: id, dueAt: receivedAt, kind: HANDOFF_KIND });
-        }
-      })(),
-    ]);
-    return [...due.values()]
-      .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0))
-      .slice(0, limit);
+    return dueForSweep(this.db, this.table, departments, until, limit);
   }
 
-  /**
-   * The department index (gsi1) is keyed by `DEPT#<department>#<status>` and covers every
-   * complaint, so the open backlog is one query per (department, open status), reading only the
-   * projected `receivedAt`: (departments + 1) × 7 queries whose cost grows with the open backlog
-   * (about 0.05 read units per open complaint), never with the closed history.
-   */
   async openBacklog(departments: readonly string[]): Promise<BacklogGroup[]> {
-    const keys: { key: string; department?: string }[] = [
-      ...[...new Set(departments)].map((department) => ({ key: department, department })),
-      { key: UNROUTED },
-    ];
-    return Promise.all(
-      keys.flatMap(({ key, department }) =>
-        OPEN_STATUSES.map(async (status): Promise<BacklogGroup> => {
-          const items = await this.queryAll({
-            TableName: this.table,
-            IndexName: INDEXES.byDepartment.name,
-            KeyConditionExpression: '#pk = :pk',
-            ProjectionExpression: '#receivedAt',
-            ExpressionAttributeNames: {
-              '#pk': INDEXES.byDepartment.partitionKey,
-              '#receivedAt': 'receivedAt',
-            },
-            ExpressionAttributeValues: { ':pk': `DEPT#${key}#${status}` },
-          });
-          let oldest: number | undefined;
-          for (const item of items) {
-            const at = typeof item.receivedAt === 'string' ? Date.parse(item.receivedAt) : Number.NaN;
-            if (!Number.isNaN(at) && (oldest === undefined || at < oldest)) oldest = at;
-          }
-          return {
-            ...(department === undefined ? {} : { department }),
-            status,
-            count: items.length,
-            ...(oldest === undefined ? {} : { oldestReceivedAt: new Date(oldest).toISOString() }),
-          };
-        }),
-      ),
-    );
+    return openBacklog(this.db, this.table, departments);
   }
 
   /** One query of a queue index; `next` is the last evaluated item's position (sort key without `prefix`). */
@@ -627,16 +525,5 @@ export class DynamoDbComplaintStore implements ComplaintStore {
       throw new Error(`Query of ${String(input.IndexName)} stopped at a key without ${sortKey}`);
     }
     return { items, next: last.slice(prefix.length) };
-  }
-
-  private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const result = await this.db.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      items.push(...(result.Items ?? []));
-      start = result.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
   }
 }
